@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# vfio-pci-core out-of-tree build and test entry points.
+#
+#   make            build the modules against Debian's 6.12 headers (KDIR=)
+#   make demo       build, boot a guest, bind devices, show VFIO working
+#   make check      build, lint and run every guest test
+#   make lint       sparse (C=2), W=1 and checkpatch --strict
+#   make intree     overlay onto linux-source-6.12 and build there
+#   make modules_install   install into /lib/modules/<kver>/updates
+
+SHELL := /bin/bash
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+KVER ?= $(shell $(TOP)/scripts/kver.sh)
+KDIR ?= /usr/src/linux-headers-$(KVER)
+# Caches that survive `git clean`: unpacked kernel source, KUnit builds
+CACHE ?= $(HOME)/.cache/vfio-pci-core
+BUILD ?= $(TOP)/build
+export KVER KDIR CACHE BUILD
+
+# Our Kconfig symbols, unknown to the target kernel's .config
+KCONFIG_ARGS := CONFIG_VFIO_PCI_CORE=m CONFIG_VFIO_PCI=m
+KBUILD := $(MAKE) -C $(KDIR) M=$(TOP) $(KCONFIG_ARGS)
+
+.PHONY: all modules deps clean lint check demo intree kunit tests \
+	initramfs modules_install help
+
+all: modules
+
+deps:
+	@$(TOP)/scripts/deps.sh
+
+modules: deps
+	+$(KBUILD) modules
+
+modules_install: modules
+	+$(KBUILD) INSTALL_MOD_DIR=updates modules_install
+
+tests: deps
+	+$(MAKE) -C $(TOP)/tools/testing/selftests/vfio OUTPUT=$(BUILD)/tests
+
+lint: deps
+	@$(TOP)/scripts/lint.sh
+
+check: deps
+	@$(TOP)/scripts/check.sh
+
+demo: deps
+	@$(TOP)/scripts/demo.sh
+
+intree: deps
+	@$(TOP)/scripts/intree-overlay.sh --build
+
+kunit: deps
+	@$(TOP)/scripts/kunit.sh
+
+clean:
+	-+[ -d "$(KDIR)" ] && $(KBUILD) clean
+	rm -rf $(BUILD)
+
+help:
+	@sed -n 's/^#   //p' $(TOP)/Makefile

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio-pci: the generic VFIO PCI driver.
+ *
+ * A pci_driver that binds functions named by ids= or by driver_override,
+ * and a vfio_device_ops table made only of vfio-pci-core library calls.
+ */
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vfio_pci_core.h>
+
+#define DRIVER_DESC "VFIO PCI - generic driver for assigning PCI functions"
+
+static char ids[1024] __initdata;
+module_param_string(ids, ids, sizeof(ids), 0);
+MODULE_PARM_DESC(ids, "Comma-separated PCI IDs to bind at load: vendor:device[:subvendor[:subdevice[:class[:class_mask]]]] in hex");
+
+static bool nointxmask;
+module_param(nointxmask, bool, 0444);
+MODULE_PARM_DESC(nointxmask, "Never mask INTx with the command register's DisINTx bit; require an exclusive line and mask at the interrupt controller instead");
+
+#ifdef CONFIG_VFIO_PCI_VGA
+static bool disable_vga;
+module_param(disable_vga, bool, 0444);
+MODULE_PARM_DESC(disable_vga, "Do not offer the legacy VGA region of VGA-class devices");
+#else
+#define disable_vga true
+#endif
+
+static bool disable_idle_d3;
+module_param(disable_idle_d3, bool, 0444);
+MODULE_PARM_DESC(disable_idle_d3, "Keep bound devices in D0 while nobody uses them instead of putting them in D3hot");
+
+static bool enable_sriov;
+#ifdef CONFIG_PCI_IOV
+module_param(enable_sriov, bool, 0644);
+MODULE_PARM_DESC(enable_sriov, "Allow sriov_numvfs on bound PFs; the VFs then depend on the userspace driver of the PF, which needs the VF token");
+#endif
+
+static bool disable_denylist;
+module_param(disable_denylist, bool, 0444);
+MODULE_PARM_DESC(disable_denylist, "Bind even devices on the built-in list of functions that are unsafe to give to an untrusted user");
+
+/*
+ * Functions known to be unsafe to hand to an untrusted user: Intel QuickAssist
+ * PFs whose firmware interfaces can corrupt host memory when driven without
+ * the host driver's cooperation.
+ */
+static const struct pci_device_id vfio_pci_denylist[] = {
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C3XXX) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C3XXX_VF) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C62X) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C62X_VF) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_DH895XCC) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_DH895XCC_VF) },
+	{}
+};
+
+static bool vfio_pci_is_denylisted(struct pci_dev *pdev)
+{
+	if (disable_denylist || !pci_match_id(vfio_pci_denylist, pdev))
+		return false;
+
+	pci_warn(pdev, "%04x:%04x is denylisted for vfio-pci; disable_denylist=1 overrides\n",
+		 pdev->vendor, pdev->device);
+	return true;
+}
+
+static const struct vfio_device_ops vfio_pci_ops = {
+	.name		= "vfio-pci",
+	.init		= vfio_pci_core_init_dev,
+	.release	= vfio_pci_core_release_dev,
+	.open_device	= vfio_pci_core_open_device,
+	.close_device	= vfio_pci_core_close_device,
+	.ioctl		= vfio_pci_core_ioctl,
+	.device_feature	= vfio_pci_core_ioctl_feature,
+	.read		= vfio_pci_core_read,
+	.write		= vfio_pci_core_write,
+	.mmap		= vfio_pci_core_mmap,
+	.request	= vfio_pci_core_request,
+	.match		= vfio_pci_core_match,
+	.bind_iommufd	= vfio_iommufd_physical_bind,
+	.unbind_iommufd	= vfio_iommufd_physical_unbind,
+	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
+	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+};
+
+static int vfio_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct vfio_pci_core_device *vdev;
+	int ret;
+
+	if (vfio_pci_is_denylisted(pdev))
+		return -EINVAL;
+
+	vdev = vfio_alloc_device(vfio_pci_core_device, vdev, &pdev->dev,
+				 &vfio_pci_ops);
+	if (IS_ERR(vdev))
+		return PTR_ERR(vdev);
+
+	dev_set_drvdata(&pdev->dev, vdev);
+	ret = vfio_pci_core_register_device(vdev);
+	if (ret)
+		goto out_put;
+	return 0;
+
+out_put:
+	vfio_put_device(&vdev->vdev);
+	return ret;
+}
+
+static void vfio_pci_remove(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
+
+	vfio_pci_core_unregister_device(vdev);
+	vfio_put_device(&vdev->vdev);
+}
+
+static int vfio_pci_sriov_configure(struct pci_dev *pdev, int nr_virtfn)
+{
+	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
+
+	if (!enable_sriov)
+		return -ENOENT;
+
+	return vfio_pci_core_sriov_configure(vdev, nr_virtfn);
+}
+
+/* No static IDs: ids= adds dynamic ones, driver_override binds the rest */
+static const struct pci_device_id vfio_pci_table[] = {
+	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(PCI_ANY_ID, PCI_ANY_ID) },
+	{}
+};
+MODULE_DEVICE_TABLE(pci, vfio_pci_table);
+
+static struct pci_driver vfio_pci_driver = {
+	.name			= "vfio-pci",
+	.id_table		= vfio_pci_table,
+	.probe			= vfio_pci_probe,
+	.remove			= vfio_pci_remove,
+	.sriov_configure	= vfio_pci_sriov_configure,
+	.err_handler		= &vfio_pci_core_err_handlers,
+	.driver_managed_dma	= true,
+};
+
+/* Parse ids= and add each entry as a dynamic ID */
+static void __init vfio_pci_fill_ids(void)
+{
+	char *p, *id;
+	int ret;
+
+	p = ids;
+	while ((id = strsep(&p, ","))) {
+		unsigned int vendor, device, subvendor = PCI_ANY_ID;
+		unsigned int subdevice = PCI_ANY_ID, class = 0, class_mask = 0;
+		int fields;
+
+		if (!*id)
+			continue;
+
+		fields = sscanf(id, "%x:%x:%x:%x:%x:%x", &vendor, &device,
+				&subvendor, &subdevice, &class, &class_mask);
+		if (fields < 2) {
+			pr_warn("vfio-pci: invalid id string \"%s\"\n", id);
+			continue;
+		}
+
+		ret = pci_add_dynid(&vfio_pci_driver, vendor, device, subvendor,
+				    subdevice, class, class_mask, 0);
+		if (ret)
+			pr_warn("vfio-pci: ids: cannot add %s: %d\n", id, ret);
+		else
+			pr_info("vfio-pci: ids: added %s\n", id);
+	}
+}
+
+static int __init vfio_pci_init(void)
+{
+	int ret;
+
+	vfio_pci_core_set_params(nointxmask, disable_vga, disable_idle_d3);
+
+	ret = pci_register_driver(&vfio_pci_driver);
+	if (ret)
+		return ret;
+
+	vfio_pci_fill_ids();
+
+	if (disable_denylist)
+		pr_warn("vfio-pci: device denylist disabled\n");
+	return 0;
+}
+module_init(vfio_pci_init);
+
+static void __exit vfio_pci_cleanup(void)
+{
+	pci_unregister_driver(&vfio_pci_driver);
+}
+module_exit(vfio_pci_cleanup);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION(DRIVER_DESC);

@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio-pci-core: life cycle of a VFIO PCI device and ioctl dispatch.
+ *
+ * A device goes through three stages.  init_dev/release_dev bracket the
+ * memory of the structure; register/unregister bracket its visibility to
+ * userspace; enable/disable bracket one userspace session (first open to
+ * last close).  Everything a session changes in the hardware is undone by
+ * vfio_pci_core_disable(): interrupts, ioeventfds, mappings, the command
+ * register (through the saved state) and, where possible, a reset.
+ */
+#include <linux/aperture.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/pm_runtime.h>
+#include <linux/uaccess.h>
+#include <linux/vgaarb.h>
+
+#include "vfio_pci_priv.h"
+
+#define DRIVER_DESC "VFIO PCI core library: helpers for VFIO PCI drivers"
+
+bool vfio_pci_nointxmask;
+bool vfio_pci_disable_vga;
+bool vfio_pci_disable_idle_d3;
+
+/**
+ * vfio_pci_core_set_params() - set the library's module-wide policies
+ * @nointxmask: never use DisINTx masking, treat every INTx line as shared
+ *	exclusive (the line is disabled at the irq chip instead)
+ * @is_disable_vga: do not expose the VGA region of VGA-class devices
+ * @is_disable_idle_d3: keep idle devices in D0 instead of D3hot
+ *
+ * Drivers call this from their module init with their parameters.  The
+ * values apply to devices opened afterwards.
+ */
+void vfio_pci_core_set_params(bool nointxmask, bool is_disable_vga,
+			      bool is_disable_idle_d3)
+{
+	vfio_pci_nointxmask = nointxmask;
+	vfio_pci_disable_vga = is_disable_vga;
+	vfio_pci_disable_idle_d3 = is_disable_idle_d3;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_set_params);
+
+/* VGA arbiter: what legacy resources this device still decodes */
+static unsigned int vfio_pci_vga_decode(struct pci_dev *pdev, bool single_vga)
+{
+	struct pci_dev *tmp = NULL;
+	unsigned int decodes;
+
+	decodes = VGA_RSRC_NORMAL_IO | VGA_RSRC_NORMAL_MEM;
+	if (single_vga)
+		return decodes | VGA_RSRC_LEGACY_IO | VGA_RSRC_LEGACY_MEM;
+
+	/*
+	 * With more than one VGA device, legacy ranges follow the bridge
+	 * routing; a device alone on its bus keeps them.
+	 */
+	while ((tmp = pci_get_class(PCI_CLASS_DISPLAY_VGA << 8, tmp))) {
+		if (tmp != pdev && tmp->bus == pdev->bus) {
+			pci_dev_put(tmp);
+			return decodes;
+		}
+	}
+	return decodes | VGA_RSRC_LEGACY_IO | VGA_RSRC_LEGACY_MEM;
+}
+
+/**
+ * vfio_pci_core_init_dev() - initialise the library's part of a device
+ * @core_vdev: the vfio_device embedded in a struct vfio_pci_core_device
+ *
+ * Meant as (or to be called from) the driver's vfio_device_ops.init.  The
+ * pci_dev is taken from @core_vdev->dev.
+ *
+ * Return: 0.
+ */
+int vfio_pci_core_init_dev(struct vfio_device *core_vdev)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_core_from_vdev(core_vdev);
+
+	vdev->pdev = to_pci_dev(core_vdev->dev);
+	vdev->irq_type = -1;
+	vdev->msix_bar = -1;
+	mutex_init(&vdev->igate);
+	spin_lock_init(&vdev->irqlock);
+	mutex_init(&vdev->vconfig_lock);
+	mutex_init(&vdev->ioeventfds_lock);
+	INIT_LIST_HEAD(&vdev->ioeventfds_list);
+	init_rwsem(&vdev->memory_lock);
+	xa_init(&vdev->ctx);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_init_dev);
+
+/**
+ * vfio_pci_core_release_dev() - free what vfio_pci_core_init_dev() set up
+ * @core_vdev: the vfio_device
+ *
+ * Meant as (or to be called from) the driver's vfio_device_ops.release.
+ */
+void vfio_pci_core_release_dev(struct vfio_device *core_vdev)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_core_from_vdev(core_vdev);
+
+	xa_destroy(&vdev->ctx);
+	mutex_destroy(&vdev->ioeventfds_lock);
+	mutex_destroy(&vdev->vconfig_lock);
+	mutex_destroy(&vdev->igate);
+	kfree(vdev->region);
+	kfree(vdev->pm_save);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_release_dev);
+
+/**
+ * vfio_pci_core_register_device() - make a device visible to userspace
+ * @vdev: the core device, allocated with vfio_alloc_device()
+ *
+ * Checks that the function can be assigned (a type 0 header, an IOMMU
+ * group), joins the device set of every function a slot or bus reset would
+ * touch, sets up the VF token for SR-IOV PFs, registers with the VGA
+ * arbiter, enables runtime PM and finally registers the vfio group device.
+ *
+ * Return: 0 or a negative errno; on error nothing is left registered.
+ */
+int vfio_pci_core_register_device(struct vfio_pci_core_device *vdev)
+{
+	struct pci_dev *pdev = vdev->pdev;
+	struct device *dev = &pdev->dev;
+	int ret;
+
+	if (WARN_ON(vdev != dev_get_drvdata(dev)))
+		return -EINVAL;
+
+	if (pdev->hdr_type != PCI_HEADER_TYPE_NORMAL)
+		return -EINVAL;
+
+	if (!dev->iommu_group) {
+		pci_info(pdev, "no IOMMU group, refusing to expose it to userspace\n");
+		return -EINVAL;
+	}
+
+	vfio_pci_reset_probe(vdev);
+
+	ret = vfio_pci_devset_assign(vdev);
+	if (ret)
+		return ret;
+
+	ret = vfio_pci_sriov_init(vdev);
+	if (ret)
+		return ret;
+
+	if (vfio_pci_is_vga(pdev)) {
+		ret = aperture_remove_conflicting_pci_devices(pdev, vdev->vdev.ops->name);
+		if (ret)
+			goto out_sriov;
+		ret = vga_client_register(pdev, vfio_pci_vga_decode);
+		if (ret)
+			goto out_sriov;
+		vga_set_legacy_decoding(pdev, vfio_pci_vga_decode(pdev, false));
+	}
+
+	vfio_pci_pm_init(vdev);
+
+	ret = vfio_register_group_dev(&vdev->vdev);
+	if (ret)
+		goto out_pm;
+	return 0;
+
+out_pm:
+	vfio_pci_pm_exit(vdev);
+	if (vfio_pci_is_vga(pdev))
+		vga_client_unregister(pdev);
+out_sriov:
+	vfio_pci_sriov_exit(vdev);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_register_device);
+
+/**
+ * vfio_pci_core_unregister_device() - withdraw a device from userspace
+ * @vdev: the core device
+ *
+ * Blocks until every user has closed the device; users that keep it open
+ * are asked to release it through the REQ interrupt (see
+ * vfio_pci_core_request()).
+ */
+void vfio_pci_core_unregister_device(struct vfio_pci_core_device *vdev)
+{
+	vfio_unregister_group_dev(&vdev->vdev);
+	vfio_pci_pm_exit(vdev);
+	if (vfio_pci_is_vga(vdev->pdev))
+		vga_client_unregister(vdev->pdev);
+	vfio_pci_sriov_exit(vdev);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_unregister_device);
+
+/**
+ * vfio_pci_core_enable() - prepare the function for a userspace session
+ * @vdev: the core device
+ *
+ * Called on first open.  Powers the function up, enables it, resets it if
+ * it can, saves the clean state that vfio_pci_core_disable() restores, and
+ * builds the emulated config space and the BAR mmap policy.  A driver that
+ * wraps open calls this, then its own set-up, then
+ * vfio_pci_core_finish_enable().
+ *
+ * Return: 0 or a negative errno; on error the function is left disabled.
+ */
+int vfio_pci_core_enable(struct vfio_pci_core_device *vdev)
+{
+	struct pci_dev *pdev = vdev->pdev;
+	int ret;
+
+	lockdep_assert_held(&vdev->vdev.dev_set->lock);
+
+	ret = vfio_pci_pm_open(vdev);
+	if (ret)
+		return ret;
+
+	ret = pci_enable_device(pdev);
+	if (ret)
+		goto out_pm;
+
+	if (vdev->reset_works) {
+		ret = pci_try_reset_function(pdev);
+		if (!ret)
+			vdev->needs_reset = false;
+		else if (ret != -EAGAIN)
+			pci_dbg(pdev, "reset on open failed: %d\n", ret);
+	}
+
+	pci_save_state(pdev);
+	vdev->pci_saved_state = pci_store_saved_state(pdev);
+	if (!vdev->pci_saved_state)
+		pci_dbg(pdev, "could not save PCI state\n");
+
+	vdev->pci_2_3 = false;
+	vdev->nointx = false;
+	if (pdev->irq && !vfio_pci_nointxmask)
+		vdev->pci_2_3 = pci_intx_mask_supported(pdev);
+	if (!pdev->irq || !IS_ENABLED(CONFIG_VFIO_PCI_INTX))
+		vdev->nointx = true;
+
+	ret = vfio_pci_config_init(vdev);
+	if (ret)
+		goto out_state;
+
+	vdev->has_vga = IS_ENABLED(CONFIG_VFIO_PCI_VGA) &&
+			!vfio_pci_disable_vga && vfio_pci_is_vga(pdev);
+
+	vfio_pci_probe_mmaps(vdev);
+	return 0;
+
+out_state:
+	kfree(vdev->pci_saved_state);
+	vdev->pci_saved_state = NULL;
+	pci_disable_device(pdev);
+out_pm:
+	vfio_pci_pm_close(vdev);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_enable);
+
+/**
+ * vfio_pci_core_finish_enable() - complete vfio_pci_core_enable()
+ * @vdev: the core device
+ *
+ * Called last on first open, after any driver-specific set-up: from here on
+ * the session counts as a user of the device (SR-IOV PF/VF bookkeeping).
+ */
+void vfio_pci_core_finish_enable(struct vfio_pci_core_device *vdev)
+{
+	vfio_pci_sriov_open(vdev);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_finish_enable);
+
+/**
+ * vfio_pci_core_disable() - end a userspace session
+ * @vdev: the core device
+ *
+ * Called on last close.  Tears down interrupts and ioeventfds, drops every
+ * BAR mapping and device-specific region, resets the function (or marks it
+ * for a bus reset when the whole device set is idle), restores the state
+ * saved at open and powers the function down.
+ */
+void vfio_pci_core_disable(struct vfio_pci_core_device *vdev)
+{
+	struct pci_dev *pdev = vdev->pdev;
+	u16 cmd;
+
+	lockdep_assert_held(&vdev->vdev.dev_set->lock);
+
+	vfio_pci_sriov_close(vdev);
+
+	/* Leave low power first so the teardown below reaches the hardware */
+	vfio_pci_set_power_state(vdev, PCI_D0);
+
+	vfio_pci_irqs_teardown(vdev);
+	vfio_pci_ioeventfd_teardown(vdev);
+
+	pci_clear_master(pdev);
+	vfio_pci_regions_release(vdev);
+	vfio_pci_config_exit(vdev);
+
+	vdev->needs_reset = true;
+
+	if (vdev->pci_saved_state &&
+	    !pci_load_and_free_saved_state(pdev, &vdev->pci_saved_state)) {
+		if (vdev->reset_works) {
+			cmd = vfio_pci_memory_lock_and_enable(vdev);
+			if (!pci_try_reset_function(pdev))
+				vdev->needs_reset = false;
+			vfio_pci_memory_unlock_and_restore(vdev, cmd);
+		}
+		pci_restore_state(pdev);
+	} else {
+		kfree(vdev->pci_saved_state);
+		vdev->pci_saved_state = NULL;
+		pci_info(pdev, "no saved state to restore, device left as is\n");
+	}
+
+	pci_disable_device(pdev);
+
+	vfio_pci_devset_try_reset(vdev);
+	vfio_pci_pm_close(vdev);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_disable);
+
+/**
+ * vfio_pci_core_open_device() - vfio_device_ops.open_device for drivers
+ *	with nothing of their own to set up
+ * @core_vdev: the vfio_device
+ *
+ * Return: 0 or a negative errno.
+ */
+int vfio_pci_core_open_device(struct vfio_device *core_vdev)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_core_from_vdev(core_vdev);
+	int ret;
+
+	ret = vfio_pci_core_enable(vdev);
+	if (ret)
+		return ret;
+	vfio_pci_core_finish_enable(vdev);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_open_device);
+
+/**
+ * vfio_pci_core_close_device() - vfio_device_ops.close_device
+ * @core_vdev: the vfio_device
+ */
+void vfio_pci_core_close_device(struct vfio_device *core_vdev)
+{
+	vfio_pci_core_disable(vfio_pci_core_from_vdev(core_vdev));
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_close_device);
+
+static long vfio_pci_ioctl_get_info(struct vfio_pci_core_device *vdev,
+				    struct vfio_device_info __user *arg)
+{
+	const size_t minsz = offsetofend(struct vfio_device_info, num_irqs);
+	struct vfio_device_info info = {};
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+
+	info.flags = VFIO_DEVICE_FLAGS_PCI;
+	if (vdev->reset_works)
+		info.flags |= VFIO_DEVICE_FLAGS_RESET;
+	info.num_regions = VFIO_PCI_NUM_REGIONS + vdev->num_regions;
+	info.num_irqs = VFIO_PCI_NUM_IRQS;
+	/* No capabilities on this platform: leave cap_offset zero */
+	info.cap_offset = 0;
+
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+/**
+ * vfio_pci_core_ioctl() - vfio_device_ops.ioctl
+ * @core_vdev: the vfio_device
+ * @cmd: the VFIO_DEVICE_* command
+ * @arg: its user pointer
+ *
+ * Dispatches to the capability that answers @cmd.  A driver that adds
+ * ioctls handles its own first and passes the rest here.
+ *
+ * Return: the command's result, -ENOTTY for an unknown command.
+ */
+long vfio_pci_core_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_core_from_vdev(core_vdev);
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO:
+		return vfio_pci_ioctl_get_info(vdev, uarg);
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return vfio_pci_ioctl_get_region_info(vdev, uarg);
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return vfio_pci_ioctl_get_irq_info(vdev, uarg);
+	case VFIO_DEVICE_SET_IRQS:
+		return vfio_pci_ioctl_set_irqs(vdev, uarg);
+	case VFIO_DEVICE_RESET:
+		return vfio_pci_ioctl_reset(vdev);
+	case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
+		return vfio_pci_ioctl_get_hot_reset_info(vdev, uarg);
+	case VFIO_DEVICE_PCI_HOT_RESET:
+		return vfio_pci_ioctl_hot_reset(vdev, uarg);
+	case VFIO_DEVICE_IOEVENTFD:
+		return vfio_pci_ioctl_ioeventfd(vdev, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_ioctl);
+
+/**
+ * vfio_pci_core_ioctl_feature() - vfio_device_ops.device_feature
+ * @device: the vfio_device
+ * @flags: VFIO_DEVICE_FEATURE_* flags and feature index
+ * @arg: user pointer to the feature's data
+ * @argsz: bytes available at @arg
+ *
+ * Answers the low-power features and the PCI VF token.  A driver that
+ * offers more features (migration, dirty tracking) answers those itself
+ * and passes the rest here.
+ *
+ * Return: the feature's result, -ENOTTY for an unknown feature.
+ */
+int vfio_pci_core_ioctl_feature(struct vfio_device *device, u32 flags,
+				void __user *arg, size_t argsz)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_core_from_vdev(device);
+
+	switch (flags & VFIO_DEVICE_FEATURE_MASK) {
+	case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY:
+	case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP:
+	case VFIO_DEVICE_FEATURE_LOW_POWER_EXIT:
+		return vfio_pci_feature_power(vdev, flags, arg, argsz);
+	case VFIO_DEVICE_FEATURE_PCI_VF_TOKEN:
+		return vfio_pci_feature_vf_token(vdev, flags, arg, argsz);
+	default:
+		return -ENOTTY;
+	}
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_ioctl_feature);
+
+/**
+ * vfio_pci_core_read() - vfio_device_ops.read
+ * @core_vdev: the vfio_device
+ * @buf: user buffer
+ * @count: bytes to read
+ * @ppos: device fd offset: region index in the top bits
+ *
+ * Return: bytes read or a negative errno.
+ */
+ssize_t vfio_pci_core_read(struct vfio_device *core_vdev, char __user *buf,
+			   size_t count, loff_t *ppos)
+{
+	return vfio_pci_rw(vfio_pci_core_from_vdev(core_vdev), buf, count,
+			   ppos, false);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_read);
+
+/**
+ * vfio_pci_core_write() - vfio_device_ops.write
+ * @core_vdev: the vfio_device
+ * @buf: user buffer
+ * @count: bytes to write
+ * @ppos: device fd offset: region index in the top bits
+ *
+ * Return: bytes written or a negative errno.
+ */
+ssize_t vfio_pci_core_write(struct vfio_device *core_vdev,
+			    const char __user *buf, size_t count, loff_t *ppos)
+{
+	return vfio_pci_rw(vfio_pci_core_from_vdev(core_vdev),
+			   (char __user *)buf, count, ppos, true);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_write);
+
+/**
+ * vfio_pci_core_request() - vfio_device_ops.request
+ * @core_vdev: the vfio_device
+ * @count: how many times the removal path has asked so far
+ *
+ * Asks the user to release the device by signalling the REQ interrupt.
+ * Without a REQ eventfd the request is logged (once, then every tenth time)
+ * and removal keeps waiting.
+ */
+void vfio_pci_core_request(struct vfio_device *core_vdev, unsigned int count)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_core_from_vdev(core_vdev);
+
+	if (vfio_pci_signal_req(vdev)) {
+		if (!(count % 10))
+			pci_notice_ratelimited(vdev->pdev,
+					       "asking the user to release the device (%u)\n",
+					       count);
+	} else if (!(count % 10)) {
+		pci_notice_ratelimited(vdev->pdev,
+				       "removal is waiting; the user has no request eventfd (%u)\n",
+				       count);
+	}
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_request);
+
+/**
+ * vfio_pci_core_match() - vfio_device_ops.match
+ * @core_vdev: the vfio_device
+ * @buf: the string VFIO_GROUP_GET_DEVICE_FD was given: the device name,
+ *	optionally followed by " vf_token=<uuid>"
+ *
+ * Return: 1 on a match, 0 if @buf names another device, a negative errno if
+ * it names this one but the VF token is missing, wrong or malformed.
+ */
+int vfio_pci_core_match(struct vfio_device *core_vdev, char *buf)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_core_from_vdev(core_vdev);
+	const char *name = pci_name(vdev->pdev);
+	size_t len = strlen(name);
+	bool has_token = false;
+	uuid_t uuid;
+	int ret;
+
+	if (strncmp(buf, name, len))
+		return 0;
+
+	buf += len;
+	if (*buf) {
+		/* Exactly one space-separated option is understood */
+		if (*buf != ' ')
+			return 0;
+		buf = skip_spaces(buf);
+		if (strncmp(buf, "vf_token=", 9))
+			return -EINVAL;
+		buf += 9;
+		if (strlen(buf) != UUID_STRING_LEN)
+			return -EINVAL;
+		ret = uuid_parse(buf, &uuid);
+		if (ret)
+			return ret;
+		has_token = true;
+	}
+
+	ret = vfio_pci_validate_vf_token(vdev, has_token, &uuid);
+	return ret ? ret : 1;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_core_match);
+
+static int __init vfio_pci_core_init(void)
+{
+	return vfio_pci_config_perm_init();
+}
+
+static void __exit vfio_pci_core_exit(void)
+{
+	vfio_pci_config_perm_exit();
+}
+
+module_init(vfio_pci_core_init);
+module_exit(vfio_pci_core_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION(DRIVER_DESC);
+MODULE_IMPORT_NS(IOMMUFD);

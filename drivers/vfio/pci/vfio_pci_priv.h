@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vfio-pci-core internals shared between the library's files.  Nothing here
+ * is visible to drivers; include/linux/vfio_pci_core.h is their whole API.
+ *
+ * One file per capability:
+ *   vfio_pci_core.c      life cycle, open/close, ioctl and feature dispatch
+ *   vfio_pci_config.c    config-space virtualization
+ *   vfio_pci_intrs.c     INTx, MSI, MSI-X, ERR and REQ interrupts, AER
+ *   vfio_pci_rdwr.c      BAR/ROM/VGA/config/device regions: I/O and mmap
+ *   vfio_pci_ioeventfd.c VFIO_DEVICE_IOEVENTFD
+ *   vfio_pci_reset.c     function reset, device sets, hot reset
+ *   vfio_pci_power.c     D-states, runtime PM, low-power features
+ *   vfio_pci_sriov.c     SR-IOV enable and the VF token
+ */
+#ifndef __VFIO_PCI_PRIV_H
+#define __VFIO_PCI_PRIV_H
+
+#include <linux/vfio_pci_core.h>
+
+/* Fixed region indexes beyond VFIO_PCI_NUM_REGIONS are device-specific */
+#define VFIO_PCI_DEV_REGION(index)	((index) - VFIO_PCI_NUM_REGIONS)
+
+/* Per-device ioeventfd limit */
+#define VFIO_PCI_IOEVENTFD_MAX		1000
+
+/* Module parameters set through vfio_pci_core_set_params() */
+extern bool vfio_pci_nointxmask;
+extern bool vfio_pci_disable_vga;
+extern bool vfio_pci_disable_idle_d3;
+
+/* ---- vfio_pci_config.c ------------------------------------------------ */
+
+int vfio_pci_config_perm_init(void);
+void vfio_pci_config_perm_exit(void);
+
+/*
+ * Build the emulated config space from the hardware at open time (after the
+ * function was enabled and reset).  Fills vdev->vconfig, msix_bar/offset/size,
+ * msi_qmax, extended_caps.
+ */
+int vfio_pci_config_init(struct vfio_pci_core_device *vdev);
+void vfio_pci_config_exit(struct vfio_pci_core_device *vdev);
+
+/* VFIO_PCI_CONFIG_REGION_INDEX access; *ppos is a full device fd offset */
+ssize_t vfio_pci_config_rw(struct vfio_pci_core_device *vdev, char __user *buf,
+			   size_t count, loff_t *ppos, bool iswrite);
+
+/* Whether the emulated command register has memory decode on */
+bool vfio_pci_memory_enabled(struct vfio_pci_core_device *vdev);
+
+/* Restore hardware BARs from the emulated values after a reset */
+void vfio_pci_config_restore_bars(struct vfio_pci_core_device *vdev);
+
+/* Re-sync the emulated INTx-disable bit with vdev state */
+void vfio_pci_config_intx_disable(struct vfio_pci_core_device *vdev, bool set);
+
+/* ---- vfio_pci_intrs.c ------------------------------------------------- */
+
+/* Number of vectors reported by GET_IRQ_INFO for @index (0 = absent) */
+int vfio_pci_irq_count(struct vfio_pci_core_device *vdev, unsigned int index);
+long vfio_pci_ioctl_get_irq_info(struct vfio_pci_core_device *vdev,
+				 struct vfio_irq_info __user *arg);
+long vfio_pci_ioctl_set_irqs(struct vfio_pci_core_device *vdev,
+			     struct vfio_irq_set __user *arg);
+/* Disable every interrupt and drop every trigger (close, reset, remove) */
+void vfio_pci_irqs_teardown(struct vfio_pci_core_device *vdev);
+/* INTx masking on behalf of config writes and power transitions */
+bool vfio_pci_intx_mask(struct vfio_pci_core_device *vdev);
+void vfio_pci_intx_unmask(struct vfio_pci_core_device *vdev);
+/* Signal the REQ eventfd; returns false if nobody listens */
+bool vfio_pci_signal_req(struct vfio_pci_core_device *vdev);
+/* MSI/MSI-X vectors must be refreshed after memory decode changes */
+void vfio_pci_msix_restore(struct vfio_pci_core_device *vdev);
+
+/* ---- vfio_pci_rdwr.c -------------------------------------------------- */
+
+long vfio_pci_ioctl_get_region_info(struct vfio_pci_core_device *vdev,
+				    struct vfio_region_info __user *arg);
+ssize_t vfio_pci_rw(struct vfio_pci_core_device *vdev, char __user *buf,
+		    size_t count, loff_t *ppos, bool iswrite);
+ssize_t vfio_pci_bar_rw(struct vfio_pci_core_device *vdev, char __user *buf,
+			size_t count, loff_t *ppos, bool iswrite);
+ssize_t vfio_pci_vga_rw(struct vfio_pci_core_device *vdev, char __user *buf,
+			size_t count, loff_t *ppos, bool iswrite);
+/* Work out which BARs may be mmapped (called at open) */
+void vfio_pci_probe_mmaps(struct vfio_pci_core_device *vdev);
+/* Release every BAR mapping and device-specific region (close) */
+void vfio_pci_regions_release(struct vfio_pci_core_device *vdev);
+/* Drop every user mapping of the BARs; the next touch faults */
+void vfio_pci_zap_bars(struct vfio_pci_core_device *vdev);
+/* Take memory_lock for write after zapping every user mapping */
+void vfio_pci_zap_and_down_write_memory_lock(struct vfio_pci_core_device *vdev);
+/*
+ * Take memory_lock for write and make sure memory decode is on (resets need
+ * it); returns the command register to hand back to the unlock helper.
+ */
+u16 vfio_pci_memory_lock_and_enable(struct vfio_pci_core_device *vdev);
+void vfio_pci_memory_unlock_and_restore(struct vfio_pci_core_device *vdev,
+					u16 cmd);
+
+/* ---- vfio_pci_ioeventfd.c --------------------------------------------- */
+
+long vfio_pci_ioctl_ioeventfd(struct vfio_pci_core_device *vdev,
+			      struct vfio_device_ioeventfd __user *arg);
+void vfio_pci_ioeventfd_teardown(struct vfio_pci_core_device *vdev);
+
+/* ---- vfio_pci_reset.c ------------------------------------------------- */
+
+/* Probe reset capabilities at register time */
+void vfio_pci_reset_probe(struct vfio_pci_core_device *vdev);
+/* Join the device set of every function a slot or bus reset touches */
+int vfio_pci_devset_assign(struct vfio_pci_core_device *vdev);
+long vfio_pci_ioctl_reset(struct vfio_pci_core_device *vdev);
+long vfio_pci_ioctl_get_hot_reset_info(struct vfio_pci_core_device *vdev,
+				       struct vfio_pci_hot_reset_info __user *arg);
+long vfio_pci_ioctl_hot_reset(struct vfio_pci_core_device *vdev,
+			      struct vfio_pci_hot_reset __user *arg);
+/* Function reset with memory locked, as a config-space FLR write asks */
+int vfio_pci_function_reset(struct vfio_pci_core_device *vdev);
+/* On last close: bus/slot reset if the whole set is idle and dirty */
+void vfio_pci_devset_try_reset(struct vfio_pci_core_device *vdev);
+
+/* ---- vfio_pci_power.c ------------------------------------------------- */
+
+int vfio_pci_set_power_state(struct vfio_pci_core_device *vdev,
+			     pci_power_t state);
+/* Runtime PM: at register/unregister and around open/close */
+void vfio_pci_pm_init(struct vfio_pci_core_device *vdev);
+void vfio_pci_pm_exit(struct vfio_pci_core_device *vdev);
+int vfio_pci_pm_open(struct vfio_pci_core_device *vdev);
+void vfio_pci_pm_close(struct vfio_pci_core_device *vdev);
+/* VFIO_DEVICE_FEATURE_LOW_POWER_* */
+int vfio_pci_feature_power(struct vfio_pci_core_device *vdev, u32 flags,
+			   void __user *arg, size_t argsz);
+extern const struct dev_pm_ops vfio_pci_core_pm_ops;
+
+/* ---- vfio_pci_sriov.c ------------------------------------------------- */
+
+/* VF token bookkeeping: at register/unregister */
+int vfio_pci_sriov_init(struct vfio_pci_core_device *vdev);
+void vfio_pci_sriov_exit(struct vfio_pci_core_device *vdev);
+/* Check the vf_token= of a match string; 0 when access is allowed */
+int vfio_pci_validate_vf_token(struct vfio_pci_core_device *vdev,
+			       bool vf_token, uuid_t *uuid);
+/* VFIO_DEVICE_FEATURE_PCI_VF_TOKEN */
+int vfio_pci_feature_vf_token(struct vfio_pci_core_device *vdev, u32 flags,
+			      void __user *arg, size_t argsz);
+/* Open count bookkeeping seen by the PF */
+void vfio_pci_sriov_open(struct vfio_pci_core_device *vdev);
+void vfio_pci_sriov_close(struct vfio_pci_core_device *vdev);
+
+#endif /* __VFIO_PCI_PRIV_H */
