@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Helpers for the VFIO PCI selftests; see vfio_util.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
+
+#include "vfio_util.h"
+
+const char *vfio_test_bdf(const char *name)
+{
+	char var[64];
+	size_t i;
+
+	snprintf(var, sizeof(var), "VFIO_%s_BDF", name);
+	for (i = 0; var[i]; i++)
+		if (var[i] >= 'a' && var[i] <= 'z')
+			var[i] -= 'a' - 'A';
+	return getenv(var);
+}
+
+int vfio_group_of(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -1;
+	link[n] = 0;
+	slash = strrchr(link, '/');
+	return slash ? atoi(slash + 1) : -1;
+}
+
+int vfio_dev_open_ex(struct vfio_dev *d, const char *bdf, const char *match_extra)
+{
+	struct vfio_group_status gs = { .argsz = sizeof(gs) };
+	char path[64], name[128];
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	d->container = d->group = d->fd = -1;
+	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
+	d->groupno = vfio_group_of(bdf);
+	if (d->groupno < 0)
+		return -ENODEV;
+
+	d->container = open("/dev/vfio/vfio", O_RDWR);
+	if (d->container < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", d->groupno);
+	d->group = open(path, O_RDWR);
+	if (d->group < 0)
+		goto fail;
+	if (ioctl(d->group, VFIO_GROUP_GET_STATUS, &gs))
+		goto fail;
+	if (!(gs.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		errno = EBUSY;
+		goto fail;
+	}
+	if (ioctl(d->group, VFIO_GROUP_SET_CONTAINER, &d->container))
+		goto fail;
+	if (ioctl(d->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		goto fail;
+	snprintf(name, sizeof(name), "%s%s", bdf, match_extra ? match_extra : "");
+	d->fd = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, name);
+	if (d->fd < 0)
+		goto fail;
+	d->info.argsz = sizeof(d->info);
+	if (ioctl(d->fd, VFIO_DEVICE_GET_INFO, &d->info))
+		goto fail;
+	return 0;
+fail:
+	ret = -errno;
+	vfio_dev_close(d);
+	return ret;
+}
+
+int vfio_dev_open(struct vfio_dev *d, const char *bdf)
+{
+	return vfio_dev_open_ex(d, bdf, NULL);
+}
+
+int vfio_dev_reopen_fd(struct vfio_dev *d)
+{
+	int fd = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, d->bdf);
+
+	return fd < 0 ? -errno : fd;
+}
+
+void vfio_dev_close(struct vfio_dev *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->group >= 0)
+		close(d->group);
+	if (d->container >= 0)
+		close(d->container);
+	d->fd = d->group = d->container = -1;
+}
+
+int vfio_region_info(struct vfio_dev *d, uint32_t index, struct vfio_region_info *ri)
+{
+	memset(ri, 0, sizeof(*ri));
+	ri->argsz = sizeof(*ri);
+	ri->index = index;
+	return ioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, ri) ? -errno : 0;
+}
+
+int vfio_region_info_full(struct vfio_dev *d, uint32_t index, struct vfio_region_info **out)
+{
+	struct vfio_region_info *ri;
+	uint32_t sz = sizeof(*ri);
+
+	for (;;) {
+		ri = calloc(1, sz);
+		if (!ri)
+			return -ENOMEM;
+		ri->argsz = sz;
+		ri->index = index;
+		if (ioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, ri)) {
+			int ret = -errno;
+
+			free(ri);
+			return ret;
+		}
+		if (ri->argsz <= sz)
+			break;
+		sz = ri->argsz;
+		free(ri);
+	}
+	*out = ri;
+	return 0;
+}
+
+struct vfio_info_cap_header *vfio_find_cap(void *info, uint32_t cap_offset, uint16_t id)
+{
+	struct vfio_info_cap_header *h;
+	uint32_t off = cap_offset;
+	int guard = 0;
+
+	while (off && guard++ < 64) {
+		h = (struct vfio_info_cap_header *)((char *)info + off);
+		if (h->id == id)
+			return h;
+		off = h->next;
+	}
+	return NULL;
+}
+
+static uint64_t region_offset(struct vfio_dev *d, uint32_t index)
+{
+	struct vfio_region_info ri;
+
+	if (vfio_region_info(d, index, &ri))
+		return UINT64_MAX;
+	return ri.offset;
+}
+
+ssize_t vfio_region_read(struct vfio_dev *d, uint32_t index, uint64_t off, void *buf, size_t len)
+{
+	uint64_t base = region_offset(d, index);
+	ssize_t n;
+
+	if (base == UINT64_MAX)
+		return -EINVAL;
+	n = pread(d->fd, buf, len, base + off);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t vfio_region_write(struct vfio_dev *d, uint32_t index, uint64_t off, const void *buf, size_t len)
+{
+	uint64_t base = region_offset(d, index);
+	ssize_t n;
+
+	if (base == UINT64_MAX)
+		return -EINVAL;
+	n = pwrite(d->fd, buf, len, base + off);
+	return n < 0 ? -errno : n;
+}
+
+static void cfg_xfer(struct vfio_dev *d, uint64_t off, void *v, size_t len, bool wr)
+{
+	ssize_t n = wr ? vfio_region_write(d, VFIO_PCI_CONFIG_REGION_INDEX, off, v, len)
+		       : vfio_region_read(d, VFIO_PCI_CONFIG_REGION_INDEX, off, v, len);
+
+	if (n != (ssize_t)len) {
+		fprintf(stderr, "# config %s of %zu at 0x%llx failed: %zd\n",
+			wr ? "write" : "read", len, (unsigned long long)off, n);
+		abort();
+	}
+}
+
+uint8_t vfio_cfg_read8(struct vfio_dev *d, uint64_t off)
+{
+	uint8_t v;
+
+	cfg_xfer(d, off, &v, 1, false);
+	return v;
+}
+
+uint16_t vfio_cfg_read16(struct vfio_dev *d, uint64_t off)
+{
+	uint16_t v;
+
+	cfg_xfer(d, off, &v, 2, false);
+	return v;
+}
+
+uint32_t vfio_cfg_read32(struct vfio_dev *d, uint64_t off)
+{
+	uint32_t v;
+
+	cfg_xfer(d, off, &v, 4, false);
+	return v;
+}
+
+void vfio_cfg_write8(struct vfio_dev *d, uint64_t off, uint8_t v)
+{
+	cfg_xfer(d, off, &v, 1, true);
+}
+
+void vfio_cfg_write16(struct vfio_dev *d, uint64_t off, uint16_t v)
+{
+	cfg_xfer(d, off, &v, 2, true);
+}
+
+void vfio_cfg_write32(struct vfio_dev *d, uint64_t off, uint32_t v)
+{
+	cfg_xfer(d, off, &v, 4, true);
+}
+
+int vfio_cfg_find_cap(struct vfio_dev *d, uint8_t id)
+{
+	uint8_t pos;
+	int guard = 0;
+
+	if (!(vfio_cfg_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
+		return 0;
+	pos = vfio_cfg_read8(d, PCI_CAPABILITY_LIST) & ~3;
+	while (pos && guard++ < 48) {
+		if (vfio_cfg_read8(d, pos) == id)
+			return pos;
+		pos = vfio_cfg_read8(d, pos + 1) & ~3;
+	}
+	return 0;
+}
+
+int vfio_cfg_find_ecap(struct vfio_dev *d, uint16_t id)
+{
+	struct vfio_region_info ri;
+	int pos = 0x100, guard = 0;
+	uint32_t h;
+
+	if (vfio_region_info(d, VFIO_PCI_CONFIG_REGION_INDEX, &ri) || ri.size <= 0x100)
+		return 0;
+	while (pos && guard++ < 480) {
+		h = vfio_cfg_read32(d, pos);
+		if (!h || h == 0xffffffff)
+			return 0;
+		if ((h & 0xffff) == id)
+			return pos;
+		pos = (h >> 20) & 0xffc;
+	}
+	return 0;
+}
+
+int vfio_irq_info(struct vfio_dev *d, uint32_t index, struct vfio_irq_info *ii)
+{
+	memset(ii, 0, sizeof(*ii));
+	ii->argsz = sizeof(*ii);
+	ii->index = index;
+	return ioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, ii) ? -errno : 0;
+}
+
+int vfio_irq_set_eventfds(struct vfio_dev *d, uint32_t index, uint32_t start,
+			  uint32_t count, const int32_t *fds)
+{
+	size_t sz = sizeof(struct vfio_irq_set) + count * sizeof(int32_t);
+	struct vfio_irq_set *s = calloc(1, sz);
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->argsz = sz;
+	s->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	s->index = index;
+	s->start = start;
+	s->count = count;
+	memcpy(s->data, fds, count * sizeof(int32_t));
+	ret = ioctl(d->fd, VFIO_DEVICE_SET_IRQS, s) ? -errno : 0;
+	free(s);
+	return ret;
+}
+
+int vfio_irq_set_none(struct vfio_dev *d, uint32_t index, uint32_t action,
+		      uint32_t start, uint32_t count)
+{
+	struct vfio_irq_set s = {
+		.argsz = sizeof(s),
+		.flags = VFIO_IRQ_SET_DATA_NONE | action,
+		.index = index,
+		.start = start,
+		.count = count,
+	};
+
+	return ioctl(d->fd, VFIO_DEVICE_SET_IRQS, &s) ? -errno : 0;
+}
+
+int vfio_irq_disable(struct vfio_dev *d, uint32_t index)
+{
+	return vfio_irq_set_none(d, index, VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0);
+}
+
+uint64_t vfio_eventfd_wait(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint64_t v = 0;
+
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+int vfio_dma_map(struct vfio_dev *d, void *vaddr, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(d->container, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0;
+}
+
+int vfio_dma_unmap(struct vfio_dev *d, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u),
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(d->container, VFIO_IOMMU_UNMAP_DMA, &u) ? -errno : 0;
+}
+
+void vfio_cmd_set(struct vfio_dev *d, uint16_t bits)
+{
+	vfio_cfg_write16(d, PCI_COMMAND, vfio_cfg_read16(d, PCI_COMMAND) | bits);
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Small helpers shared by the VFIO PCI selftests: open a device through the
+ * legacy container/group path, and wrap the region and irq ioctls.
+ *
+ * The guest harness (scripts/guest-run.sh) binds the emulated devices to the
+ * driver under test and exports their addresses as VFIO_<NAME>_BDF, e.g.
+ * VFIO_EDU_BDF=0000:00:03.0; vfio_test_bdf("edu") reads it.
+ */
+#ifndef VFIO_UTIL_H
+#define VFIO_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/vfio.h>
+
+struct vfio_dev {
+	int container;
+	int group;
+	int fd;
+	int groupno;
+	char bdf[32];
+	struct vfio_device_info info;
+};
+
+/* The BDF the harness bound for device @name ("edu", "e1000e", ...) or NULL */
+const char *vfio_test_bdf(const char *name);
+
+/* IOMMU group number of @bdf from sysfs, or -1 */
+int vfio_group_of(const char *bdf);
+
+/*
+ * Open container, group and device (with @match_extra appended to the name
+ * given to VFIO_GROUP_GET_DEVICE_FD when non-NULL, e.g. " vf_token=...").
+ * Returns 0 or -errno; on error nothing stays open.
+ */
+int vfio_dev_open_ex(struct vfio_dev *d, const char *bdf, const char *match_extra);
+int vfio_dev_open(struct vfio_dev *d, const char *bdf);
+/* Open only another fd of an already open group's device */
+int vfio_dev_reopen_fd(struct vfio_dev *d);
+void vfio_dev_close(struct vfio_dev *d);
+
+/* VFIO_DEVICE_GET_REGION_INFO without caps; 0 or -errno */
+int vfio_region_info(struct vfio_dev *d, uint32_t index, struct vfio_region_info *ri);
+/* With caps: *out is malloc()ed, caller frees; 0 or -errno */
+int vfio_region_info_full(struct vfio_dev *d, uint32_t index, struct vfio_region_info **out);
+/* Find capability @id in an info buffer; NULL when absent */
+struct vfio_info_cap_header *vfio_find_cap(void *info, uint32_t cap_offset, uint16_t id);
+
+/* Region I/O at offset @off of region @index: bytes moved or -errno */
+ssize_t vfio_region_read(struct vfio_dev *d, uint32_t index, uint64_t off, void *buf, size_t len);
+ssize_t vfio_region_write(struct vfio_dev *d, uint32_t index, uint64_t off, const void *buf, size_t len);
+
+/* Config-space shortcuts; abort the test process on short transfers */
+uint8_t vfio_cfg_read8(struct vfio_dev *d, uint64_t off);
+uint16_t vfio_cfg_read16(struct vfio_dev *d, uint64_t off);
+uint32_t vfio_cfg_read32(struct vfio_dev *d, uint64_t off);
+void vfio_cfg_write8(struct vfio_dev *d, uint64_t off, uint8_t v);
+void vfio_cfg_write16(struct vfio_dev *d, uint64_t off, uint16_t v);
+void vfio_cfg_write32(struct vfio_dev *d, uint64_t off, uint32_t v);
+/* Offset of standard capability @id in (virtual) config space, 0 if none */
+int vfio_cfg_find_cap(struct vfio_dev *d, uint8_t id);
+/* Offset of extended capability @id, 0 if none */
+int vfio_cfg_find_ecap(struct vfio_dev *d, uint16_t id);
+
+/* VFIO_DEVICE_GET_IRQ_INFO; 0 or -errno */
+int vfio_irq_info(struct vfio_dev *d, uint32_t index, struct vfio_irq_info *ii);
+/* SET_IRQS DATA_EVENTFD|ACTION_TRIGGER for vectors [start, start+count) */
+int vfio_irq_set_eventfds(struct vfio_dev *d, uint32_t index, uint32_t start,
+			  uint32_t count, const int32_t *fds);
+/* SET_IRQS DATA_NONE with @action (MASK/UNMASK/TRIGGER) and count */
+int vfio_irq_set_none(struct vfio_dev *d, uint32_t index, uint32_t action,
+		      uint32_t start, uint32_t count);
+/* SET_IRQS DATA_NONE|ACTION_TRIGGER count 0: disable the index */
+int vfio_irq_disable(struct vfio_dev *d, uint32_t index);
+
+/* Wait up to @ms for eventfd @fd; returns its counter value or 0 on timeout */
+uint64_t vfio_eventfd_wait(int fd, int ms);
+
+/* Map @size bytes at @vaddr to @iova through the container; 0 or -errno */
+int vfio_dma_map(struct vfio_dev *d, void *vaddr, uint64_t iova, uint64_t size);
+int vfio_dma_unmap(struct vfio_dev *d, uint64_t iova, uint64_t size);
+
+/* Set bits in the device's (virtual) command register */
+void vfio_cmd_set(struct vfio_dev *d, uint16_t bits);
+
+#endif
