@@ -244,6 +244,12 @@ int vfio_pci_core_iowrite64(struct vfio_pci_core_device *vdev, bool test_mem,
 int vfio_pci_core_sriov_configure(struct vfio_pci_core_device *vdev,
 				  int nr_virtfn);
 
+/*
+ * Power management (vfio_pci_power.c): a driver that wants idle D3 and the
+ * low-power device features points its pci_driver.driver.pm here.
+ */
+extern const struct dev_pm_ops vfio_pci_core_pm_ops;
+
 /* AER (vfio_pci_intrs.c) */
 pci_ers_result_t vfio_pci_core_aer_err_detected(struct pci_dev *pdev,
 						pci_channel_state_t state);

@@ -144,6 +144,9 @@ static struct pci_driver vfio_pci_driver = {
 	.sriov_configure	= vfio_pci_sriov_configure,
 	.err_handler		= &vfio_pci_core_err_handlers,
 	.driver_managed_dma	= true,
+	.driver			= {
+		.pm		= &vfio_pci_core_pm_ops,
+	},
 };
 
 /* Parse ids= and add each entry as a dynamic ID */

@@ -11,3 +11,5 @@ int vfio_pci_pm_open(struct vfio_pci_core_device *vdev) { return 0; }
 void vfio_pci_pm_close(struct vfio_pci_core_device *vdev) { }
 int vfio_pci_feature_power(struct vfio_pci_core_device *vdev, u32 flags,
 			   void __user *arg, size_t argsz) { return -ENOTTY; }
+const struct dev_pm_ops vfio_pci_core_pm_ops = { };
+EXPORT_SYMBOL_GPL(vfio_pci_core_pm_ops);

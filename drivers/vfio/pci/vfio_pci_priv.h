@@ -133,7 +133,6 @@ void vfio_pci_pm_close(struct vfio_pci_core_device *vdev);
 /* VFIO_DEVICE_FEATURE_LOW_POWER_* */
 int vfio_pci_feature_power(struct vfio_pci_core_device *vdev, u32 flags,
 			   void __user *arg, size_t argsz);
-extern const struct dev_pm_ops vfio_pci_core_pm_ops;
 
 /* ---- vfio_pci_sriov.c ------------------------------------------------- */
 
