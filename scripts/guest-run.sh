@@ -17,7 +17,8 @@
 #   --tree DIR         tree whose modules and build/tests to use (default: ours)
 #   --quiet            print only the summary line
 # A TEST is a program name in build/tests (with arguments), or
-# "host:<command>" to run a host program inside the shared root.
+# "host:<command>" to run a host program inside the shared root (@TREE@ in it
+# stands for the tree's path).
 #
 # Prints the TAP output and ends with "guest: N passed, N failed, N skipped";
 # exits non-zero when anything failed, the guest timed out, or its dmesg
@@ -166,7 +167,7 @@ tdir=$tree/build/tests
 for t in "${tests[@]+"${tests[@]}"}"; do
 	prog=${t%% *}
 	case "$t" in
-	host:*) ;;
+	host:*) t=${t//@TREE@/$tree} ;;
 	*)
 		[ -x "$tdir/$prog" ] || { echo "guest-run: $tdir/$prog not built (make tests)" >&2; exit 1; }
 		cp "$tdir/$prog" "$stage/tests/" ;;
