@@ -119,6 +119,17 @@ else
 		add_mod_file "$ko" $(mod_args "$m")
 	done
 fi
+# Both module sets, for tests that swap them in one boot (vfio-swap)
+mkdir -p "$stage/lib/modules/sets/ours" "$stage/lib/modules/sets/stock"
+for m in vfio-pci-core vfio-pci; do
+	cp "$tree/drivers/vfio/pci/$m.ko" "$stage/lib/modules/sets/ours/"
+	p=$(modprobe -S "$KVER" --show-depends $m | awk '$1 == "insmod" {print $2}' | tail -n1)
+	xz -dc "$p" > "$stage/lib/modules/sets/stock/$m.ko"
+	echo "$m $(mod_args $m)" >> "$stage/lib/modules/sets/args"
+done
+echo "$([ $stock = 1 ] && echo stock || echo ours)" > "$stage/etc/vfio-set"
+install -m 0755 "$here/guest-swap.sh" "$stage/bin/vfio-swap"
+
 if [ $hostroot = 1 ]; then
 	add_stock 9p
 	add_stock 9pnet_virtio
