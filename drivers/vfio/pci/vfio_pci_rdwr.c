@@ -20,12 +20,12 @@
  *   writes through the fd that cover it do not reach the hardware: reads
  *   return 0xff bytes, writes are dropped, the rest of the access proceeds.
  *   This matches what existing userspace (QEMU) expects.
- * - mmap is offered for memory BARs of at least a page whose size and start
- *   are page-aligned (smaller BARs could share their page with another
- *   device).  Mappings are populated on fault, one page at a time, and
- *   dropped wholesale by vfio_pci_zap_bars() whenever memory must not be
- *   reachable (decode off, reset, low power); the next touch faults again
- *   and gets SIGBUS until memory is back.
+ * - mmap is offered for memory BARs; one smaller than a page only if the
+ *   rest of its page can be reserved so no other device shows up there.
+ *   Mappings are populated on fault, one page at a time, and dropped
+ *   wholesale by vfio_pci_zap_bars() whenever memory must not be reachable
+ *   (decode off, reset, low power); the next touch faults again and gets
+ *   SIGBUS until memory is back.
  * - Unless the platform isolates MSI writes (interrupt remapping), the
  *   page(s) holding the MSI-X table cannot be mapped; region info then
  *   describes the mappable rest with a sparse mmap capability.
@@ -980,21 +980,64 @@ out_free_caps:
 
 /* ---- mmap --------------------------------------------------------------- */
 
+/*
+ * A BAR smaller than a page can be mapped only if nothing else can ever sit
+ * in the rest of its page: claim that rest with a placeholder resource.
+ */
+static bool vfio_pci_pad_bar(struct vfio_pci_core_device *vdev, int bar)
+{
+	struct resource *res = &vdev->pdev->resource[bar];
+	struct resource *pad;
+
+	if (!res->parent || !PAGE_ALIGNED(res->start))
+		return false;
+
+	pad = kzalloc(sizeof(*pad), GFP_KERNEL_ACCOUNT);
+	if (!pad)
+		return false;
+
+	pad->name = "vfio sub-page BAR pad";
+	pad->start = res->end + 1;
+	pad->end = res->start + PAGE_SIZE - 1;
+	pad->flags = res->flags;
+	if (request_resource(res->parent, pad)) {
+		kfree(pad);
+		return false;
+	}
+
+	vdev->bar_pad[bar] = pad;
+	return true;
+}
+
+static void vfio_pci_unpad_bars(struct vfio_pci_core_device *vdev)
+{
+	int bar;
+
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+		if (!vdev->bar_pad[bar])
+			continue;
+		release_resource(vdev->bar_pad[bar]);
+		kfree(vdev->bar_pad[bar]);
+		vdev->bar_pad[bar] = NULL;
+	}
+}
+
 /**
  * vfio_pci_probe_mmaps() - decide which BARs userspace may mmap
  * @vdev: the core device
  *
- * Called at open.  A memory BAR qualifies when it spans at least a page and
- * starts and ends on page boundaries, so no other device's registers share
- * its pages.  Qualifying BARs are claimed and mapped right away
- * (vfio_pci_core_setup_barmap()): mmap() runs under mmap_lock, where
- * claiming them would nest vconfig_lock inside it.  A BAR that cannot be
- * claimed is not offered for mmap.
+ * Called at open.  A memory BAR of a page or more qualifies (its size is a
+ * power of two, so it owns whole pages).  A smaller one qualifies when it
+ * starts a page and the rest of that page can be reserved, so that no other
+ * device's registers ever appear in the mapping.  Qualifying BARs are
+ * claimed and mapped right away (vfio_pci_core_setup_barmap()): mmap() runs
+ * under mmap_lock, where claiming them would nest vconfig_lock inside it.
+ * A BAR that cannot be claimed is not offered for mmap.
  */
 void vfio_pci_probe_mmaps(struct vfio_pci_core_device *vdev)
 {
 	struct pci_dev *pdev = vdev->pdev;
-	resource_size_t start, len;
+	resource_size_t len;
 	int bar;
 
 	vdev->bar_mmap_ok = 0;
@@ -1003,12 +1046,12 @@ void vfio_pci_probe_mmaps(struct vfio_pci_core_device *vdev)
 		if (!(pci_resource_flags(pdev, bar) & IORESOURCE_MEM))
 			continue;
 
-		start = pci_resource_start(pdev, bar);
 		len = pci_resource_len(pdev, bar);
-		if (len < PAGE_SIZE || !PAGE_ALIGNED(start) ||
-		    !PAGE_ALIGNED(len)) {
-			pci_dbg(pdev, "BAR %d (%pa bytes) not mmappable\n",
-				bar, &len);
+		if (!len)
+			continue;
+		if (len < PAGE_SIZE && !vfio_pci_pad_bar(vdev, bar)) {
+			pci_dbg(pdev, "BAR %d shares its page, not mmappable\n",
+				bar);
 			continue;
 		}
 
@@ -1087,7 +1130,8 @@ int vfio_pci_core_mmap(struct vfio_device *core_vdev, struct vm_area_struct *vma
 
 	start = (u64)(vma->vm_pgoff & VFIO_PCI_PGOFF_MASK) << PAGE_SHIFT;
 	len = vma->vm_end - vma->vm_start;
-	bar_len = pci_resource_len(vdev->pdev, index);
+	/* A sub-page BAR is mapped with the (reserved) rest of its page */
+	bar_len = PAGE_ALIGN(pci_resource_len(vdev->pdev, index));
 	if (!len || len > bar_len || start > bar_len - len)
 		return -EINVAL;
 
@@ -1222,8 +1266,9 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_register_dev_region);
  * vfio_pci_regions_release() - end-of-session cleanup of regions
  * @vdev: the core device
  *
- * Releases every device-specific region and unmaps and releases every BAR
- * claimed by vfio_pci_core_setup_barmap().  Called at close, when no user
+ * Releases every device-specific region, unmaps and releases every BAR
+ * claimed by vfio_pci_core_setup_barmap() and drops the sub-page BAR
+ * reservations made by vfio_pci_probe_mmaps().  Called at close, when no user
  * mapping can remain.
  */
 void vfio_pci_regions_release(struct vfio_pci_core_device *vdev)
@@ -1249,4 +1294,6 @@ void vfio_pci_regions_release(struct vfio_pci_core_device *vdev)
 	}
 	vdev->bar_mmap_ok = 0;
 	mutex_unlock(&vdev->vconfig_lock);
+
+	vfio_pci_unpad_bars(vdev);
 }
