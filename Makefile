@@ -5,6 +5,7 @@
 #   make            build the modules against Debian's 6.12 headers (KDIR=)
 #   make demo       build, boot a guest, bind devices, show VFIO working
 #   make check      build, lint and run every guest test
+#   make check-debug  the same, plus every boot on a KASAN/lockdep/kmemleak kernel
 #   make lint       sparse (C=2), W=1 and checkpatch --strict
 #   make bench      stock vs ours benchmark table and chart
 #   make fuzz       long fuzzer run (>= 1M calls)
@@ -24,7 +25,7 @@ export KVER KDIR CACHE BUILD
 KCONFIG_ARGS := CONFIG_VFIO_PCI_CORE=m CONFIG_VFIO_PCI=m
 KBUILD := $(MAKE) -C $(KDIR) M=$(TOP) $(KCONFIG_ARGS)
 
-.PHONY: all modules deps clean lint check demo intree kunit tests \
+.PHONY: all modules deps clean lint check check-debug demo intree kunit tests \
 	bench fuzz modules_install help
 
 all: modules
@@ -46,6 +47,9 @@ lint: deps
 
 check: deps
 	@$(TOP)/scripts/check.sh
+
+check-debug: deps
+	@CHECK_DEBUG=1 $(TOP)/scripts/check.sh
 
 demo: deps
 	@$(TOP)/scripts/demo.sh

@@ -42,10 +42,36 @@ while read -r line; do
 done < "$logdir/lint.log"
 grep -q FAILED "$logdir/lint.log" && sed -n '/FAILED/,$p' "$logdir/lint.log" | head -40 | sed 's/^/#   /'
 
+# Boots on Debian's kernel, then on the debug kernel when it is built
+# (make check-debug builds it; CI uses it when the cache is warm)
+kernels=("debian|")
+debug_dir=""
+if [ "${CHECK_DEBUG:-auto}" = 1 ]; then
+	debug_dir=$("$here/debug-kernel.sh") || case_fail "build: debug kernel"
+elif [ "${CHECK_DEBUG:-auto}" = auto ]; then
+	debug_dir=$("$here/debug-kernel.sh" --if-cached) || debug_dir=""
+fi
+if [ -n "$debug_dir" ]; then
+	dtree=$top/build/debug-tree
+	rm -rf "$dtree" && mkdir -p "$dtree/build"
+	git ls-files -co --exclude-standard | grep -v '^build/' | cpio -pdm --quiet "$dtree"
+	ln -s "$top/build/tests" "$dtree/build/tests"
+	if make -s -C "$debug_dir/build" M="$dtree" CONFIG_VFIO_PCI_CORE=m CONFIG_VFIO_PCI=m \
+		modules > "$logdir/debug-modules.log" 2>&1; then
+		case_ok "build: modules for the debug kernel"
+		kernels+=("debug|--kernel $debug_dir --tree $dtree")
+	else
+		case_fail "build: modules for the debug kernel (log: $logdir/debug-modules.log)"
+	fi
+fi
+
 # Guest boots
 conf=tools/testing/selftests/vfio/boots.conf
 all_tests=$(cat build/tests/TESTS 2>/dev/null)
 named=$(grep -v '^#' "$conf" | cut -d'|' -f3 | tr ';' '\n' | awk '{print $1}')
+for kern in "${kernels[@]}"; do
+kname=${kern%%|*}
+kopts=${kern#*|}
 while IFS='|' read -r name opts tests <&4; do
 	name=$(echo "$name" | xargs)
 	[ -n "$name" ] && [ "${name:0:1}" != "#" ] || continue
@@ -64,9 +90,10 @@ while IFS='|' read -r name opts tests <&4; do
 		list+=("$t")
 	done
 	[ ${#list[@]} -gt 0 ] || continue
+	[ "$kname" = debian ] || name="$kname-$name"
 	echo "# guest boot '$name': ${list[*]}"
 	out=$logdir/guest-$name
-	eval "\"$here/guest-run.sh\" --out \"$out\" $opts \"\${list[@]}\"" > "$logdir/guest-$name.log" 2>&1
+	eval "\"$here/guest-run.sh\" --out \"$out\" $kopts $opts \"\${list[@]}\"" > "$logdir/guest-$name.log" 2>&1
 	if [ -f "$out/summary.txt" ]; then
 		read -r p f s < "$out/summary.txt"
 		passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
@@ -78,6 +105,7 @@ while IFS='|' read -r name opts tests <&4; do
 		tail -n 20 "$logdir/guest-$name.log" | sed 's/^/#   /'
 	fi
 done 4< "$conf"
+done
 
 # KUnit under UML, when its cached build is present or asked for
 if [ "${KUNIT:-auto}" = 1 ] || { [ "${KUNIT:-auto}" = auto ] && [ -x "$here/kunit.sh" ]; }; then
