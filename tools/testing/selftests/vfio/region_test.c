@@ -958,7 +958,8 @@ TEST_F(region, ioeventfd_bad)
 	ASSERT_GE(efd, 0);
 
 	memset(&e, 0, sizeof(e));
-	e.argsz = sizeof(e) - 1;
+	/* argsz must cover up to fd; the reserved word after it is optional */
+	e.argsz = offsetof(struct vfio_device_ioeventfd, fd) + sizeof(e.fd) - 1;
 	e.flags = VFIO_DEVICE_IOEVENTFD_32;
 	e.offset = ri.offset;
 	e.fd = efd;
