@@ -377,7 +377,8 @@ ssize_t vfio_pci_core_do_io_rw(struct vfio_pci_core_device *vdev,
 			}
 		} else {
 			size = count - done;
-			if (pos < x_start)
+			/* Stop short of the excluded range */
+			if (x_end > x_start && pos < x_start)
 				size = min_t(size_t, size, x_start - pos);
 			size = vfio_pci_access_size(pos, size);
 
@@ -691,6 +692,27 @@ out_unmap:
 
 /* ---- read/write dispatch ------------------------------------------------ */
 
+static ssize_t vfio_pci_dispatch_rw(struct vfio_pci_core_device *vdev,
+				    u64 index, char __user *buf, size_t count,
+				    loff_t *ppos, bool iswrite)
+{
+	struct vfio_pci_region *region;
+
+	/* Indexes 0-5 are the BARs, 6 the ROM (which refuses writes itself) */
+	if (index <= VFIO_PCI_ROM_REGION_INDEX)
+		return vfio_pci_bar_rw(vdev, buf, count, ppos, iswrite);
+	if (index == VFIO_PCI_CONFIG_REGION_INDEX)
+		return vfio_pci_config_rw(vdev, buf, count, ppos, iswrite);
+	if (index == VFIO_PCI_VGA_REGION_INDEX)
+		return vfio_pci_vga_rw(vdev, buf, count, ppos, iswrite);
+
+	region = &vdev->region[array_index_nospec(index - VFIO_PCI_NUM_REGIONS,
+						  vdev->num_regions)];
+	if (!region->ops->rw)
+		return -EINVAL;
+	return region->ops->rw(vdev, buf, count, ppos, iswrite);
+}
+
 /**
  * vfio_pci_rw() - read or write any region of the device fd
  * @vdev: the core device
@@ -699,6 +721,8 @@ out_unmap:
  * @ppos: device fd offset: region index in the top bits
  * @iswrite: direction
  *
+ * The function is woken from runtime suspend for the duration.
+ *
  * Return: bytes moved or a negative errno; -EINVAL for an unknown region or
  * a write to the ROM.
  */
@@ -706,7 +730,6 @@ ssize_t vfio_pci_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 		    size_t count, loff_t *ppos, bool iswrite)
 {
 	u64 index = VFIO_PCI_OFFSET_TO_INDEX((u64)*ppos);
-	struct vfio_pci_region *region;
 	ssize_t ret;
 
 	if (index >= VFIO_PCI_NUM_REGIONS + vdev->num_regions)
@@ -720,29 +743,7 @@ ssize_t vfio_pci_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 		return -EIO;
 	}
 
-	switch (index) {
-	case VFIO_PCI_CONFIG_REGION_INDEX:
-		ret = vfio_pci_config_rw(vdev, buf, count, ppos, iswrite);
-		break;
-	case VFIO_PCI_ROM_REGION_INDEX:
-		ret = iswrite ? -EINVAL :
-			vfio_pci_bar_rw(vdev, buf, count, ppos, false);
-		break;
-	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX:
-		ret = vfio_pci_bar_rw(vdev, buf, count, ppos, iswrite);
-		break;
-	case VFIO_PCI_VGA_REGION_INDEX:
-		ret = vfio_pci_vga_rw(vdev, buf, count, ppos, iswrite);
-		break;
-	default:
-		index = array_index_nospec(index - VFIO_PCI_NUM_REGIONS,
-					   vdev->num_regions);
-		region = &vdev->region[index];
-		ret = region->ops->rw ?
-			region->ops->rw(vdev, buf, count, ppos, iswrite) :
-			-EINVAL;
-		break;
-	}
+	ret = vfio_pci_dispatch_rw(vdev, index, buf, count, ppos, iswrite);
 
 	pm_runtime_put(&vdev->pdev->dev);
 	return ret;
@@ -929,6 +930,33 @@ static int vfio_pci_fill_region_info(struct vfio_pci_core_device *vdev,
 	}
 }
 
+/*
+ * Put the capability chain right after the info structure in the user's
+ * buffer; if the buffer is too small, leave cap_offset at 0 and report the
+ * size needed in argsz so the user can retry.
+ */
+static int vfio_pci_place_caps(struct vfio_region_info *info,
+			       struct vfio_info_cap *caps,
+			       struct vfio_region_info __user *arg)
+{
+	size_t need = sizeof(*info) + caps->size;
+
+	info->flags |= VFIO_REGION_INFO_FLAG_CAPS;
+	info->cap_offset = 0;
+	if (info->argsz < need) {
+		info->argsz = need;
+		return 0;
+	}
+
+	/* Chain offsets are relative to the start of the user's buffer */
+	vfio_info_cap_shift(caps, sizeof(*info));
+	if (copy_to_user((u8 __user *)arg + sizeof(*info), caps->buf,
+			 caps->size))
+		return -EFAULT;
+	info->cap_offset = sizeof(*info);
+	return 0;
+}
+
 /**
  * vfio_pci_ioctl_get_region_info() - VFIO_DEVICE_GET_REGION_INFO
  * @vdev: the core device
@@ -953,27 +981,11 @@ long vfio_pci_ioctl_get_region_info(struct vfio_pci_core_device *vdev,
 		return -EINVAL;
 
 	ret = vfio_pci_fill_region_info(vdev, &info, &caps);
-	if (ret)
-		goto out_free_caps;
-
-	if (caps.size) {
-		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
-		if (info.argsz < sizeof(info) + caps.size) {
-			info.argsz = sizeof(info) + caps.size;
-			info.cap_offset = 0;
-		} else {
-			vfio_info_cap_shift(&caps, sizeof(info));
-			if (copy_to_user(arg + 1, caps.buf, caps.size)) {
-				ret = -EFAULT;
-				goto out_free_caps;
-			}
-			info.cap_offset = sizeof(info);
-		}
-	}
-
-	if (copy_to_user(arg, &info, minsz))
+	if (!ret && caps.size)
+		ret = vfio_pci_place_caps(&info, &caps, arg);
+	if (!ret && copy_to_user(arg, &info, minsz))
 		ret = -EFAULT;
-out_free_caps:
+
 	kfree(caps.buf);
 	return ret;
 }
