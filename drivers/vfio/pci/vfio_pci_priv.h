@@ -55,6 +55,22 @@ void vfio_pci_config_restore_bars(struct vfio_pci_core_device *vdev);
 /* Re-sync the emulated INTx-disable bit with vdev state */
 void vfio_pci_config_intx_disable(struct vfio_pci_core_device *vdev, bool set);
 
+#if IS_ENABLED(CONFIG_VFIO_PCI_CORE_KUNIT_TEST)
+/* Pure config-space logic, exported for vfio_pci_core_test.c only */
+#define VFIO_PCI_CFG_TEST_HEADER	0xffff	/* the type 0 header */
+#define VFIO_PCI_CFG_TEST_GAP		0xfffe	/* outside every capability */
+#define VFIO_PCI_CFG_TEST_NULL		0xfffd	/* null extended header */
+#define VFIO_PCI_CFG_TEST_EXT		0x8000	/* or'ed into extended IDs */
+int vfio_pci_config_test_perm(bool ext, u16 id, unsigned int off, u8 *virt,
+			      u8 *write);
+unsigned int vfio_pci_config_test_piece(unsigned int pos, size_t count,
+					unsigned int end);
+u32 vfio_pci_config_test_bar_mask(u64 len, unsigned long flags, bool upper,
+				  u32 *type);
+int vfio_pci_config_test_layout(u8 *cfg, unsigned int size, u16 *owner,
+				u16 *start);
+#endif
+
 /* ---- vfio_pci_intrs.c ------------------------------------------------- */
 
 /* Number of vectors reported by GET_IRQ_INFO for @index (0 = absent) */
