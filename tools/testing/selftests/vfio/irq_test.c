@@ -824,6 +824,13 @@ TEST_F(irq, msix_end_to_end)
 		vfio_cfg_write16(&self->d, PCI_COMMAND, cmd);
 		e1000e_msix_each(_metadata, &self->d, self->efd, 4);
 
+		/* A function reset keeps the user's vectors working */
+		if (self->d.info.flags & VFIO_DEVICE_FLAGS_RESET) {
+			ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
+			EXPECT_EQ(4, proc_irqs(self->d.bdf, "msix"));
+			e1000e_msix_each(_metadata, &self->d, self->efd, 4);
+		}
+
 		EXPECT_EQ(0, vfio_irq_disable(&self->d, MSIX));
 	}
 	if (passes > 1)
