@@ -26,10 +26,7 @@
  * live in a table in BAR memory: allocating, requesting (which unmasks) and
  * freeing them writes that table, so it happens with vdev->memory_lock held
  * for write and memory decode forced on, nested inside igate
- * (vfio_pci_memory_lock_and_enable()).  As a consequence, the set of
- * allocated MSI/MSI-X vectors, irq_type while it is MSI-X, and num_ctx only
- * change with memory_lock held, which is what vfio_pci_msix_restore() relies
- * on.  vdev->irqlock, a spinlock taken from the hard irq handler, protects
+ * (vfio_pci_memory_lock_and_enable()).  vdev->irqlock, a spinlock taken from the hard irq handler, protects
  * vdev->intx_masked and the hardware masking that goes with it.
  */
 #include <linux/eventfd.h>
@@ -1111,8 +1108,10 @@ void vfio_pci_irqs_teardown(struct vfio_pci_core_device *vdev)
 
 /*
  * Called for config-space writes of the emulated DisINTx bit and around
- * runtime suspend.  Takes igate: the caller must hold neither vconfig_lock
- * nor memory_lock.  Returns true if INTx is in use and this call masked it.
+ * runtime suspend.  Takes igate: the caller holds none of igate,
+ * memory_lock, vconfig_lock.  Returns true if INTx is in use and this call
+ * masked it (so a caller that only wants to mask INTx need not look at
+ * irq_type first).
  */
 bool vfio_pci_intx_mask(struct vfio_pci_core_device *vdev)
 {
@@ -1148,9 +1147,10 @@ bool vfio_pci_signal_req(struct vfio_pci_core_device *vdev)
 
 /*
  * Rewrite every allocated MSI-X table entry from the kernel's cached
- * message, after the table may have been lost (memory decode off, a reset
- * behind the kernel's back).  The caller holds memory_lock (read or write)
- * with memory decode on; that lock keeps the vector set stable.
+ * message, after the table may have been lost (memory decode was off, a
+ * reset).  Called with none of our locks held (dev_set->lock may be).
+ * Nothing is written while the user keeps memory decode off: the table is
+ * unreachable then, and turning decode on calls this again.
  */
 void vfio_pci_msix_restore(struct vfio_pci_core_device *vdev)
 {
@@ -1159,10 +1159,13 @@ void vfio_pci_msix_restore(struct vfio_pci_core_device *vdev)
 	unsigned int i;
 	int irq;
 
-	lockdep_assert_held(&vdev->memory_lock);
+	mutex_lock(&vdev->igate);
+	if (!vfio_irq_active(vdev, VFIO_PCI_MSIX_IRQ_INDEX))
+		goto out_unlock_igate;
 
-	if (READ_ONCE(vdev->irq_type) != VFIO_PCI_MSIX_IRQ_INDEX)
-		return;
+	down_read(&vdev->memory_lock);
+	if (!vfio_pci_memory_enabled(vdev))
+		goto out_unlock_memory;
 
 	for (i = 0; i < vdev->num_ctx; i++) {
 		irq = pci_irq_vector(pdev, i);
@@ -1171,6 +1174,11 @@ void vfio_pci_msix_restore(struct vfio_pci_core_device *vdev)
 		get_cached_msi_msg(irq, &msg);
 		pci_write_msi_msg(irq, &msg);
 	}
+
+out_unlock_memory:
+	up_read(&vdev->memory_lock);
+out_unlock_igate:
+	mutex_unlock(&vdev->igate);
 }
 
 /* ---- AER ---------------------------------------------------------------- */

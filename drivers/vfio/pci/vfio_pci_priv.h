@@ -67,17 +67,17 @@ long vfio_pci_ioctl_set_irqs(struct vfio_pci_core_device *vdev,
 void vfio_pci_irqs_teardown(struct vfio_pci_core_device *vdev);
 /*
  * INTx masking on behalf of config writes and power transitions.  Both take
- * igate: call them without vconfig_lock or memory_lock held.  Unmask leaves
- * INTx masked while vdev->virq_disabled is set.  Mask returns true only if
- * INTx is in use and this call masked it.
+ * igate: call them without igate, memory_lock or vconfig_lock held.  Unmask
+ * leaves INTx masked while vdev->virq_disabled is set.  Mask returns true
+ * only if INTx is in use and this call masked it.
  */
 bool vfio_pci_intx_mask(struct vfio_pci_core_device *vdev);
 void vfio_pci_intx_unmask(struct vfio_pci_core_device *vdev);
 /* Signal the REQ eventfd; returns false if nobody listens */
 bool vfio_pci_signal_req(struct vfio_pci_core_device *vdev);
 /*
- * MSI/MSI-X vectors must be refreshed after memory decode changes.  Call
- * with memory_lock held (read or write) and memory decode on; no igate.
+ * MSI/MSI-X vectors must be refreshed after memory decode changes or a
+ * reset.  Takes igate and memory_lock: call it without either held.
  */
 void vfio_pci_msix_restore(struct vfio_pci_core_device *vdev);
 
