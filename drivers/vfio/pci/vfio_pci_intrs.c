@@ -26,8 +26,9 @@
  * live in a table in BAR memory: allocating, requesting (which unmasks) and
  * freeing them writes that table, so it happens with vdev->memory_lock held
  * for write and memory decode forced on, nested inside igate
- * (vfio_pci_memory_lock_and_enable()).  vdev->irqlock, a spinlock taken from the hard irq handler, protects
- * vdev->intx_masked and the hardware masking that goes with it.
+ * (vfio_pci_memory_lock_and_enable()).  vdev->irqlock, a spinlock taken
+ * from the hard irq handler, protects vdev->intx_masked and the hardware
+ * masking that goes with it.
  */
 #include <linux/eventfd.h>
 #include <linux/interrupt.h>

@@ -59,7 +59,7 @@ enum fire_kind { FIRE_NONE, FIRE_EDU, FIRE_E1000E };
 #define E1000_IMC	0xd8
 #define E1000_LSC	0x4
 #define E1000_IVAR	0xe4
-#define E1000_OTHER	(1u << 24)	/* "other" cause, routed by IVAR */
+#define E1000_OTHER	0x01000000u	/* "other" cause, routed by IVAR */
 #define E1000_IVAR_OTHER(vec)	((0x8u | (vec)) << 16)
 
 FIXTURE(irq) {
