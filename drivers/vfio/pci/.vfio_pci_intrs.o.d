@@ -1,4 +1,4 @@
-vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
+vfio_pci_intrs.o: /work/main/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler-version.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kconfig.h \
  include/generated/autoconf.h \
@@ -6,16 +6,11 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler-context-analysis.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler_attributes.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler-gcc.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/eventfd.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/wait.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/list.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/container_of.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/build_bug.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler_types.h \
- arch/x86/include/generated/asm/rwonce.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/rwonce.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kasan-checks.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pci.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/args.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mod_devicetable.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/mei.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/mei_uuid.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/types.h \
  arch/x86/include/generated/uapi/asm/types.h \
@@ -28,19 +23,52 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/posix_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stddef.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/stddef.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/posix_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/posix_types_64.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/posix_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uuid.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/string.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/array_size.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler.h \
+ arch/x86/include/generated/asm/rwonce.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/rwonce.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kasan-checks.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kcsan-checks.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/poison.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/err.h \
+ arch/x86/include/generated/uapi/asm/errno.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/errno.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/errno-base.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/errno.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/errno.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/overflow.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/limits.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/limits.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/limits.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/const.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/const.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/const.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/barrier.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/alternative.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stringify.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stdarg.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/string.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/string.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/string_64.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/jump_label.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/jump_label.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/asm.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stringify.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/extable_fixup_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/nops.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fortify-string.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitfield.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/build_bug.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/byteorder.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/byteorder/little_endian.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/byteorder/little_endian.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/swab.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/swab.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/swab.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/byteorder/generic.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bug.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/bug.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/instrumentation.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/objtool.h \
@@ -49,7 +77,6 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/once_lite.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/panic.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/printk.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stdarg.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/init.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kern_levels.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/linkage.h \
@@ -60,10 +87,6 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bits.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/bits.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/bits.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/overflow.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/limits.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/limits.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/limits.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/param.h \
  arch/x86/include/generated/uapi/asm/param.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/param.h \
@@ -72,75 +95,47 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/spinlock_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qspinlock_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qrwlock_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/byteorder.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/byteorder/little_endian.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/byteorder/little_endian.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/swab.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/swab.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/swab.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/byteorder/generic.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/lockdep_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dynamic_debug.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/jump_label.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/jump_label.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/nops.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ioport.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/minmax.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/list.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/container_of.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/poison.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/barrier.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/alternative.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/barrier.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/typecheck.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/preempt.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cleanup.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/preempt.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/rmwcc.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/args.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/percpu.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/percpu.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/threads.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu-defs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kobject.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sysfs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kernfs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/current.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cache.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/kernel.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/sysinfo.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cache.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/static_call_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqflags.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqflags_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/irqflags.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/processor-flags.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/processor-flags.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mem_encrypt.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/mem_encrypt.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cc_platform.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/nospec-branch.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/static_key.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/percpu.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/percpu.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/threads.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu-defs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/lockdep.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/smp.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cpumask.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cleanup.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kernel.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/align.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitops.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/typecheck.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/generic-non-atomic.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/bitops.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/rmwcc.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/sched.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/arch_hweight.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cpufeatures.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/required-features.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/disabled-features.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/msr-index.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/unwind_hints.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/orc_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/asm-offsets.h \
- include/generated/asm-offsets.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/GEN-for-each-reg.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/segment.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/paravirt.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/paravirt_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/desc_defs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/pgtable_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/page_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/page_64_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/kaslr.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/pgtable_64_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/sparsemem.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bug.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cpumask.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kernel.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/align.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/array_size.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitops.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/generic-non-atomic.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/bitops.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/sched.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/arch_hweight.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/const_hweight.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/instrumented-atomic.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/instrumented.h \
@@ -155,24 +150,12 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/math.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/div64.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/div64.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/minmax.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sprintf.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/static_call_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/instruction_pointer.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/wordpart.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitmap.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/errno.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/errno.h \
- arch/x86/include/generated/uapi/asm/errno.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/errno.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/errno-base.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/find.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/string.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/err.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/string.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/string.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/string_64.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fortify-string.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitfield.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitmap-str.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cpumask_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/atomic.h \
@@ -185,11 +168,21 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/atomic/atomic-instrumented.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/gfp_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/numa.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/frame.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/sparsemem.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/smp_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/llist.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/preempt.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/preempt.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/thread_info.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/restart_block.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/thread_info.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/page.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/page_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mem_encrypt.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/mem_encrypt.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cc_platform.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/page_64_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/kaslr.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/page_64.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/range.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/memory_model.h \
@@ -197,15 +190,35 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/getorder.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cpufeature.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/processor.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/processor-flags.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/processor-flags.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/math_emu.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/ptrace.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/segment.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/ptrace.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/ptrace-abi.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/paravirt_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/desc_defs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/pgtable_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/pgtable_64_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/nospec-branch.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/static_key.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/msr-index.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/unwind_hints.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/orc_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/asm-offsets.h \
+ include/generated/asm-offsets.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/GEN-for-each-reg.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/proto.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/ldt.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/sigcontext.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cpuid.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/paravirt.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/frame.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/special_insns.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqflags.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqflags_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/irqflags.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/fpu/types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/vmxfeatures.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/vdso/processor.h \
@@ -214,25 +227,13 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/personality.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/math64.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/math64.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bottom_half.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/lockdep.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/smp.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/smp_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/llist.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/smp.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cpumask.h \
- arch/x86/include/generated/asm/mmiowb.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/mmiowb.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/spinlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/qspinlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qspinlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/qrwlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qrwlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock_api_smp.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock_api_smp.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/osq_lock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/debug_locks.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/idr.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/radix-tree.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/alloc_tag.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/codetag.h \
@@ -244,8 +245,6 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/shm.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/shmparam.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kmsan_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/osq_lock.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/plist_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hrtimer_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timerqueue_types.h \
@@ -285,11 +284,60 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  arch/x86/include/generated/asm/kmap_size.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/kmap_size.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sched/ext.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/eventfd.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fcntl.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stat.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/stat.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/stat.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bottom_half.h \
+ arch/x86/include/generated/asm/mmiowb.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/mmiowb.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/spinlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/qspinlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qspinlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/qrwlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qrwlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock_api_smp.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock_api_smp.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcupdate.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/context_tracking_irq.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcutree.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/xarray.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/gfp.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mmzone.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/list_nulls.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/wait.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/seqlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/nodemask.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/random.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/random.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/ioctl.h \
+ arch/x86/include/generated/uapi/asm/ioctl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/ioctl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/ioctl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqnr.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/irqnr.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/prandom.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/once.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pageblock-flags.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/page-flags-layout.h \
+ include/generated/bounds.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mm_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/auxvec.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/auxvec.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/auxvec.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kref.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/refcount.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rbtree.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/maple_tree.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwsem.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/completion.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/swait.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uprobes.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/uprobes.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/notifier.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/srcu.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/workqueue.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timer.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ktime.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/jiffies.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/time.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/time64.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/time64.h \
@@ -302,84 +350,17 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/msr.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/msr-index.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/msr.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/ioctl.h \
- arch/x86/include/generated/uapi/asm/ioctl.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/ioctl.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/ioctl.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/shared/msr.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/tracepoint-defs.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/time32.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/time.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uidgid.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/highuid.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/fcntl.h \
- arch/x86/include/generated/uapi/asm/fcntl.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/fcntl.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/openat2.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/interrupt.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqreturn.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqnr.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/irqnr.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hardirq.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/context_tracking_state.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/context_tracking_irq.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ftrace_irq.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/vtime.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/hardirq.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hrtimer.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hrtimer_defs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ktime.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/jiffies.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/jiffies.h \
  include/generated/timeconst.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/ktime.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timekeeping.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/clocksource_ids.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timerqueue.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rbtree.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcupdate.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcutree.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/seqlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/debug_locks.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timer.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/debugobjects.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kref.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/refcount.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/workqueue.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/workqueue_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/irq.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/apicdef.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/irq_vectors.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/sections.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/sections.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/extable.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irq.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqhandler.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/topology.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/arch_topology.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mmzone.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/list_nulls.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/nodemask.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/random.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/random.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/prandom.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/once.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pageblock-flags.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/page-flags-layout.h \
- include/generated/bounds.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mm_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/auxvec.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/auxvec.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/auxvec.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/maple_tree.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwsem.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/completion.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/swait.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uprobes.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/uprobes.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/notifier.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/srcu.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcu_segcblist.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/srcutree.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcu_node_tree.h \
@@ -392,63 +373,26 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/memory_hotplug.h \
  arch/x86/include/generated/asm/mmzone.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/mmzone.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/topology.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/arch_topology.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/topology.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/mpspec.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/mpspec_def.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/x86_init.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/apicdef.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/topology.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cpu_smt.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/io.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sizes.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/io.h \
- arch/x86/include/generated/asm/early_ioremap.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/early_ioremap.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/shared/io.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/io.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/iomap.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/pci_iomap.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/logic_pio.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fwnode.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/slab.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/gfp.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu-refcount.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hash.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kasan.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kasan-enabled.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kasan-tags.h \
- arch/x86/include/generated/asm/irq_regs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/irq_regs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqdesc.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kobject.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sysfs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kernfs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/idr.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/radix-tree.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/xarray.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kconfig.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sched/mm.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sync_core.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/sync_core.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sched/coredump.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uidgid.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/highuid.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kobject_ns.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/hw_irq.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/profile.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqbypass.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/moduleparam.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/msi.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqdomain_defs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/msi_api.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/msi.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/irqdomain.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqdomain.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/of.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mod_devicetable.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/mei.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/mei_uuid.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uuid.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/property.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pci.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ioport.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stat.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/stat.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/stat.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/device.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dev_printk.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ratelimit.h \
@@ -459,6 +403,9 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sched/sd_flags.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/klist.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pm.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hrtimer.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hrtimer_defs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timerqueue.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/device/bus.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/device/class.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/device/devres.h \
@@ -504,6 +451,7 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bit_spinlock.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/lockref.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stringhash.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hash.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/path.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/list_lru.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/shrinker.h \
@@ -511,6 +459,11 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/capability.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/capability.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/semaphore.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fcntl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/fcntl.h \
+ arch/x86/include/generated/uapi/asm/fcntl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/fcntl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/openat2.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/migrate_mode.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu-rwsem.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcuwait.h \
@@ -524,6 +477,7 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/uaccess.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mmap_lock.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/smap.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/extable.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/tlbflush.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mmu_notifier.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/interval_tree.h \
@@ -558,6 +512,11 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fs_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mount.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mnt_idmapping.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/slab.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu-refcount.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kasan.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kasan-enabled.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kasan-tags.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rw_hint.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/fs.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/quota.h \
@@ -588,6 +547,7 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/elf-em.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/vdso.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/elf.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/moduleparam.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rbtree_latch.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/error-injection.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/error-injection.h \
@@ -596,7 +556,30 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/orc_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/device.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pm_wakeup.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/interrupt.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqreturn.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hardirq.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/context_tracking_state.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ftrace_irq.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/vtime.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/hardirq.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/irq.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/irq_vectors.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/sections.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/sections.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/io.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sizes.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/io.h \
+ arch/x86/include/generated/asm/early_ioremap.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/early_ioremap.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/shared/io.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/io.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/iomap.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/pci_iomap.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/logic_pio.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fwnode.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/resource_ext.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/msi_api.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/pci.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/pci_regs.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pci_ids.h \
@@ -617,15 +600,30 @@ vfio_pci_intrs.o: /work/wt-intrs/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/memtype.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dma-mapping.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dma-direction.h \
+ /work/main/drivers/vfio/pci/vfio_pci_priv.h \
+ /work/main/include/linux/vfio_pci_core.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqbypass.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/vfio.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/iommu.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/of.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/property.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/iova_bitmap.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/msi.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqdomain_defs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irq.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqhandler.h \
+ arch/x86/include/generated/asm/irq_regs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/irq_regs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqdesc.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/hw_irq.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/profile.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/msi.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/irqdomain.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqdomain.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/poll.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/poll.h \
  arch/x86/include/generated/uapi/asm/poll.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/poll.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/eventpoll.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cdev.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/vfio.h \
- /work/wt-intrs/drivers/vfio/pci/vfio_pci_priv.h \
- /work/wt-intrs/include/linux/vfio_pci_core.h
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/vfio.h
