@@ -115,7 +115,8 @@ struct vfio_pci_region {
  * @nointx: INTx is not offered to the user
  * @needs_reset: the function was used since its last reset
  * @bardirty: the user wrote a BAR register (emulated copy needs refresh)
- * @virq_disabled: the INTx line is disabled at the irq chip
+ * @virq_disabled: the user set DisINTx in the emulated command register:
+ *	INTx stays masked and is not signalled (set by config emulation)
  * @extended_caps: extended config space (0x100+) is present
  * @has_vga: the VGA region is offered
  * @needs_pm_restore: state must be restored when leaving D3hot

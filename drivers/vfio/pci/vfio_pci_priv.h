@@ -81,12 +81,20 @@ long vfio_pci_ioctl_set_irqs(struct vfio_pci_core_device *vdev,
 			     struct vfio_irq_set __user *arg);
 /* Disable every interrupt and drop every trigger (close, reset, remove) */
 void vfio_pci_irqs_teardown(struct vfio_pci_core_device *vdev);
-/* INTx masking on behalf of config writes and power transitions */
+/*
+ * INTx masking on behalf of config writes and power transitions.  Both take
+ * igate: call them without igate, memory_lock or vconfig_lock held.  Unmask
+ * leaves INTx masked while vdev->virq_disabled is set.  Mask returns true
+ * only if INTx is in use and this call masked it.
+ */
 bool vfio_pci_intx_mask(struct vfio_pci_core_device *vdev);
 void vfio_pci_intx_unmask(struct vfio_pci_core_device *vdev);
 /* Signal the REQ eventfd; returns false if nobody listens */
 bool vfio_pci_signal_req(struct vfio_pci_core_device *vdev);
-/* MSI/MSI-X vectors must be refreshed after memory decode changes */
+/*
+ * MSI/MSI-X vectors must be refreshed after memory decode changes or a
+ * reset.  Takes igate and memory_lock: call it without either held.
+ */
 void vfio_pci_msix_restore(struct vfio_pci_core_device *vdev);
 
 /* ---- vfio_pci_rdwr.c -------------------------------------------------- */
