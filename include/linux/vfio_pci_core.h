@@ -86,6 +86,7 @@ struct vfio_pci_region {
  * @pdev: the PCI function
  * @barmap: kernel mappings of the BARs made by vfio_pci_core_setup_barmap()
  * @bar_mmap_ok: bitmap of the BARs userspace may mmap (decided at open)
+ * @bar_pad: resources reserving the rest of the page of sub-page BARs
  * @vconfig: emulated config space, private to vfio_pci_config.c
  * @vconfig_lock: serialises config-space emulation and @barmap
  * @msix_bar: BAR holding the MSI-X table, -1 without MSI-X
@@ -157,6 +158,8 @@ struct vfio_pci_core_device {
 	void __iomem		*barmap[PCI_STD_NUM_BARS];
 	/* BARs whose size is page-aligned and that userspace may mmap */
 	unsigned long		bar_mmap_ok;
+	/* Sub-page BARs: the rest of their page, claimed at open, freed at close */
+	struct resource		*bar_pad[PCI_STD_NUM_BARS];
 
 	/* Emulated config space; see vfio_pci_config.c */
 	struct vfio_pci_vconfig	*vconfig;
