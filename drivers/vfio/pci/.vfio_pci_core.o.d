@@ -1,4 +1,4 @@
-vfio_pci_core.o: /work/main/drivers/vfio/pci/vfio_pci_core.c \
+vfio_pci_core.o: /work/wt-resetpm/drivers/vfio/pci/vfio_pci_core.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler-version.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kconfig.h \
  include/generated/autoconf.h \
@@ -607,8 +607,8 @@ vfio_pci_core.o: /work/main/drivers/vfio/pci/vfio_pci_core.c \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/vga.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/set_memory.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/set_memory.h \
- /work/main/drivers/vfio/pci/vfio_pci_priv.h \
- /work/main/include/linux/vfio_pci_core.h \
+ /work/wt-resetpm/drivers/vfio/pci/vfio_pci_priv.h \
+ /work/wt-resetpm/include/linux/vfio_pci_core.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqbypass.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/vfio.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/iommu.h \

@@ -1,4 +1,4 @@
-vfio_pci_intrs.o: /work/main/drivers/vfio/pci/vfio_pci_intrs.c \
+vfio_pci_intrs.o: /work/wt-resetpm/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler-version.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kconfig.h \
  include/generated/autoconf.h \
@@ -600,8 +600,8 @@ vfio_pci_intrs.o: /work/main/drivers/vfio/pci/vfio_pci_intrs.c \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/memtype.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dma-mapping.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dma-direction.h \
- /work/main/drivers/vfio/pci/vfio_pci_priv.h \
- /work/main/include/linux/vfio_pci_core.h \
+ /work/wt-resetpm/drivers/vfio/pci/vfio_pci_priv.h \
+ /work/wt-resetpm/include/linux/vfio_pci_core.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqbypass.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/vfio.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/iommu.h \

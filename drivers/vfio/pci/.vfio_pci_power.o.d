@@ -1,4 +1,4 @@
-vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
+vfio_pci_power.o: /work/wt-resetpm/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler-version.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kconfig.h \
  include/generated/autoconf.h \
@@ -6,11 +6,16 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler-context-analysis.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler_attributes.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler-gcc.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pci.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/args.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mod_devicetable.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/mei.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/mei_uuid.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/eventfd.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/wait.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/list.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/container_of.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/build_bug.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler_types.h \
+ arch/x86/include/generated/asm/rwonce.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/rwonce.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kasan-checks.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/types.h \
  arch/x86/include/generated/uapi/asm/types.h \
@@ -23,52 +28,19 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/posix_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stddef.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/stddef.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/posix_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/posix_types_64.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/posix_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uuid.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/string.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/array_size.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler.h \
- arch/x86/include/generated/asm/rwonce.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/rwonce.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kasan-checks.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kcsan-checks.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/err.h \
- arch/x86/include/generated/uapi/asm/errno.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/errno.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/errno-base.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/errno.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/errno.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/overflow.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/limits.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/limits.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/limits.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/poison.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/const.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/const.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/const.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stdarg.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/string.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/string.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/string_64.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/jump_label.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/jump_label.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/asm.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/barrier.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/alternative.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stringify.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/asm.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/extable_fixup_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/nops.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fortify-string.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitfield.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/build_bug.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/byteorder.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/byteorder/little_endian.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/byteorder/little_endian.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/swab.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/swab.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/swab.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/byteorder/generic.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bug.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/bug.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/instrumentation.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/objtool.h \
@@ -77,6 +49,7 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/once_lite.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/panic.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/printk.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stdarg.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/init.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kern_levels.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/linkage.h \
@@ -87,6 +60,10 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bits.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/bits.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/bits.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/overflow.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/limits.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/limits.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/limits.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/param.h \
  arch/x86/include/generated/uapi/asm/param.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/param.h \
@@ -95,47 +72,75 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/spinlock_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qspinlock_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qrwlock_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/byteorder.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/byteorder/little_endian.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/byteorder/little_endian.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/swab.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/swab.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/swab.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/byteorder/generic.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/lockdep_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dynamic_debug.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ioport.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/minmax.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/list.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/container_of.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/poison.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/barrier.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/alternative.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/jump_label.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/jump_label.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/nops.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/barrier.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kobject.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sysfs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kernfs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/typecheck.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/preempt.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cleanup.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/preempt.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/rmwcc.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/args.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/percpu.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/percpu.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/threads.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu-defs.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/current.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cache.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/kernel.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/sysinfo.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cache.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/percpu.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/percpu.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/threads.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu-defs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/lockdep.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/smp.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cpumask.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cleanup.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kernel.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/align.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitops.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/typecheck.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/generic-non-atomic.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/bitops.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/rmwcc.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/sched.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/arch_hweight.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/static_call_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqflags.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqflags_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/irqflags.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/processor-flags.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/processor-flags.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mem_encrypt.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/mem_encrypt.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cc_platform.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/nospec-branch.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/static_key.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cpufeatures.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/required-features.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/disabled-features.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/msr-index.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/unwind_hints.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/orc_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/asm-offsets.h \
+ include/generated/asm-offsets.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/GEN-for-each-reg.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/segment.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/paravirt.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/paravirt_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/desc_defs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/pgtable_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/page_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/page_64_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/kaslr.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/pgtable_64_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/sparsemem.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bug.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cpumask.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kernel.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/align.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/array_size.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitops.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/generic-non-atomic.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/bitops.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/sched.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/arch_hweight.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/const_hweight.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/instrumented-atomic.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/instrumented.h \
@@ -150,12 +155,24 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/math.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/div64.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/div64.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/minmax.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sprintf.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/static_call_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/instruction_pointer.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/wordpart.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitmap.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/errno.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/errno.h \
+ arch/x86/include/generated/uapi/asm/errno.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/errno.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/errno-base.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/find.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/string.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/err.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/string.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/string.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/string_64.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fortify-string.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitfield.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitmap-str.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cpumask_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/atomic.h \
@@ -168,21 +185,11 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/atomic/atomic-instrumented.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/gfp_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/numa.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/sparsemem.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/smp_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/llist.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/preempt.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/preempt.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/frame.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/thread_info.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/restart_block.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/thread_info.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/page.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/page_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mem_encrypt.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/mem_encrypt.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cc_platform.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/page_64_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/kaslr.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/page_64.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/range.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/memory_model.h \
@@ -190,35 +197,15 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/getorder.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cpufeature.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/processor.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/processor-flags.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/processor-flags.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/math_emu.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/ptrace.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/segment.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/ptrace.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/ptrace-abi.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/paravirt_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/desc_defs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/pgtable_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/pgtable_64_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/nospec-branch.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/static_key.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/msr-index.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/unwind_hints.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/orc_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/asm-offsets.h \
- include/generated/asm-offsets.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/GEN-for-each-reg.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/proto.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/ldt.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/sigcontext.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cpuid.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/paravirt.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/frame.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/special_insns.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqflags.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqflags_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/irqflags.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/fpu/types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/vmxfeatures.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/vdso/processor.h \
@@ -227,13 +214,25 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/personality.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/math64.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/math64.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bottom_half.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/lockdep.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/smp.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/smp_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/llist.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/smp.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cpumask.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/osq_lock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/debug_locks.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/idr.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/radix-tree.h \
+ arch/x86/include/generated/asm/mmiowb.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/mmiowb.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/spinlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/qspinlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qspinlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/qrwlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qrwlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock_api_smp.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock_api_smp.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/alloc_tag.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/codetag.h \
@@ -245,6 +244,8 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/shm.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/shmparam.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kmsan_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/osq_lock.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/plist_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/hrtimer_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timerqueue_types.h \
@@ -284,18 +285,50 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  arch/x86/include/generated/asm/kmap_size.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/kmap_size.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sched/ext.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bottom_half.h \
- arch/x86/include/generated/asm/mmiowb.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/mmiowb.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/spinlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/qspinlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qspinlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/qrwlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qrwlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock_api_smp.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock_api_smp.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/eventfd.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fcntl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stat.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/stat.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/stat.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/time.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/time64.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/time64.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/time.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/time32.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timex.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/timex.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/timex.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/tsc.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/msr.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/msr-index.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/msr.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/ioctl.h \
+ arch/x86/include/generated/uapi/asm/ioctl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/ioctl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/ioctl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/shared/msr.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/tracepoint-defs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/time32.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/time.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uidgid.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/highuid.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/fcntl.h \
+ arch/x86/include/generated/uapi/asm/fcntl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/fcntl.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/openat2.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pci.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mod_devicetable.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/mei.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/mei_uuid.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uuid.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ioport.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kobject.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sysfs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kernfs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/debug_locks.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/idr.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/radix-tree.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcupdate.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/context_tracking_irq.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcutree.h \
@@ -303,15 +336,10 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/gfp.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mmzone.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/list_nulls.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/wait.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/seqlock.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/nodemask.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/random.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/random.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/ioctl.h \
- arch/x86/include/generated/uapi/asm/ioctl.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/ioctl.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/ioctl.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqnr.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/irqnr.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/prandom.h \
@@ -338,22 +366,6 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timer.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ktime.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/jiffies.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/time.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/time64.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/time64.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/time.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/time32.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/timex.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/timex.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/timex.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/tsc.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/msr.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/msr-index.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/msr.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/shared/msr.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/tracepoint-defs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/time32.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/time.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/jiffies.h \
  include/generated/timeconst.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/ktime.h \
@@ -387,12 +399,7 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sync_core.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/sync_core.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sched/coredump.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uidgid.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/highuid.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kobject_ns.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stat.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/stat.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/stat.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/device.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dev_printk.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ratelimit.h \
@@ -459,11 +466,6 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/capability.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/capability.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/semaphore.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fcntl.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/fcntl.h \
- arch/x86/include/generated/uapi/asm/fcntl.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/fcntl.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/openat2.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/migrate_mode.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu-rwsem.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rcuwait.h \
@@ -600,8 +602,9 @@ vfio_pci_power.o: /work/main/drivers/vfio/pci/vfio_pci_power.c \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/memtype.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dma-mapping.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dma-direction.h \
- /work/main/drivers/vfio/pci/vfio_pci_priv.h \
- /work/main/include/linux/vfio_pci_core.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pm_runtime.h \
+ /work/wt-resetpm/drivers/vfio/pci/vfio_pci_priv.h \
+ /work/wt-resetpm/include/linux/vfio_pci_core.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqbypass.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/vfio.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/iommu.h \

@@ -1,4 +1,4 @@
-vfio_pci_sriov.o: /work/main/drivers/vfio/pci/vfio_pci_sriov.c \
+vfio_pci_sriov.o: /work/wt-resetpm/drivers/vfio/pci/vfio_pci_sriov.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler-version.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kconfig.h \
  include/generated/autoconf.h \
@@ -6,11 +6,14 @@ vfio_pci_sriov.o: /work/main/drivers/vfio/pci/vfio_pci_sriov.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler-context-analysis.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler_attributes.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler-gcc.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pci.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/args.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mod_devicetable.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/mei.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/mei_uuid.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/current.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/build_bug.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler_types.h \
+ arch/x86/include/generated/asm/rwonce.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/rwonce.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kasan-checks.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/types.h \
  arch/x86/include/generated/uapi/asm/types.h \
@@ -23,52 +26,33 @@ vfio_pci_sriov.o: /work/main/drivers/vfio/pci/vfio_pci_sriov.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/posix_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stddef.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/stddef.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/posix_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/posix_types_64.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/posix_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uuid.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/string.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/array_size.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/compiler.h \
- arch/x86/include/generated/asm/rwonce.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/rwonce.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kasan-checks.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kcsan-checks.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/err.h \
- arch/x86/include/generated/uapi/asm/errno.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/errno.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/errno-base.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/errno.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/errno.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/overflow.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/limits.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/limits.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/limits.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cache.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/kernel.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/sysinfo.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/const.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/const.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/const.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stdarg.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/string.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/string.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/string_64.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/jump_label.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/jump_label.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/asm.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cache.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/linkage.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stringify.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/export.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/linkage.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/ibt.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/percpu.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/asm.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/extable_fixup_types.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/nops.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fortify-string.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitfield.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/build_bug.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/byteorder.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/byteorder/little_endian.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/byteorder/little_endian.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/swab.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/swab.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/swab.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/byteorder/generic.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bug.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/percpu.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/threads.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu-defs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/list.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/container_of.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/poison.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/barrier.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/alternative.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/bug.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/instrumentation.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/objtool.h \
@@ -77,16 +61,17 @@ vfio_pci_sriov.o: /work/main/drivers/vfio/pci/vfio_pci_sriov.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/once_lite.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/panic.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/printk.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/stdarg.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/init.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kern_levels.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/linkage.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/export.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/linkage.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/ibt.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ratelimit_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bits.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/bits.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/bits.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/overflow.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/limits.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/limits.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/vdso/limits.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/param.h \
  arch/x86/include/generated/uapi/asm/param.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/param.h \
@@ -95,42 +80,39 @@ vfio_pci_sriov.o: /work/main/drivers/vfio/pci/vfio_pci_sriov.c \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/spinlock_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qspinlock_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/qrwlock_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/byteorder.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/byteorder/little_endian.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/byteorder/little_endian.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/swab.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/swab.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/uapi/asm/swab.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/byteorder/generic.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/lockdep_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dynamic_debug.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ioport.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/minmax.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/list.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/container_of.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/poison.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/barrier.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/alternative.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/jump_label.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/jump_label.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/nops.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/barrier.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kobject.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sysfs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kernfs.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/current.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cache.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/kernel.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/sysinfo.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cache.h \
- /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/percpu.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/percpu.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/threads.h \
- /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu-defs.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/spinlock_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/rwlock_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/lockdep.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/smp.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/errno.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/errno.h \
+ arch/x86/include/generated/uapi/asm/errno.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/errno.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/asm-generic/errno-base.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cpumask.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cleanup.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kernel.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/align.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/array_size.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitops.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/typecheck.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/generic-non-atomic.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/bitops.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/rmwcc.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/args.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/bitops/sched.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/arch_hweight.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/cpufeatures.h \
@@ -150,12 +132,21 @@ vfio_pci_sriov.o: /work/main/drivers/vfio/pci/vfio_pci_sriov.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/math.h \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/div64.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/asm-generic/div64.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/minmax.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sprintf.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/static_call_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/instruction_pointer.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/wordpart.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitmap.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/find.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/string.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/err.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/string.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/string.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/string_64.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/fortify-string.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitfield.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bug.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/bitmap-str.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/cpumask_types.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/atomic.h \
@@ -232,6 +223,15 @@ vfio_pci_sriov.o: /work/main/drivers/vfio/pci/vfio_pci_sriov.c \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/osq_lock.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/debug_locks.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mutex_types.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pci.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/mod_devicetable.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/mei.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/uapi/linux/mei_uuid.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/uuid.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/ioport.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kobject.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/sysfs.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/kernfs.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/idr.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/radix-tree.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/percpu.h \
@@ -600,8 +600,9 @@ vfio_pci_sriov.o: /work/main/drivers/vfio/pci/vfio_pci_sriov.c \
  /usr/src/linux-headers-6.12.117+deb12-common/arch/x86/include/asm/memtype.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dma-mapping.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/dma-direction.h \
- /work/main/drivers/vfio/pci/vfio_pci_priv.h \
- /work/main/include/linux/vfio_pci_core.h \
+ /usr/src/linux-headers-6.12.117+deb12-common/include/linux/pm_runtime.h \
+ /work/wt-resetpm/drivers/vfio/pci/vfio_pci_priv.h \
+ /work/wt-resetpm/include/linux/vfio_pci_core.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/irqbypass.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/vfio.h \
  /usr/src/linux-headers-6.12.117+deb12-common/include/linux/iommu.h \
