@@ -214,6 +214,7 @@ struct vfio_pci_core_device {
 	/* Runtime power management; see vfio_pci_power.c */
 	bool			pm_intx_masked;
 	bool			pm_runtime_engaged;
+	bool			pm_idle_d3;	/* probe's usage count dropped */
 	struct eventfd_ctx	*pm_wake_eventfd_ctx;
 
 	/* SR-IOV; see vfio_pci_sriov.c */
