@@ -81,12 +81,20 @@ long vfio_pci_ioctl_set_irqs(struct vfio_pci_core_device *vdev,
 			     struct vfio_irq_set __user *arg);
 /* Disable every interrupt and drop every trigger (close, reset, remove) */
 void vfio_pci_irqs_teardown(struct vfio_pci_core_device *vdev);
-/* INTx masking on behalf of config writes and power transitions */
+/*
+ * INTx masking on behalf of config writes and power transitions.  Both take
+ * igate: call them without igate, memory_lock or vconfig_lock held.  Unmask
+ * leaves INTx masked while vdev->virq_disabled is set.  Mask returns true
+ * only if INTx is in use and this call masked it.
+ */
 bool vfio_pci_intx_mask(struct vfio_pci_core_device *vdev);
 void vfio_pci_intx_unmask(struct vfio_pci_core_device *vdev);
 /* Signal the REQ eventfd; returns false if nobody listens */
 bool vfio_pci_signal_req(struct vfio_pci_core_device *vdev);
-/* MSI/MSI-X vectors must be refreshed after memory decode changes */
+/*
+ * MSI/MSI-X vectors must be refreshed after memory decode changes or a
+ * reset.  Takes igate and memory_lock: call it without either held.
+ */
 void vfio_pci_msix_restore(struct vfio_pci_core_device *vdev);
 
 /* ---- vfio_pci_rdwr.c -------------------------------------------------- */
@@ -139,8 +147,20 @@ void vfio_pci_devset_try_reset(struct vfio_pci_core_device *vdev);
 
 /* ---- vfio_pci_power.c ------------------------------------------------- */
 
+/*
+ * Move the function to @state, saving and restoring config space around D3
+ * for functions that lose it (NoSoftRst-).  vfio_pci_set_power_state()
+ * takes memory_lock for write itself (zapping BAR mappings when leaving D0),
+ * so the caller must hold neither memory_lock nor vconfig_lock; a request
+ * for D0 also ends a low-power session engaged through the LOW_POWER
+ * features.  The _locked variant is for callers already holding memory_lock
+ * for write.  Returns 0 or a negative errno (-EBUSY for a PF whose VFs are
+ * enabled and a state other than D0).
+ */
 int vfio_pci_set_power_state(struct vfio_pci_core_device *vdev,
 			     pci_power_t state);
+int vfio_pci_set_power_state_locked(struct vfio_pci_core_device *vdev,
+				    pci_power_t state);
 /* Runtime PM: at register/unregister and around open/close */
 void vfio_pci_pm_init(struct vfio_pci_core_device *vdev);
 void vfio_pci_pm_exit(struct vfio_pci_core_device *vdev);
@@ -164,5 +184,7 @@ int vfio_pci_feature_vf_token(struct vfio_pci_core_device *vdev, u32 flags,
 /* Open count bookkeeping seen by the PF */
 void vfio_pci_sriov_open(struct vfio_pci_core_device *vdev);
 void vfio_pci_sriov_close(struct vfio_pci_core_device *vdev);
+/* Whether a PF has VFs enabled (they need it in D0); memory_lock held */
+bool vfio_pci_sriov_active(struct vfio_pci_core_device *vdev);
 
 #endif /* __VFIO_PCI_PRIV_H */

@@ -1,0 +1,233 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Boot Debian's 6.12 kernel under QEMU TCG with an emulated Intel IOMMU and a
+# chosen set of emulated PCI devices, load our VFIO modules (or the stock
+# ones with --stock), bind the devices to vfio-pci, run test programs from
+# build/tests, and report.  One boot runs many tests.
+#
+# usage: guest-run.sh [options] TEST...
+#   --devices "edu e1000e nvme ivshmem nvme-sriov"   devices to add and bind
+#   --stock            load Debian's vfio-pci-core/vfio-pci instead of ours
+#   --modparam "MOD ARGS"  extra insmod arguments, e.g. "vfio-pci enable_sriov=1"
+#   --hostroot         share the host's / read-only over virtio-9p at /host
+#   --timeout SEC      kill the guest after SEC seconds (default 600)
+#   --test-timeout SEC per-test timeout inside the guest (default 300)
+#   --out DIR          where console.log, results.log, dmesg.txt go
+#   --tree DIR         tree whose modules and build/tests to use (default: ours)
+#   --kernel DIR       boot DIR/bzImage with modules from DIR/root (the debug
+#                      kernel of scripts/debug-kernel.sh) instead of Debian's
+#   --quiet            print only the summary line
+# A TEST is a program name in build/tests (with arguments), or
+# "host:<command>" to run a host program inside the shared root (@TREE@ in it
+# stands for the tree's path).
+#
+# Prints the TAP output and ends with "guest: N passed, N failed, N skipped";
+# exits non-zero when anything failed, the guest timed out, or its dmesg
+# shows a WARNING, BUG, Oops, lockdep or KASAN report, or a hung task.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+tree=$(cd "$here/.." && pwd)
+devices="edu"
+stock=0
+hostroot=0
+timeout=600
+test_timeout=300
+out=""
+quiet=0
+modparams=()
+tests=()
+kdir=""
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--devices) devices=$2; shift 2 ;;
+	--stock) stock=1; shift ;;
+	--modparam) modparams+=("$2"); shift 2 ;;
+	--hostroot) hostroot=1; shift ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--test-timeout) test_timeout=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--tree) tree=$(cd "$2" && pwd); shift 2 ;;
+	--quiet) quiet=1; shift ;;
+	--kernel) kdir=$(cd "$2" && pwd); shift 2 ;;
+	-h|--help) sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--*) echo "guest-run: unknown option $1" >&2; exit 2 ;;
+	*) tests+=("$1"); shift ;;
+	esac
+done
+
+modroot=()
+if [ -n "$kdir" ]; then
+	KVER=$(ls "$kdir/root/lib/modules" | head -n1)
+	kernel=$kdir/bzImage
+	modroot=(-d "$kdir/root")
+else
+	KVER=${KVER:-$("$here/kver.sh")}
+	[ -n "$KVER" ] || { echo "guest-run: no Debian 6.12 kernel installed (make deps)" >&2; exit 1; }
+	kernel=/boot/vmlinuz-$KVER
+fi
+[ -r "$kernel" ] || { echo "guest-run: $kernel missing" >&2; exit 1; }
+out=${out:-$tree/build/guest/run-$$}
+rm -rf "$out"
+mkdir -p "$out"
+stage=$out/initramfs
+mkdir -p "$stage"/{bin,sbin,etc,proc,sys,dev,tmp,run,tests,lib/modules,mnt,root,host}
+
+# --- busybox userland
+cp /bin/busybox "$stage/bin/busybox"
+for a in $(/bin/busybox --list); do
+	[ "$a" = busybox ] || ln -sf busybox "$stage/bin/$a"
+done
+install -m 0755 "$here/guest-init.sh" "$stage/init"
+
+# --- modules, dependencies first, decompressed (busybox insmod has no xz)
+modlist=$stage/etc/modules.list
+: > "$modlist"
+add_mod_file() {	# path-on-host [args]
+	local src=$1 base
+	shift
+	base=$(basename "$src")
+	base=${base%.xz}
+	grep -q "^$base\( \|$\)" "$modlist" && return 0
+	case "$src" in
+	builtin*) return 0 ;;
+	*.xz) xz -dc "$src" > "$stage/lib/modules/$base" ;;
+	*) cp "$src" "$stage/lib/modules/$base" ;;
+	esac
+	echo "$base $*" >> "$modlist"
+}
+add_stock() {		# module name: it and its dependencies from Debian's tree
+	local p
+	for p in $(modprobe "${modroot[@]+"${modroot[@]}"}" -S "$KVER" --show-depends "$1" | awk '$1 == "insmod" {print $2}'); do
+		add_mod_file "$p"
+	done
+}
+mod_args() {		# extra args for module $1 from --modparam
+	local m
+	for m in "${modparams[@]+"${modparams[@]}"}"; do
+		[ "${m%% *}" = "$1" ] && echo "${m#* }"
+	done
+	return 0
+}
+
+add_stock vfio_iommu_type1
+add_stock irqbypass
+if [ $stock = 1 ]; then
+	add_stock vfio-pci-core
+	p=$(modprobe "${modroot[@]+"${modroot[@]}"}" -S "$KVER" --show-depends vfio-pci | awk '$1 == "insmod" {print $2}' | tail -n1)
+	add_mod_file "$p" $(mod_args vfio-pci)
+else
+	for m in vfio-pci-core vfio-pci; do
+		ko=$tree/drivers/vfio/pci/$m.ko
+		[ -f "$ko" ] || { echo "guest-run: $ko not built (make)" >&2; exit 1; }
+		add_mod_file "$ko" $(mod_args $m)
+	done
+	# Further modules of ours (variant drivers, simulators) when built
+	for ko in "$tree"/drivers/vfio/pci/*/*.ko; do
+		[ -f "$ko" ] || continue
+		m=$(basename "$ko" .ko)
+		add_mod_file "$ko" $(mod_args "$m")
+	done
+fi
+# Both module sets, for tests that swap them in one boot (vfio-swap)
+mkdir -p "$stage/lib/modules/sets/ours" "$stage/lib/modules/sets/stock"
+for m in vfio-pci-core vfio-pci; do
+	cp "$tree/drivers/vfio/pci/$m.ko" "$stage/lib/modules/sets/ours/"
+	p=$(modprobe "${modroot[@]+"${modroot[@]}"}" -S "$KVER" --show-depends $m | awk '$1 == "insmod" {print $2}' | tail -n1)
+	case "$p" in
+	*.xz) xz -dc "$p" > "$stage/lib/modules/sets/stock/$m.ko" ;;
+	*) cp "$p" "$stage/lib/modules/sets/stock/$m.ko" ;;
+	esac
+	echo "$m $(mod_args $m)" >> "$stage/lib/modules/sets/args"
+done
+echo "$([ $stock = 1 ] && echo stock || echo ours)" > "$stage/etc/vfio-set"
+install -m 0755 "$here/guest-swap.sh" "$stage/bin/vfio-swap"
+
+if [ $hostroot = 1 ]; then
+	add_stock 9p
+	add_stock 9pnet_virtio
+fi
+
+# --- devices
+qdev=()
+: > "$stage/etc/devices.list"
+rp=0
+bus=""
+root_port() {	# a PCIe root port of its own, so slot/bus resets are possible
+	rp=$((rp + 1))
+	qdev+=(-device "pcie-root-port,id=rp$rp,chassis=$rp,slot=$rp")
+	bus=rp$rp
+}
+for d in $devices; do
+	case "$d" in
+	edu)
+		qdev+=(-device edu)
+		echo "edu 1234 11e8" >> "$stage/etc/devices.list" ;;
+	e1000e)
+		root_port
+		qdev+=(-netdev "hubport,id=n$rp,hubid=0" -device "e1000e,bus=$bus,romfile=,netdev=n$rp")
+		echo "e1000e 8086 10d3" >> "$stage/etc/devices.list" ;;
+	nvme)
+		root_port
+		qdev+=(-device "nvme,bus=$bus,serial=vfiotest")
+		echo "nvme 1b36 0010" >> "$stage/etc/devices.list" ;;
+	nvme-sriov)
+		root_port
+		qdev+=(-device nvme-subsys,id=nvsub0)
+		qdev+=(-device "nvme,bus=$bus,serial=pf,subsys=nvsub0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,max_ioqpairs=6,msix_qsize=3")
+		echo "nvme-sriov 1b36 0010" >> "$stage/etc/devices.list" ;;
+	ivshmem)
+		qdev+=(-object memory-backend-ram,id=shm0,size=1M,share=on)
+		qdev+=(-device ivshmem-plain,memdev=shm0)
+		echo "ivshmem 1af4 1110" >> "$stage/etc/devices.list" ;;
+	*)
+		echo "guest-run: unknown device $d" >&2; exit 2 ;;
+	esac
+done
+
+# --- tests
+tdir=$tree/build/tests
+: > "$stage/etc/tests.list"
+for t in "${tests[@]+"${tests[@]}"}"; do
+	prog=${t%% *}
+	case "$t" in
+	host:*) t=${t//@TREE@/$tree} ;;
+	*)
+		[ -x "$tdir/$prog" ] || { echo "guest-run: $tdir/$prog not built (make tests)" >&2; exit 1; }
+		cp "$tdir/$prog" "$stage/tests/" ;;
+	esac
+	echo "$t" >> "$stage/etc/tests.list"
+done
+
+cat > "$stage/etc/guest.conf" <<EOF
+DRIVER=vfio-pci
+HOSTROOT=$([ $hostroot = 1 ] && echo 1)
+TEST_TIMEOUT=$test_timeout
+EOF
+
+(cd "$stage" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out/initramfs.cpio.gz"
+
+fsdev=()
+if [ $hostroot = 1 ]; then
+	fsdev=(-fsdev "local,id=hr,path=/,security_model=none,readonly=on,multidevs=remap"
+	       -device "virtio-9p-pci,fsdev=hr,mount_tag=hostroot")
+fi
+
+# --- boot; one guest at a time on this machine
+lock=${GUEST_LOCK:-/tmp/vfio-pci-core-guest.lock}
+rc=0
+flock "$lock" timeout --kill-after=10 "$timeout" \
+	qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel tcg -cpu max \
+	-smp 2 -m 2G -display none -monitor none -no-reboot \
+	-device intel-iommu,intremap=on,caching-mode=on \
+	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
+	-append "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=4 rdinit=/init" \
+	-serial "file:$out/console.log" -serial "file:$out/results.log" \
+	"${qdev[@]}" "${fsdev[@]+"${fsdev[@]}"}" > "$out/qemu.log" 2>&1 || rc=$?
+
+args=("$out")
+[ $quiet = 1 ] && args+=(--quiet)
+[ $rc = 124 ] || [ $rc = 137 ] && args+=(--timed-out)
+python3 "$here/tap-summary.py" "${args[@]}"
