@@ -1457,9 +1457,12 @@ static int vcfg_run_effects(struct vfio_pci_core_device *vdev,
 				err);
 		ret = ret ?: err;
 		vfio_pci_config_restore_bars(vdev);
+		/* As after VFIO_DEVICE_RESET: vectors the user set up stay */
+		if (!err)
+			vfio_pci_msix_restore(vdev);
 	}
 
-	if (fx->msix_restore)
+	if (fx->msix_restore && !fx->flr)
 		vfio_pci_msix_restore(vdev);
 
 	return ret;
