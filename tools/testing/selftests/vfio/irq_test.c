@@ -928,7 +928,7 @@ TEST_F(irq, intx_automask_and_unmask)
 
 	/* The devices raise INTx while MSI is off; memory decode for BAR0 */
 	vfio_cmd_set(&self->d, PCI_COMMAND_MEMORY);
-	if (variant->fire == variant->fire)
+	if (variant->fire == FIRE_EDU)
 		ASSERT_EQ(0x010000ed, bar0_rd(&self->d, EDU_ID));
 	ASSERT_EQ(0, set_efd(&self->d, INTX, fd));
 	EXPECT_EQ(1, proc_irqs(self->d.bdf, "intx"));
