@@ -124,6 +124,8 @@ struct vfio_pci_region {
  * @pm_intx_masked: INTx was masked for runtime suspend
  * @pm_runtime_engaged: the user asked for low power (a feature)
  * @pm_wake_eventfd_ctx: eventfd signalled when the device wakes up
+ * @pm_idle_d3: the usage count PCI core took for probe was dropped, so an
+ *	idle function may runtime-suspend to D3hot
  * @sriov_pf_core_dev: for a VF, the core device of its PF if bound to us
  * @nb: bus notifier of an SR-IOV PF
  * @vf_token: an SR-IOV PF's VF token (private to vfio_pci_sriov.c)
