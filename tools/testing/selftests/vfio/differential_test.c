@@ -41,10 +41,12 @@ static const struct {
 	const char *prefix;
 	const char *why;
 } allowed_diffs[] = {
-	{ "errno.config_past_end",
-	  "a config read at or past the end of config space is a bad offset: "
-	  "ours says EINVAL, like every other region; stock says EFAULT, which "
-	  "userspace reads as a bad buffer pointer" },
+	/*
+	 * A config read at or past the end of config space is a bad offset:
+	 * ours says EINVAL, like every other region; stock says EFAULT, which
+	 * userspace reads as a bad buffer pointer.
+	 */
+	{ "errno.config_past_end", "bad offset: EINVAL as for every region, not EFAULT" },
 	{ NULL, NULL },
 };
 
@@ -141,10 +143,13 @@ static void probe_regions(struct vfio_dev *d, struct probe *p)
 					uint32_t a;
 					size_t l = 0;
 
-					for (a = 0; a < sp->nr_areas && l < sizeof(val) - 24; a++)
+					for (a = 0; a < sp->nr_areas && l < sizeof(val) - 24; a++) {
+						struct vfio_region_sparse_mmap_area *ar = &sp->areas[a];
+
 						l += snprintf(val + l, sizeof(val) - l, "%llx+%llx ",
-							      (unsigned long long)sp->areas[a].offset,
-							      (unsigned long long)sp->areas[a].size);
+							      (unsigned long long)ar->offset,
+							      (unsigned long long)ar->size);
+					}
 					rec(p, key, "%s", val);
 				} else {
 					rec(p, key, "v%u", h->version);
@@ -258,7 +263,8 @@ static int compare(struct probe *stock, struct probe *ours, const char *area)
 			if (!strcmp(stock->o[i].key, ours->o[j].key))
 				break;
 		if (i == stock->n && !allowed(ours->o[j].key)) {
-			printf("#   %s: stock (missing), ours %s\n", ours->o[j].key, ours->o[j].val);
+			printf("#   %s: stock (missing), ours %s\n", ours->o[j].key,
+			       ours->o[j].val);
 			bad++;
 		}
 	}
