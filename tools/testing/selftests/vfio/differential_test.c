@@ -144,7 +144,9 @@ static void probe_regions(struct vfio_dev *d, struct probe *p)
 					size_t l = 0;
 
 					for (a = 0; a < sp->nr_areas && l < sizeof(val) - 24; a++) {
-						struct vfio_region_sparse_mmap_area *ar = &sp->areas[a];
+						struct vfio_region_sparse_mmap_area *ar;
+
+						ar = &sp->areas[a];
 
 						l += snprintf(val + l, sizeof(val) - l, "%llx+%llx ",
 							      (unsigned long long)ar->offset,
