@@ -24,7 +24,7 @@
 /* The cdev node of @bdf: /sys/bus/pci/devices/<bdf>/vfio-dev/vfioN */
 static int cdev_open(const char *bdf)
 {
-	char path[128];
+	char path[320];
 	struct dirent *e;
 	DIR *dir;
 	int fd = -1;
