@@ -957,17 +957,21 @@ long vfio_pci_ioctl_get_region_info(struct vfio_pci_core_device *vdev,
 		goto out_free_caps;
 
 	if (caps.size) {
+		size_t need = sizeof(info) + caps.size;
+
 		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
-		if (info.argsz < sizeof(info) + caps.size) {
-			info.argsz = sizeof(info) + caps.size;
-			info.cap_offset = 0;
-		} else {
+		info.cap_offset = 0;
+		if (info.argsz >= need) {
+			/* The chain follows the fixed reply; make its offsets absolute */
 			vfio_info_cap_shift(&caps, sizeof(info));
 			if (copy_to_user(arg + 1, caps.buf, caps.size)) {
 				ret = -EFAULT;
 				goto out_free_caps;
 			}
 			info.cap_offset = sizeof(info);
+		} else {
+			/* Too small for the chain: tell the user how much to offer */
+			info.argsz = need;
 		}
 	}
 
