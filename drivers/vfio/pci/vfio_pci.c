@@ -43,6 +43,30 @@ static bool disable_denylist;
 module_param(disable_denylist, bool, 0444);
 MODULE_PARM_DESC(disable_denylist, "Bind even devices on the built-in list of functions that are unsafe to give to an untrusted user");
 
+/* Every entry is a library routine: vfio-pci adds no behaviour of its own */
+static const struct vfio_device_ops vfio_pci_ops = {
+	.name		= "vfio-pci",
+	/* the object */
+	.init		= vfio_pci_core_init_dev,
+	.release	= vfio_pci_core_release_dev,
+	/* iommufd, where the kernel has it: a physical device */
+	.bind_iommufd	= vfio_iommufd_physical_bind,
+	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
+	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+	.unbind_iommufd	= vfio_iommufd_physical_unbind,
+	/* a user session */
+	.match		= vfio_pci_core_match,
+	.open_device	= vfio_pci_core_open_device,
+	.close_device	= vfio_pci_core_close_device,
+	.request	= vfio_pci_core_request,
+	/* what the user does with the device fd */
+	.mmap		= vfio_pci_core_mmap,
+	.read		= vfio_pci_core_read,
+	.write		= vfio_pci_core_write,
+	.device_feature	= vfio_pci_core_ioctl_feature,
+	.ioctl		= vfio_pci_core_ioctl,
+};
+
 /*
  * Functions known to be unsafe to hand to an untrusted user: Intel QuickAssist
  * PFs whose firmware interfaces can corrupt host memory when driven without
@@ -58,47 +82,25 @@ static const struct pci_device_id vfio_pci_denylist[] = {
 	{}
 };
 
-static bool vfio_pci_is_denylisted(struct pci_dev *pdev)
+/* -EINVAL for a function on the denylist, unless the admin disabled it */
+static int vfio_pci_check_denylist(struct pci_dev *pdev)
 {
 	if (disable_denylist || !pci_match_id(vfio_pci_denylist, pdev))
-		return false;
+		return 0;
 
 	pci_warn(pdev, "%04x:%04x is denylisted for vfio-pci; disable_denylist=1 overrides\n",
 		 pdev->vendor, pdev->device);
-	return true;
+	return -EINVAL;
 }
-
-/* Every entry is a library routine: vfio-pci adds no behaviour of its own */
-static const struct vfio_device_ops vfio_pci_ops = {
-	.name		= "vfio-pci",
-	/* the object */
-	.init		= vfio_pci_core_init_dev,
-	.release	= vfio_pci_core_release_dev,
-	/* a user session */
-	.match		= vfio_pci_core_match,
-	.open_device	= vfio_pci_core_open_device,
-	.close_device	= vfio_pci_core_close_device,
-	.request	= vfio_pci_core_request,
-	/* what the user does with the device fd */
-	.ioctl		= vfio_pci_core_ioctl,
-	.device_feature	= vfio_pci_core_ioctl_feature,
-	.mmap		= vfio_pci_core_mmap,
-	.read		= vfio_pci_core_read,
-	.write		= vfio_pci_core_write,
-	/* iommufd, where the kernel has it: a physical device */
-	.bind_iommufd	= vfio_iommufd_physical_bind,
-	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
-	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
-	.unbind_iommufd	= vfio_iommufd_physical_unbind,
-};
 
 static int vfio_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct vfio_pci_core_device *core;
 	int err;
 
-	if (vfio_pci_is_denylisted(pdev))
-		return -EINVAL;
+	err = vfio_pci_check_denylist(pdev);
+	if (err)
+		return err;
 
 	core = vfio_alloc_device(vfio_pci_core_device, vdev, &pdev->dev, &vfio_pci_ops);
 	if (IS_ERR(core))

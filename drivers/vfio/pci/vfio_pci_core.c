@@ -113,17 +113,6 @@ void vfio_pci_core_release_dev(struct vfio_device *core_vdev)
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_release_dev);
 
-/**
- * vfio_pci_core_register_device() - make a device visible to userspace
- * @vdev: the core device, allocated with vfio_alloc_device()
- *
- * Checks that the function can be assigned (a type 0 header, an IOMMU
- * group), joins the device set of every function a slot or bus reset would
- * touch, sets up the VF token for SR-IOV PFs, registers with the VGA
- * arbiter, enables runtime PM and finally registers the vfio group device.
- *
- * Return: 0 or a negative errno; on error nothing is left registered.
- */
 /* Only endpoints behind an IOMMU, registered the way the library expects */
 static int vfio_pci_core_check_assignable(struct vfio_pci_core_device *vdev)
 {
@@ -142,6 +131,17 @@ static int vfio_pci_core_check_assignable(struct vfio_pci_core_device *vdev)
 	return 0;
 }
 
+/**
+ * vfio_pci_core_register_device() - make a device visible to userspace
+ * @vdev: the core device, allocated with vfio_alloc_device()
+ *
+ * Checks that the function can be assigned (a type 0 header, an IOMMU
+ * group), joins the device set of every function a slot or bus reset would
+ * touch, sets up the VF token for SR-IOV PFs, registers with the VGA
+ * arbiter, enables runtime PM and finally registers the vfio group device.
+ *
+ * Return: 0 or a negative errno; on error nothing is left registered.
+ */
 int vfio_pci_core_register_device(struct vfio_pci_core_device *vdev)
 {
 	struct pci_dev *pdev = vdev->pdev;

@@ -720,28 +720,25 @@ ssize_t vfio_pci_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 		return -EIO;
 	}
 
-	switch (index) {
-	case VFIO_PCI_CONFIG_REGION_INDEX:
-		ret = vfio_pci_config_rw(vdev, buf, count, ppos, iswrite);
-		break;
-	case VFIO_PCI_ROM_REGION_INDEX:
-		ret = iswrite ? -EINVAL :
-			vfio_pci_bar_rw(vdev, buf, count, ppos, false);
-		break;
-	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX:
-		ret = vfio_pci_bar_rw(vdev, buf, count, ppos, iswrite);
-		break;
-	case VFIO_PCI_VGA_REGION_INDEX:
-		ret = vfio_pci_vga_rw(vdev, buf, count, ppos, iswrite);
-		break;
-	default:
+	if (index >= VFIO_PCI_NUM_REGIONS) {
+		/* A region the driver added: its own rw, if it has one */
 		index = array_index_nospec(index - VFIO_PCI_NUM_REGIONS,
 					   vdev->num_regions);
 		region = &vdev->region[index];
-		ret = region->ops->rw ?
-			region->ops->rw(vdev, buf, count, ppos, iswrite) :
-			-EINVAL;
-		break;
+		ret = -EINVAL;
+		if (region->ops->rw)
+			ret = region->ops->rw(vdev, buf, count, ppos, iswrite);
+	} else if (index <= VFIO_PCI_BAR5_REGION_INDEX) {
+		ret = vfio_pci_bar_rw(vdev, buf, count, ppos, iswrite);
+	} else if (index == VFIO_PCI_ROM_REGION_INDEX) {
+		/* The ROM goes through the BAR path, read-only */
+		ret = -EINVAL;
+		if (!iswrite)
+			ret = vfio_pci_bar_rw(vdev, buf, count, ppos, false);
+	} else if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
+		ret = vfio_pci_config_rw(vdev, buf, count, ppos, iswrite);
+	} else {
+		ret = vfio_pci_vga_rw(vdev, buf, count, ppos, iswrite);
 	}
 
 	pm_runtime_put(&vdev->pdev->dev);
