@@ -140,15 +140,17 @@ MODULE_DEVICE_TABLE(pci, vfio_pci_table);
 
 static struct pci_driver vfio_pci_driver = {
 	.name			= "vfio-pci",
-	.id_table		= vfio_pci_table,
-	.probe			= vfio_pci_probe,
-	.remove			= vfio_pci_remove,
-	.sriov_configure	= vfio_pci_sriov_configure,
-	.err_handler		= &vfio_pci_core_err_handlers,
-	.driver_managed_dma	= true,
 	.driver			= {
+		/* opt in to idle D3 and the low-power features */
 		.pm		= &vfio_pci_core_pm_ops,
 	},
+	/* userspace programs the device's DMA, through the IOMMU */
+	.driver_managed_dma	= true,
+	.id_table		= vfio_pci_table,
+	.err_handler		= &vfio_pci_core_err_handlers,
+	.sriov_configure	= vfio_pci_sriov_configure,
+	.probe			= vfio_pci_probe,
+	.remove			= vfio_pci_remove,
 };
 
 /* Parse ids= and add each entry as a dynamic ID */
