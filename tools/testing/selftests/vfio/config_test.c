@@ -8,8 +8,9 @@
  *  - any access length within the config space is accepted and split: a
  *    3-byte read returns the same bytes as three 1-byte reads, an 8-byte or
  *    whole-space read the same as dword reads;
- *  - a zero-length access, or one starting or ending past the config space,
- *    fails with EINVAL;
+ *  - a zero-length access fails with EINVAL; one starting or ending past
+ *    the config space fails as a whole with EFAULT (as with the stock
+ *    driver), and nothing is transferred;
  *  - BAR and ROM BAR sizing is answered from the region sizes and never
  *    reaches the hardware BARs;
  *  - MSI and MSI-X control bits are virtual: the hardware registers do not
@@ -334,7 +335,7 @@ TEST_F(config, ext_cap_chain)
 
 	if (self->size <= 0x100) {
 		/* No extended space: reading there is past the end */
-		EXPECT_EQ(-EINVAL, cfg_pread(d, 0x100, &buf, 4));
+		EXPECT_EQ(-EFAULT, cfg_pread(d, 0x100, &buf, 4));
 		return;
 	}
 	while (pos) {
@@ -688,15 +689,17 @@ TEST_F(config, bad_access)
 	struct vfio_dev *d = &self->d;
 	uint8_t buf[16];
 
+	/* Empty accesses are refused */
 	EXPECT_EQ(-EINVAL, cfg_pread(d, 0, buf, 0));
 	EXPECT_EQ(-EINVAL, cfg_pwrite(d, PCI_INTERRUPT_LINE, buf, 0));
-	EXPECT_EQ(-EINVAL, cfg_pread(d, self->size, buf, 4));
-	EXPECT_EQ(-EINVAL, cfg_pread(d, self->size, buf, 1));
-	EXPECT_EQ(-EINVAL, cfg_pread(d, self->size - 2, buf, 4));
-	EXPECT_EQ(-EINVAL, cfg_pread(d, self->size - 8, buf, 16));
-	EXPECT_EQ(-EINVAL, cfg_pwrite(d, self->size, buf, 4));
-	EXPECT_EQ(-EINVAL, cfg_pwrite(d, self->size - 1, buf, 2));
-	EXPECT_EQ(-EINVAL, cfg_pread(d, 0xffffffffffull, buf, 4));
+	/* Out of range, as a whole: EFAULT like the stock driver */
+	EXPECT_EQ(-EFAULT, cfg_pread(d, self->size, buf, 4));
+	EXPECT_EQ(-EFAULT, cfg_pread(d, self->size, buf, 1));
+	EXPECT_EQ(-EFAULT, cfg_pread(d, self->size - 2, buf, 4));
+	EXPECT_EQ(-EFAULT, cfg_pread(d, self->size - 8, buf, 16));
+	EXPECT_EQ(-EFAULT, cfg_pwrite(d, self->size, buf, 4));
+	EXPECT_EQ(-EFAULT, cfg_pwrite(d, self->size - 1, buf, 2));
+	EXPECT_EQ(-EFAULT, cfg_pread(d, 0xffffffffffull, buf, 4));
 	/* A bad user pointer is refused, not a crash */
 	EXPECT_EQ(-EFAULT, cfg_pread(d, 0, (void *)8, 4));
 	EXPECT_EQ(-EFAULT, cfg_pwrite(d, PCI_INTERRUPT_LINE, (void *)8, 1));
