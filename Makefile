@@ -5,7 +5,10 @@
 #   make            build the modules against Debian's 6.12 headers (KDIR=)
 #   make demo       build, boot a guest, bind devices, show VFIO working
 #   make check      build, lint and run every guest test
+#   make check-debug  the same, plus every boot on a KASAN/lockdep/kmemleak kernel
 #   make lint       sparse (C=2), W=1 and checkpatch --strict
+#   make bench      stock vs ours benchmark table and chart
+#   make fuzz       long fuzzer run (>= 1M calls)
 #   make intree     overlay onto linux-source-6.12 and build there
 #   make modules_install   install into /lib/modules/<kver>/updates
 
@@ -22,8 +25,8 @@ export KVER KDIR CACHE BUILD
 KCONFIG_ARGS := CONFIG_VFIO_PCI_CORE=m CONFIG_VFIO_PCI=m
 KBUILD := $(MAKE) -C $(KDIR) M=$(TOP) $(KCONFIG_ARGS)
 
-.PHONY: all modules deps clean lint check demo intree kunit tests \
-	initramfs modules_install help
+.PHONY: all modules deps clean lint check check-debug demo intree kunit tests \
+	bench fuzz modules_install help
 
 all: modules
 
@@ -45,11 +48,21 @@ lint: deps
 check: deps
 	@$(TOP)/scripts/check.sh
 
+check-debug: deps
+	@CHECK_DEBUG=1 $(TOP)/scripts/check.sh
+
 demo: deps
 	@$(TOP)/scripts/demo.sh
 
 intree: deps
 	@$(TOP)/scripts/intree-overlay.sh --build
+
+bench: deps
+	@$(TOP)/scripts/bench.sh
+
+fuzz: deps modules tests
+	@$(TOP)/scripts/guest-run.sh --devices "edu e1000e nvme ivshmem" \
+		--test-timeout 3000 --timeout 3600 "fuzz_test -n $${FUZZ_CALLS:-300000}"
 
 kunit: deps
 	@$(TOP)/scripts/kunit.sh

@@ -93,6 +93,20 @@ while read -r t <&3; do
 	say "# EXIT $t $?"
 done 3< /etc/tests.list
 
+# Debug kernels: a module unload/load cycle, then a kmemleak scan
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	for i in 1 2; do
+		vfio-swap stock > $R 2>&1 && vfio-swap ours > $R 2>&1 ||
+			say "# module reload cycle failed"
+	done
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	say "# KMEMLEAK BEGIN"
+	cat /sys/kernel/debug/kmemleak > $R
+	say "# KMEMLEAK END"
+fi
+
 say "# DMESG BEGIN"
 dmesg > $R
 say "# DMESG END"

@@ -15,9 +15,12 @@
 #   --test-timeout SEC per-test timeout inside the guest (default 300)
 #   --out DIR          where console.log, results.log, dmesg.txt go
 #   --tree DIR         tree whose modules and build/tests to use (default: ours)
+#   --kernel DIR       boot DIR/bzImage with modules from DIR/root (the debug
+#                      kernel of scripts/debug-kernel.sh) instead of Debian's
 #   --quiet            print only the summary line
 # A TEST is a program name in build/tests (with arguments), or
-# "host:<command>" to run a host program inside the shared root.
+# "host:<command>" to run a host program inside the shared root (@TREE@ in it
+# stands for the tree's path).
 #
 # Prints the TAP output and ends with "guest: N passed, N failed, N skipped";
 # exits non-zero when anything failed, the guest timed out, or its dmesg
@@ -35,6 +38,7 @@ out=""
 quiet=0
 modparams=()
 tests=()
+kdir=""
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -47,15 +51,23 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--tree) tree=$(cd "$2" && pwd); shift 2 ;;
 	--quiet) quiet=1; shift ;;
+	--kernel) kdir=$(cd "$2" && pwd); shift 2 ;;
 	-h|--help) sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	--*) echo "guest-run: unknown option $1" >&2; exit 2 ;;
 	*) tests+=("$1"); shift ;;
 	esac
 done
 
-KVER=${KVER:-$("$here/kver.sh")}
-[ -n "$KVER" ] || { echo "guest-run: no Debian 6.12 kernel installed (make deps)" >&2; exit 1; }
-kernel=/boot/vmlinuz-$KVER
+modroot=()
+if [ -n "$kdir" ]; then
+	KVER=$(ls "$kdir/root/lib/modules" | head -n1)
+	kernel=$kdir/bzImage
+	modroot=(-d "$kdir/root")
+else
+	KVER=${KVER:-$("$here/kver.sh")}
+	[ -n "$KVER" ] || { echo "guest-run: no Debian 6.12 kernel installed (make deps)" >&2; exit 1; }
+	kernel=/boot/vmlinuz-$KVER
+fi
 [ -r "$kernel" ] || { echo "guest-run: $kernel missing" >&2; exit 1; }
 out=${out:-$tree/build/guest/run-$$}
 rm -rf "$out"
@@ -80,6 +92,7 @@ add_mod_file() {	# path-on-host [args]
 	base=${base%.xz}
 	grep -q "^$base\( \|$\)" "$modlist" && return 0
 	case "$src" in
+	builtin*) return 0 ;;
 	*.xz) xz -dc "$src" > "$stage/lib/modules/$base" ;;
 	*) cp "$src" "$stage/lib/modules/$base" ;;
 	esac
@@ -87,7 +100,7 @@ add_mod_file() {	# path-on-host [args]
 }
 add_stock() {		# module name: it and its dependencies from Debian's tree
 	local p
-	for p in $(modprobe -S "$KVER" --show-depends "$1" | awk '$1 == "insmod" {print $2}'); do
+	for p in $(modprobe "${modroot[@]+"${modroot[@]}"}" -S "$KVER" --show-depends "$1" | awk '$1 == "insmod" {print $2}'); do
 		add_mod_file "$p"
 	done
 }
@@ -103,7 +116,7 @@ add_stock vfio_iommu_type1
 add_stock irqbypass
 if [ $stock = 1 ]; then
 	add_stock vfio-pci-core
-	p=$(modprobe -S "$KVER" --show-depends vfio-pci | awk '$1 == "insmod" {print $2}' | tail -n1)
+	p=$(modprobe "${modroot[@]+"${modroot[@]}"}" -S "$KVER" --show-depends vfio-pci | awk '$1 == "insmod" {print $2}' | tail -n1)
 	add_mod_file "$p" $(mod_args vfio-pci)
 else
 	for m in vfio-pci-core vfio-pci; do
@@ -118,6 +131,20 @@ else
 		add_mod_file "$ko" $(mod_args "$m")
 	done
 fi
+# Both module sets, for tests that swap them in one boot (vfio-swap)
+mkdir -p "$stage/lib/modules/sets/ours" "$stage/lib/modules/sets/stock"
+for m in vfio-pci-core vfio-pci; do
+	cp "$tree/drivers/vfio/pci/$m.ko" "$stage/lib/modules/sets/ours/"
+	p=$(modprobe "${modroot[@]+"${modroot[@]}"}" -S "$KVER" --show-depends $m | awk '$1 == "insmod" {print $2}' | tail -n1)
+	case "$p" in
+	*.xz) xz -dc "$p" > "$stage/lib/modules/sets/stock/$m.ko" ;;
+	*) cp "$p" "$stage/lib/modules/sets/stock/$m.ko" ;;
+	esac
+	echo "$m $(mod_args $m)" >> "$stage/lib/modules/sets/args"
+done
+echo "$([ $stock = 1 ] && echo stock || echo ours)" > "$stage/etc/vfio-set"
+install -m 0755 "$here/guest-swap.sh" "$stage/bin/vfio-swap"
+
 if [ $hostroot = 1 ]; then
 	add_stock 9p
 	add_stock 9pnet_virtio
@@ -166,7 +193,7 @@ tdir=$tree/build/tests
 for t in "${tests[@]+"${tests[@]}"}"; do
 	prog=${t%% *}
 	case "$t" in
-	host:*) ;;
+	host:*) t=${t//@TREE@/$tree} ;;
 	*)
 		[ -x "$tdir/$prog" ] || { echo "guest-run: $tdir/$prog not built (make tests)" >&2; exit 1; }
 		cp "$tdir/$prog" "$stage/tests/" ;;

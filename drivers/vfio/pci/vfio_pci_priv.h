@@ -55,6 +55,22 @@ void vfio_pci_config_restore_bars(struct vfio_pci_core_device *vdev);
 /* Re-sync the emulated INTx-disable bit with vdev state */
 void vfio_pci_config_intx_disable(struct vfio_pci_core_device *vdev, bool set);
 
+#if IS_ENABLED(CONFIG_VFIO_PCI_CORE_KUNIT_TEST)
+/* Pure config-space logic, exported for vfio_pci_core_test.c only */
+#define VFIO_PCI_CFG_TEST_HEADER	0xffff	/* the type 0 header */
+#define VFIO_PCI_CFG_TEST_GAP		0xfffe	/* outside every capability */
+#define VFIO_PCI_CFG_TEST_NULL		0xfffd	/* null extended header */
+#define VFIO_PCI_CFG_TEST_EXT		0x8000	/* or'ed into extended IDs */
+int vfio_pci_config_test_perm(bool ext, u16 id, unsigned int off, u8 *virt,
+			      u8 *write);
+unsigned int vfio_pci_config_test_piece(unsigned int pos, size_t count,
+					unsigned int end);
+u32 vfio_pci_config_test_bar_mask(u64 len, unsigned long flags, bool upper,
+				  u32 *type);
+int vfio_pci_config_test_layout(u8 *cfg, unsigned int size, u16 *owner,
+				u16 *start);
+#endif
+
 /* ---- vfio_pci_intrs.c ------------------------------------------------- */
 
 /* Number of vectors reported by GET_IRQ_INFO for @index (0 = absent) */
@@ -65,12 +81,20 @@ long vfio_pci_ioctl_set_irqs(struct vfio_pci_core_device *vdev,
 			     struct vfio_irq_set __user *arg);
 /* Disable every interrupt and drop every trigger (close, reset, remove) */
 void vfio_pci_irqs_teardown(struct vfio_pci_core_device *vdev);
-/* INTx masking on behalf of config writes and power transitions */
+/*
+ * INTx masking on behalf of config writes and power transitions.  Both take
+ * igate: call them without igate, memory_lock or vconfig_lock held.  Unmask
+ * leaves INTx masked while vdev->virq_disabled is set.  Mask returns true
+ * only if INTx is in use and this call masked it.
+ */
 bool vfio_pci_intx_mask(struct vfio_pci_core_device *vdev);
 void vfio_pci_intx_unmask(struct vfio_pci_core_device *vdev);
 /* Signal the REQ eventfd; returns false if nobody listens */
 bool vfio_pci_signal_req(struct vfio_pci_core_device *vdev);
-/* MSI/MSI-X vectors must be refreshed after memory decode changes */
+/*
+ * MSI/MSI-X vectors must be refreshed after memory decode changes or a
+ * reset.  Takes igate and memory_lock: call it without either held.
+ */
 void vfio_pci_msix_restore(struct vfio_pci_core_device *vdev);
 
 /* ---- vfio_pci_rdwr.c -------------------------------------------------- */

@@ -47,7 +47,9 @@ int vfio_dev_open_ex(struct vfio_dev *d, const char *bdf, const char *match_extr
 	int ret;
 
 	memset(d, 0, sizeof(*d));
-	d->container = d->group = d->fd = -1;
+	d->container = -1;
+	d->group = -1;
+	d->fd = -1;
 	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
 	d->groupno = vfio_group_of(bdf);
 	if (d->groupno < 0)
@@ -104,7 +106,9 @@ void vfio_dev_close(struct vfio_dev *d)
 		close(d->group);
 	if (d->container >= 0)
 		close(d->container);
-	d->fd = d->group = d->container = -1;
+	d->fd = -1;
+	d->group = -1;
+	d->container = -1;
 }
 
 int vfio_region_info(struct vfio_dev *d, uint32_t index, struct vfio_region_info *ri)
@@ -165,7 +169,8 @@ static uint64_t region_offset(struct vfio_dev *d, uint32_t index)
 	return ri.offset;
 }
 
-ssize_t vfio_region_read(struct vfio_dev *d, uint32_t index, uint64_t off, void *buf, size_t len)
+ssize_t vfio_region_read(struct vfio_dev *d, uint32_t index, uint64_t off,
+			 void *buf, size_t len)
 {
 	uint64_t base = region_offset(d, index);
 	ssize_t n;
@@ -176,7 +181,8 @@ ssize_t vfio_region_read(struct vfio_dev *d, uint32_t index, uint64_t off, void 
 	return n < 0 ? -errno : n;
 }
 
-ssize_t vfio_region_write(struct vfio_dev *d, uint32_t index, uint64_t off, const void *buf, size_t len)
+ssize_t vfio_region_write(struct vfio_dev *d, uint32_t index, uint64_t off,
+			  const void *buf, size_t len)
 {
 	uint64_t base = region_offset(d, index);
 	ssize_t n;

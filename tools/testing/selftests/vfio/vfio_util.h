@@ -50,8 +50,10 @@ int vfio_region_info_full(struct vfio_dev *d, uint32_t index, struct vfio_region
 struct vfio_info_cap_header *vfio_find_cap(void *info, uint32_t cap_offset, uint16_t id);
 
 /* Region I/O at offset @off of region @index: bytes moved or -errno */
-ssize_t vfio_region_read(struct vfio_dev *d, uint32_t index, uint64_t off, void *buf, size_t len);
-ssize_t vfio_region_write(struct vfio_dev *d, uint32_t index, uint64_t off, const void *buf, size_t len);
+ssize_t vfio_region_read(struct vfio_dev *d, uint32_t index, uint64_t off,
+			 void *buf, size_t len);
+ssize_t vfio_region_write(struct vfio_dev *d, uint32_t index, uint64_t off,
+			  const void *buf, size_t len);
 
 /* Config-space shortcuts; abort the test process on short transfers */
 uint8_t vfio_cfg_read8(struct vfio_dev *d, uint64_t off);

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fault-injection sweep: every allocation on a path fails in turn
+ * (/proc/self/task/<tid>/fail-nth with failslab and fail_page_alloc), and
+ * the path must either succeed or return an errno, never crash, leak (the
+ * debug kernel's kmemleak scan checks) or leave the device broken.  Paths:
+ * device open, SET_IRQS (MSI and MSI-X enable), region info with
+ * capabilities, region I/O.  Needs a kernel with CONFIG_FAULT_INJECTION:
+ * skipped on Debian's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
+
+#include "../kselftest_harness.h"
+#include "vfio_util.h"
+
+#define MAX_NTH 400
+
+static int nth_fd = -1;
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static bool fail_nth_setup(void)
+{
+	char path[64];
+
+	if (nth_fd >= 0)
+		return true;
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));
+	nth_fd = open(path, O_RDWR);
+	if (nth_fd < 0)
+		return false;
+	/* Let sleeping allocations fail too, quietly */
+	write_str("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
+	write_str("/sys/kernel/debug/failslab/verbose", "0");
+	write_str("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
+	write_str("/sys/kernel/debug/fail_page_alloc/verbose", "0");
+	return true;
+}
+
+static void arm(int nth)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d", nth);
+
+	pwrite(nth_fd, buf, n, 0);
+}
+
+/* True when the armed failure was not reached (the path finished first) */
+static bool disarm(void)
+{
+	char buf[16] = "";
+
+	pread(nth_fd, buf, sizeof(buf) - 1, 0);
+	pwrite(nth_fd, "0", 1, 0);
+	return atoi(buf) != 0;
+}
+
+static bool device_ok(const char *bdf)
+{
+	struct vfio_dev d;
+	bool ok;
+
+	if (vfio_dev_open(&d, bdf))
+		return false;
+	ok = d.info.flags & VFIO_DEVICE_FLAGS_PCI;
+	vfio_dev_close(&d);
+	return ok;
+}
+
+FIXTURE(failnth) {
+	const char *bdf;
+};
+
+FIXTURE_VARIANT(failnth) {
+	const char *name;
+};
+
+FIXTURE_VARIANT_ADD(failnth, edu) { .name = "edu" };
+FIXTURE_VARIANT_ADD(failnth, e1000e) { .name = "e1000e" };
+
+FIXTURE_SETUP(failnth)
+{
+	self->bdf = vfio_test_bdf(variant->name);
+	if (!self->bdf)
+		SKIP(return, "no %s device bound", variant->name);
+	if (!fail_nth_setup())
+		SKIP(return, "no fail-nth in this kernel (CONFIG_FAULT_INJECTION)");
+}
+
+FIXTURE_TEARDOWN(failnth)
+{
+}
+
+TEST_F(failnth, device_open)
+{
+	int nth, ret, reached = 0;
+
+	for (nth = 1; nth < MAX_NTH; nth++) {
+		struct vfio_dev d;
+
+		arm(nth);
+		ret = vfio_dev_open(&d, self->bdf);
+		if (disarm()) {
+			ASSERT_EQ(0, ret);
+			vfio_dev_close(&d);
+			break;
+		}
+		reached++;
+		if (!ret)
+			vfio_dev_close(&d);
+		else
+			EXPECT_NE(0, -ret);
+		ASSERT_TRUE(device_ok(self->bdf));
+	}
+	TH_LOG("%d injected failures on the open path", reached);
+	EXPECT_LT(nth, MAX_NTH);
+}
+
+TEST_F(failnth, set_irqs)
+{
+	struct vfio_irq_info msi, msix;
+	struct vfio_dev d;
+	int32_t fds[4];
+	int nth, i, ret, idx, n;
+
+	ASSERT_EQ(0, vfio_dev_open(&d, self->bdf));
+	ASSERT_EQ(0, vfio_irq_info(&d, VFIO_PCI_MSI_IRQ_INDEX, &msi));
+	ASSERT_EQ(0, vfio_irq_info(&d, VFIO_PCI_MSIX_IRQ_INDEX, &msix));
+	idx = msix.count ? VFIO_PCI_MSIX_IRQ_INDEX : VFIO_PCI_MSI_IRQ_INDEX;
+	n = msix.count ? (msix.count < 4 ? msix.count : 4) : 1;
+	for (i = 0; i < 4; i++)
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+	vfio_cmd_set(&d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	for (nth = 1; nth < MAX_NTH; nth++) {
+		arm(nth);
+		ret = vfio_irq_set_eventfds(&d, idx, 0, n, fds);
+		if (disarm()) {
+			ASSERT_EQ(0, ret);
+			break;
+		}
+		vfio_irq_disable(&d, idx);
+	}
+	EXPECT_LT(nth, MAX_NTH);
+	/* The interrupt works after all those failures */
+	EXPECT_EQ(0, vfio_irq_set_none(&d, idx, VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1));
+	EXPECT_NE(0, vfio_eventfd_wait(fds[0], 1000));
+	EXPECT_EQ(0, vfio_irq_disable(&d, idx));
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+	vfio_dev_close(&d);
+}
+
+TEST_F(failnth, region_paths)
+{
+	struct vfio_region_info *ri;
+	struct vfio_dev d;
+	uint32_t v;
+	int nth, ret;
+
+	ASSERT_EQ(0, vfio_dev_open(&d, self->bdf));
+	vfio_cmd_set(&d, PCI_COMMAND_MEMORY);
+	for (nth = 1; nth < MAX_NTH; nth++) {
+		arm(nth);
+		ret = vfio_region_info_full(&d, 0, &ri);
+		if (!ret)
+			free(ri);
+		ret = vfio_region_read(&d, 0, 0, &v, 4);
+		if (disarm()) {
+			ASSERT_EQ(4, ret);
+			break;
+		}
+	}
+	EXPECT_LT(nth, MAX_NTH);
+	vfio_dev_close(&d);
+	EXPECT_TRUE(device_ok(self->bdf));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Concurrency stress: threads hammer one device for a bounded time with
+ * config reads and writes (memory decode toggling included), BAR access
+ * through mmap, VFIO_DEVICE_RESET, SET_IRQS enable/disable and close/reopen
+ * of extra device fds, while the main thread unbinds and rebinds the
+ * function and removes and rescans it underneath.  The REQ interrupt tells
+ * the workers to stop and drop the device.  Passes when nothing crashed or
+ * hung (the harness timeout catches a hang; the guest dmesg a splat) and
+ * the device works afterwards.
+ *
+ *   stress_test [-t SECONDS]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
+
+#include "vfio_util.h"
+
+static volatile int stop;
+static int seconds = 8;
+static __thread sigjmp_buf bus_jmp;
+static __thread volatile int in_touch;
+
+static void on_sigbus(int sig)
+{
+	if (in_touch)
+		siglongjmp(bus_jmp, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+struct ctx {
+	struct vfio_dev d;
+	const char *name;
+	uint64_t cfg_off;
+	uint64_t ops[6];
+};
+
+static void *cfg_worker(void *arg)
+{
+	struct ctx *c = arg;
+	uint16_t cmd;
+	uint8_t line = 0;
+
+	while (!stop) {
+		uint64_t cfg_off = c->cfg_off;
+
+		if (pread(c->d.fd, &cmd, 2, cfg_off + PCI_COMMAND) != 2)
+			continue;
+		cmd ^= PCI_COMMAND_MEMORY;
+		pwrite(c->d.fd, &cmd, 2, cfg_off + PCI_COMMAND);
+		line++;
+		pwrite(c->d.fd, &line, 1, cfg_off + PCI_INTERRUPT_LINE);
+		c->ops[0]++;
+	}
+	return NULL;
+}
+
+static void *mmap_worker(void *arg)
+{
+	struct ctx *c = arg;
+	struct vfio_region_info ri;
+	volatile uint32_t *p;
+	int bar;
+
+	for (bar = 0; bar < 6; bar++)
+		if (!vfio_region_info(&c->d, bar, &ri) && (ri.flags & VFIO_REGION_INFO_FLAG_MMAP) &&
+		    ri.size >= 4096)
+			break;
+	if (bar == 6)
+		return NULL;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, c->d.fd, ri.offset);
+	if (p == MAP_FAILED)
+		return NULL;
+	while (!stop) {
+		in_touch = 1;
+		if (!sigsetjmp(bus_jmp, 1)) {
+			(void)p[0];
+			p[1] = 0x5a5a5a5a;
+		}
+		in_touch = 0;
+		c->ops[1]++;
+	}
+	munmap((void *)p, 4096);
+	return NULL;
+}
+
+static void *reset_worker(void *arg)
+{
+	struct ctx *c = arg;
+
+	while (!stop) {
+		ioctl(c->d.fd, VFIO_DEVICE_RESET);
+		c->ops[2]++;
+		usleep(2000);
+	}
+	return NULL;
+}
+
+static void *irq_worker(void *arg)
+{
+	struct ctx *c = arg;
+	struct vfio_irq_info msi, msix;
+	int32_t fds[4];
+	int i, idx, n;
+
+	if (vfio_irq_info(&c->d, VFIO_PCI_MSI_IRQ_INDEX, &msi) ||
+	    vfio_irq_info(&c->d, VFIO_PCI_MSIX_IRQ_INDEX, &msix))
+		return NULL;
+	idx = msix.count ? VFIO_PCI_MSIX_IRQ_INDEX : VFIO_PCI_MSI_IRQ_INDEX;
+	n = msix.count ? (msix.count < 4 ? msix.count : 4) : 1;
+	for (i = 0; i < 4; i++)
+		fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	while (!stop) {
+		vfio_irq_set_eventfds(&c->d, idx, 0, n, fds);
+		vfio_irq_set_none(&c->d, idx, VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1);
+		vfio_irq_disable(&c->d, idx);
+		c->ops[3]++;
+	}
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+	return NULL;
+}
+
+static void *reopen_worker(void *arg)
+{
+	struct ctx *c = arg;
+	int fd;
+
+	while (!stop) {
+		fd = vfio_dev_reopen_fd(&c->d);
+		if (fd >= 0) {
+			struct vfio_device_info info = { .argsz = sizeof(info) };
+
+			ioctl(fd, VFIO_DEVICE_GET_INFO, &info);
+			close(fd);
+		}
+		c->ops[4]++;
+	}
+	return NULL;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static bool bound(const char *bdf)
+{
+	char path[160];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/vfio-pci/%s", bdf);
+	return !stat(path, &st);
+}
+
+static int rebind(const char *bdf)
+{
+	char path[160];
+	int i;
+
+	for (i = 0; i < 50 && access("/sys/bus/pci/devices/", F_OK) == 0; i++) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+		if (!write_file(path, "vfio-pci"))
+			break;
+		write_file("/sys/bus/pci/rescan", "1");
+		usleep(100000);
+	}
+	write_file("/sys/bus/pci/drivers_probe", bdf);
+	return bound(bdf) ? 0 : -1;
+}
+
+struct remover {
+	const char *bdf;
+	bool remove;
+	volatile int done;
+};
+
+static void *remover(void *arg)
+{
+	struct remover *r = arg;
+	char path[160];
+
+	if (r->remove) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove", r->bdf);
+		write_file(path, "1");
+	} else {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", r->bdf);
+		write_file(path, r->bdf);
+	}
+	r->done = 1;
+	return NULL;
+}
+
+/* One episode: workers run, then the function goes away underneath */
+static int episode(const char *name, const char *bdf, bool remove)
+{
+	void *(*workers[])(void *) = { cfg_worker, mmap_worker, reset_worker, irq_worker,
+				       reopen_worker };
+	pthread_t t[5], rt;
+	struct remover r = { .bdf = bdf, .remove = remove };
+	struct ctx c = { .name = name };
+	int32_t req;
+	int i, ms;
+
+	if (vfio_dev_open(&c.d, bdf))
+		return -1;
+	{
+		struct vfio_region_info ri;
+
+		if (vfio_region_info(&c.d, VFIO_PCI_CONFIG_REGION_INDEX, &ri)) {
+			vfio_dev_close(&c.d);
+			return -1;
+		}
+		c.cfg_off = ri.offset;
+	}
+	req = eventfd(0, EFD_CLOEXEC);
+	vfio_irq_set_eventfds(&c.d, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &req);
+	stop = 0;
+	for (i = 0; i < 5; i++)
+		pthread_create(&t[i], NULL, workers[i], &c);
+	sleep(seconds);
+	/* Remove the function while the workers still hammer it */
+	pthread_create(&rt, NULL, remover, &r);
+	vfio_eventfd_wait(req, 15000);
+	stop = 1;
+	for (i = 0; i < 5; i++)
+		pthread_join(t[i], NULL);
+	vfio_dev_close(&c.d);
+	close(req);
+	for (ms = 0; ms < 30000 && !r.done; ms += 10)
+		usleep(10000);
+	if (!r.done)
+		return -2;
+	pthread_join(rt, NULL);
+	printf("# %s %s: cfg %llu mmap %llu reset %llu irq %llu reopen %llu\n", name,
+	       remove ? "remove+rescan" : "unbind+rebind",
+	       (unsigned long long)c.ops[0], (unsigned long long)c.ops[1],
+	       (unsigned long long)c.ops[2], (unsigned long long)c.ops[3],
+	       (unsigned long long)c.ops[4]);
+	if (remove)
+		write_file("/sys/bus/pci/rescan", "1");
+	return rebind(bdf) ? -3 : 0;
+}
+
+static bool works(const char *bdf)
+{
+	struct vfio_dev d;
+	bool ok;
+
+	if (vfio_dev_open(&d, bdf))
+		return false;
+	ok = vfio_cfg_read16(&d, PCI_VENDOR_ID) != 0xffff;
+	vfio_dev_close(&d);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	static const char * const names[] = { "edu", "e1000e", "nvme" };
+	int i, k, n = 0, failed = 0, c;
+
+	while ((c = getopt(argc, argv, "t:")) != -1)
+		if (c == 't')
+			seconds = atoi(optarg);
+	signal(SIGBUS, on_sigbus);
+	printf("TAP version 13\n1..%d\n", 6);
+	for (i = 0; i < 3; i++) {
+		const char *bdf = vfio_test_bdf(names[i]);
+
+		for (k = 0; k < 2; k++) {
+			int ret;
+
+			n++;
+			if (!bdf) {
+				printf("ok %d stress.%s.%s # SKIP not bound\n", n, names[i],
+				       k ? "remove" : "unbind");
+				continue;
+			}
+			ret = episode(names[i], bdf, k);
+			if (!ret && works(bdf)) {
+				printf("ok %d stress.%s.%s\n", n, names[i], k ? "remove" : "unbind");
+			} else {
+				printf("not ok %d stress.%s.%s (%d)\n", n, names[i],
+				       k ? "remove" : "unbind", ret);
+				failed++;
+			}
+			fflush(stdout);
+		}
+	}
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio_bench: stock Debian vfio-pci against ours on the same devices in the
+ * same guest.  Rounds alternate the module sets (vfio-swap) and each metric's
+ * median over the rounds is reported, with the ratio ours/stock and the
+ * syscall floor (the same call on /dev/zero) where one applies.
+ *
+ *   vfio_bench [-r ROUNDS]
+ *
+ * Output: a table "metric | unit | stock | ours | ours/stock | floor", then
+ * the same as tab-separated lines prefixed "@tsv" for scripts/bench.sh to
+ * plot.  This is a benchmark: it asserts nothing about speed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
+
+#include "vfio_util.h"
+
+#define MAX_ROUNDS 15
+#define NMETRICS 16
+
+enum { SET_STOCK, SET_OURS, NSETS };
+
+struct metric {
+	const char *name;
+	const char *unit;
+	bool higher_better;
+	double v[NSETS][MAX_ROUNDS];
+	int n[NSETS];
+	double floor;
+};
+
+static struct metric m[NMETRICS];
+static int nm;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct metric *metric(const char *name, const char *unit, bool higher)
+{
+	int i;
+
+	for (i = 0; i < nm; i++)
+		if (!strcmp(m[i].name, name))
+			return &m[i];
+	m[nm].name = name;
+	m[nm].unit = unit;
+	m[nm].higher_better = higher;
+	m[nm].floor = -1;
+	return &m[nm++];
+}
+
+static void record(int set, const char *name, const char *unit, bool higher, double v)
+{
+	struct metric *x = metric(name, unit, higher);
+
+	if (x->n[set] < MAX_ROUNDS)
+		x->v[set][x->n[set]++] = v;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	double t[MAX_ROUNDS];
+
+	if (!n)
+		return -1;
+	memcpy(t, v, n * sizeof(double));
+	qsort(t, n, sizeof(double), cmp_d);
+	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
+/* Calls per second of pread/pwrite of 4 bytes at @off of @fd */
+static double rate_rw(int fd, uint64_t off, bool wr, int iters)
+{
+	uint32_t v = 0;
+	double t0 = now_s();
+	int i;
+
+	for (i = 0; i < iters; i++) {
+		if (wr ? pwrite(fd, &v, 4, off) != 4 : pread(fd, &v, 4, off) != 4)
+			return -1;
+	}
+	return iters / (now_s() - t0);
+}
+
+static double rate_cfg_sweep(struct vfio_dev *d, int iters)
+{
+	struct vfio_region_info ri;
+	uint32_t v, off = 0, top;
+	double t0;
+	int i;
+
+	if (vfio_region_info(d, VFIO_PCI_CONFIG_REGION_INDEX, &ri))
+		return -1;
+	top = ri.size > 256 ? 256 : ri.size;	/* header and capabilities */
+	t0 = now_s();
+	for (i = 0; i < iters; i++) {
+		if (pread(d->fd, &v, 4, ri.offset + off) != 4)
+			return -1;
+		off = (off + 4) % top;
+	}
+	return iters / (now_s() - t0);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* edu MSI: raise-to-eventfd-wakeup latency percentiles in microseconds */
+static void msi_latency(struct vfio_dev *d, int set)
+{
+	enum { N = 400 };
+	uint64_t lat[N];
+	int32_t efd = eventfd(0, EFD_CLOEXEC);
+	struct vfio_region_info bar;
+	uint32_t one = 1;
+	int i, got = 0;
+
+	vfio_cmd_set(d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	if (vfio_region_info(d, 0, &bar) ||
+	    vfio_irq_set_eventfds(d, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &efd)) {
+		close(efd);
+		return;
+	}
+	for (i = 0; i < N; i++) {
+		double t0 = now_s();
+
+		if (pwrite(d->fd, &one, 4, bar.offset + 0x60) != 4)
+			break;
+		if (!vfio_eventfd_wait(efd, 1000))
+			break;
+		lat[got++] = (uint64_t)((now_s() - t0) * 1e9);
+		pwrite(d->fd, &one, 4, bar.offset + 0x64);
+	}
+	vfio_irq_disable(d, VFIO_PCI_MSI_IRQ_INDEX);
+	close(efd);
+	if (got < N / 2)
+		return;
+	qsort(lat, got, sizeof(lat[0]), cmp_u64);
+	record(set, "MSI latency p50 (edu)", "us", false, lat[got / 2] / 1e3);
+	record(set, "MSI latency p99 (edu)", "us", false, lat[got * 99 / 100] / 1e3);
+}
+
+/* SET_IRQS MSI-X enable+disable cycles per second with @nvec vectors */
+static void msix_cycle(struct vfio_dev *d, int set, uint32_t nvec, const char *name)
+{
+	int32_t fds[16];
+	struct vfio_irq_info ii;
+	double t0;
+	uint32_t i;
+	int k, iters = 50;
+
+	if (vfio_irq_info(d, VFIO_PCI_MSIX_IRQ_INDEX, &ii) || ii.count < nvec)
+		return;
+	for (i = 0; i < nvec; i++)
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+	t0 = now_s();
+	for (k = 0; k < iters; k++) {
+		if (vfio_irq_set_eventfds(d, VFIO_PCI_MSIX_IRQ_INDEX, 0, nvec, fds) ||
+		    vfio_irq_disable(d, VFIO_PCI_MSIX_IRQ_INDEX))
+			break;
+	}
+	if (k == iters)
+		record(set, name, "ms", false, (now_s() - t0) * 1e3 / iters);
+	for (i = 0; i < nvec; i++)
+		close(fds[i]);
+}
+
+static void open_close(const char *bdf, int set, const char *name)
+{
+	struct vfio_dev d;
+	double t0;
+	int k, iters = 20, fd;
+
+	if (vfio_dev_open(&d, bdf))
+		return;
+	/* Keep the group and container; time device fd open+close */
+	close(d.fd);
+	d.fd = -1;
+	t0 = now_s();
+	for (k = 0; k < iters; k++) {
+		fd = vfio_dev_reopen_fd(&d);
+		if (fd < 0)
+			break;
+		close(fd);
+	}
+	if (k == iters)
+		record(set, name, "ms", false, (now_s() - t0) * 1e3 / iters);
+	vfio_dev_close(&d);
+}
+
+static void round_of(int set)
+{
+	const char *edu = vfio_test_bdf("edu"), *msix = vfio_test_bdf("nvme");
+	struct vfio_region_info bar, cfg;
+	struct vfio_dev d;
+
+	if (edu && !vfio_dev_open(&d, edu)) {
+		vfio_cmd_set(&d, PCI_COMMAND_MEMORY);
+		if (!vfio_region_info(&d, VFIO_PCI_CONFIG_REGION_INDEX, &cfg)) {
+			record(set, "config read (sweep)", "kcalls/s", true,
+			       rate_cfg_sweep(&d, 20000) / 1e3);
+			record(set, "config write (interrupt line)", "kcalls/s", true,
+			       rate_rw(d.fd, cfg.offset + PCI_INTERRUPT_LINE, true, 20000) / 1e3);
+		}
+		if (!vfio_region_info(&d, 0, &bar)) {
+			record(set, "BAR pread 4B (edu)", "kcalls/s", true,
+			       rate_rw(d.fd, bar.offset + 4, false, 20000) / 1e3);
+			record(set, "BAR pwrite 4B (edu)", "kcalls/s", true,
+			       rate_rw(d.fd, bar.offset + 4, true, 20000) / 1e3);
+		}
+		msi_latency(&d, set);
+		vfio_dev_close(&d);
+		open_close(edu, set, "open+close (edu)");
+	}
+	if (msix && !vfio_dev_open(&d, msix)) {
+		vfio_cmd_set(&d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+		msix_cycle(&d, set, 1, "MSI-X enable+disable, 1 vector (nvme)");
+		msix_cycle(&d, set, 16, "MSI-X enable+disable, 16 vectors (nvme)");
+		vfio_dev_close(&d);
+		open_close(msix, set, "open+close (nvme)");
+	}
+}
+
+static void floors(void)
+{
+	int fd = open("/dev/zero", O_RDWR);
+	double r, w;
+	int i;
+
+	if (fd < 0)
+		return;
+	r = rate_rw(fd, 0, false, 50000) / 1e3;
+	w = rate_rw(fd, 0, true, 50000) / 1e3;
+	close(fd);
+	for (i = 0; i < nm; i++) {
+		if (strstr(m[i].name, "pread") || strstr(m[i].name, "config read"))
+			m[i].floor = r;
+		else if (strstr(m[i].name, "pwrite") || strstr(m[i].name, "config write"))
+			m[i].floor = w;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = 5, r, c, i;
+
+	while ((c = getopt(argc, argv, "r:")) != -1) {
+		if (c == 'r')
+			rounds = atoi(optarg);
+	}
+	if (rounds < 1 || rounds > MAX_ROUNDS)
+		rounds = 5;
+
+	for (r = 0; r < rounds; r++) {
+		/* alternate which set goes first to cancel drift */
+		int first = r % 2 ? SET_OURS : SET_STOCK;
+		int s;
+
+		for (s = 0; s < 2; s++) {
+			int set = s ? !first : first;
+
+			if (system(set == SET_STOCK ? "vfio-swap stock" : "vfio-swap ours")) {
+				fprintf(stderr, "vfio-swap failed\n");
+				return 1;
+			}
+			round_of(set);
+		}
+	}
+	system("vfio-swap ours");
+	floors();
+
+	printf("%-42s %-9s %10s %10s %10s %10s\n", "metric", "unit", "stock", "ours",
+	       "ours/stock", "floor");
+	printf("@tsv\tmetric\tunit\tstock\tours\tratio\tfloor\thigher_better\n");
+	for (i = 0; i < nm; i++) {
+		double s = median(m[i].v[SET_STOCK], m[i].n[SET_STOCK]);
+		double o = median(m[i].v[SET_OURS], m[i].n[SET_OURS]);
+		double ratio = s > 0 ? o / s : 0;
+		char fl[16] = "-";
+
+		if (m[i].floor > 0)
+			snprintf(fl, sizeof(fl), "%.1f", m[i].floor);
+		printf("%-42s %-9s %10.2f %10.2f %10.2f %10s\n", m[i].name, m[i].unit, s, o,
+		       ratio, fl);
+		printf("@tsv\t%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%d\n", m[i].name, m[i].unit,
+		       s, o, ratio, fl, m[i].higher_better);
+	}
+	printf("# %d rounds, medians; ratio > 1 means ours is higher (better for kcalls/s,"
+	       " worse for us/ms)\n", rounds);
+	return 0;
+}
