@@ -74,7 +74,9 @@ FIXTURE_SETUP(power)
 {
 	const char *bdf = vfio_test_bdf(variant->name);
 
-	self->d.fd = self->d.group = self->d.container = -1;
+	self->d.fd = -1;
+	self->d.group = -1;
+	self->d.container = -1;
 	if (!bdf)
 		SKIP(return, "no %s device bound", variant->name);
 	ASSERT_EQ(0, vfio_dev_open(&self->d, bdf));
@@ -150,12 +152,12 @@ static int feature(struct vfio_dev *d, uint32_t flags, const void *data,
 	int ret;
 
 	if (!f)
-		return ENOMEM;
+		return -ENOMEM;
 	f->argsz = sz;
 	f->flags = flags;
 	if (len)
 		memcpy(f->data, data, len);
-	ret = ioctl(d->fd, VFIO_DEVICE_FEATURE, f) ? errno : 0;
+	ret = ioctl(d->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0;
 	free(f);
 	return ret;
 }
@@ -181,7 +183,7 @@ static int get_info(struct vfio_dev *d)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 
-	return ioctl(d->fd, VFIO_DEVICE_GET_INFO, &info) ? errno : 0;
+	return ioctl(d->fd, VFIO_DEVICE_GET_INFO, &info) ? -errno : 0;
 }
 
 /* Read a BAR0 register, turning memory decode on first */
@@ -193,21 +195,20 @@ static ssize_t bar0_read32(struct vfio_dev *d, uint32_t off, uint32_t *v)
 
 /* Expect a suspended function: runtime PM says so, and D3hot with a PM cap */
 static void expect_suspended(struct __test_metadata *_metadata,
-			     FIXTURE_DATA(power) *self)
+			     const char *bdf, bool has_pm)
 {
-	EXPECT_TRUE(sysfs_wait(self->d.bdf, "power/runtime_status",
-			       "suspended", WAIT_MS));
-	if (self->pm)
-		EXPECT_TRUE(sysfs_wait(self->d.bdf, "power_state", "D3hot",
-				       WAIT_MS));
+	EXPECT_TRUE(sysfs_wait(bdf, "power/runtime_status", "suspended",
+			       WAIT_MS));
+	if (has_pm)
+		EXPECT_TRUE(sysfs_wait(bdf, "power_state", "D3hot", WAIT_MS));
 }
 
-static void expect_awake(struct __test_metadata *_metadata,
-			 FIXTURE_DATA(power) *self, int ms)
+/* Expect an awake function, in D0, that stays so for @ms */
+static void expect_awake(struct __test_metadata *_metadata, const char *bdf,
+			 int ms)
 {
-	EXPECT_TRUE(sysfs_stays(self->d.bdf, "power/runtime_status", "active",
-				ms));
-	EXPECT_TRUE(sysfs_stays(self->d.bdf, "power_state", "D0", 0));
+	EXPECT_TRUE(sysfs_stays(bdf, "power/runtime_status", "active", ms));
+	EXPECT_TRUE(sysfs_stays(bdf, "power_state", "D0", 0));
 }
 
 TEST_F(power, idle_d3_while_closed)
@@ -215,7 +216,7 @@ TEST_F(power, idle_d3_while_closed)
 	char bdf[32];
 
 	snprintf(bdf, sizeof(bdf), "%s", self->d.bdf);
-	expect_awake(_metadata, self, 200);
+	expect_awake(_metadata, self->d.bdf, 200);
 
 	vfio_dev_close(&self->d);
 	EXPECT_TRUE(sysfs_wait(bdf, "power/runtime_status", "suspended",
@@ -225,7 +226,7 @@ TEST_F(power, idle_d3_while_closed)
 
 	/* Opening wakes it, and it stays awake while open */
 	ASSERT_EQ(0, vfio_dev_open(&self->d, bdf));
-	expect_awake(_metadata, self, 200);
+	expect_awake(_metadata, self->d.bdf, 200);
 }
 
 TEST_F(power, low_power_entry_and_exit)
@@ -236,14 +237,14 @@ TEST_F(power, low_power_entry_and_exit)
 	ASSERT_NE(0xffffffff, before);
 
 	ASSERT_EQ(0, low_power(&self->d, VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY));
-	expect_suspended(_metadata, self);
+	expect_suspended(_metadata, self->d.bdf, self->pm);
 
 	/* An ioctl wakes the function for its duration, then it sleeps again */
 	EXPECT_EQ(0, get_info(&self->d));
-	expect_suspended(_metadata, self);
+	expect_suspended(_metadata, self->d.bdf, self->pm);
 
 	ASSERT_EQ(0, low_power(&self->d, VFIO_DEVICE_FEATURE_LOW_POWER_EXIT));
-	expect_awake(_metadata, self, 300);
+	expect_awake(_metadata, self->d.bdf, 300);
 
 	ASSERT_EQ(4, bar0_read32(&self->d, variant->id_reg, &after));
 	EXPECT_EQ(before, after);
@@ -255,10 +256,10 @@ TEST_F(power, low_power_entry_twice)
 
 	ASSERT_GE(efd, 0);
 	ASSERT_EQ(0, low_power(&self->d, VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY));
-	EXPECT_EQ(EINVAL, low_power(&self->d, VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY));
-	EXPECT_EQ(EINVAL, low_power_wakeup(&self->d, efd, 0));
+	EXPECT_EQ(-EINVAL, low_power(&self->d, VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY));
+	EXPECT_EQ(-EINVAL, low_power_wakeup(&self->d, efd, 0));
 	EXPECT_EQ(0, low_power(&self->d, VFIO_DEVICE_FEATURE_LOW_POWER_EXIT));
-	expect_awake(_metadata, self, 200);
+	expect_awake(_metadata, self->d.bdf, 200);
 	/* Plain entry has no eventfd to signal */
 	EXPECT_EQ(0, vfio_eventfd_wait(efd, 0));
 	close(efd);
@@ -268,7 +269,7 @@ TEST_F(power, low_power_exit_without_entry)
 {
 	EXPECT_EQ(0, low_power(&self->d, VFIO_DEVICE_FEATURE_LOW_POWER_EXIT));
 	EXPECT_EQ(0, low_power(&self->d, VFIO_DEVICE_FEATURE_LOW_POWER_EXIT));
-	expect_awake(_metadata, self, 200);
+	expect_awake(_metadata, self->d.bdf, 200);
 }
 
 TEST_F(power, low_power_feature_flags)
@@ -281,27 +282,27 @@ TEST_F(power, low_power_feature_flags)
 	     f <= VFIO_DEVICE_FEATURE_LOW_POWER_EXIT; f++) {
 		EXPECT_EQ(0, feature(&self->d, VFIO_DEVICE_FEATURE_PROBE |
 				     VFIO_DEVICE_FEATURE_SET | f, NULL, 0));
-		EXPECT_EQ(EINVAL, feature(&self->d, VFIO_DEVICE_FEATURE_PROBE |
+		EXPECT_EQ(-EINVAL, feature(&self->d, VFIO_DEVICE_FEATURE_PROBE |
 					  VFIO_DEVICE_FEATURE_GET | f, NULL, 0));
-		EXPECT_EQ(EINVAL, feature(&self->d, VFIO_DEVICE_FEATURE_GET | f,
-					  NULL, 0));
+		EXPECT_EQ(-EINVAL, feature(&self->d, VFIO_DEVICE_FEATURE_GET | f,
+					   NULL, 0));
 		/* Neither GET, SET nor PROBE */
-		EXPECT_EQ(EINVAL, feature(&self->d, f, NULL, 0));
+		EXPECT_EQ(-EINVAL, feature(&self->d, f, NULL, 0));
 	}
 
 	/* The wake-up entry needs its whole payload, and a real eventfd */
-	EXPECT_EQ(EINVAL, feature(&self->d, VFIO_DEVICE_FEATURE_SET |
+	EXPECT_EQ(-EINVAL, feature(&self->d, VFIO_DEVICE_FEATURE_SET |
 				  VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP,
 				  &e, 4));
-	EXPECT_EQ(EINVAL, low_power_wakeup(&self->d, -1, 0));
+	EXPECT_EQ(-EINVAL, low_power_wakeup(&self->d, -1, 0));
 	nullfd = open("/dev/null", O_RDWR);
 	ASSERT_GE(nullfd, 0);
-	EXPECT_EQ(EINVAL, low_power_wakeup(&self->d, nullfd, 0));
+	EXPECT_EQ(-EINVAL, low_power_wakeup(&self->d, nullfd, 0));
 	close(nullfd);
-	EXPECT_EQ(EBADF, low_power_wakeup(&self->d, 1000, 0));
+	EXPECT_EQ(-EBADF, low_power_wakeup(&self->d, 1000, 0));
 	efd = eventfd(0, EFD_NONBLOCK);
 	ASSERT_GE(efd, 0);
-	EXPECT_EQ(EINVAL, low_power_wakeup(&self->d, efd, 1));
+	EXPECT_EQ(-EINVAL, low_power_wakeup(&self->d, efd, 1));
 	close(efd);
 
 	/* None of that engaged low power: a fresh entry works */
@@ -318,21 +319,21 @@ TEST_F(power, low_power_wakeup)
 
 	/* An ioctl after suspension wakes the function and signals once */
 	ASSERT_EQ(0, low_power_wakeup(&self->d, efd, 0));
-	expect_suspended(_metadata, self);
+	expect_suspended(_metadata, self->d.bdf, self->pm);
 	EXPECT_EQ(0, vfio_eventfd_wait(efd, 0));
 	EXPECT_EQ(0, get_info(&self->d));
 	EXPECT_EQ(1, vfio_eventfd_wait(efd, 1000));
 	/* Single shot: it stays awake and exit has nothing left to do */
-	expect_awake(_metadata, self, 300);
+	expect_awake(_metadata, self->d.bdf, 300);
 	EXPECT_EQ(0, low_power(&self->d, VFIO_DEVICE_FEATURE_LOW_POWER_EXIT));
 	EXPECT_EQ(0, vfio_eventfd_wait(efd, 0));
 
 	/* Re-armed; the exit itself is the wake-up this time */
 	ASSERT_EQ(0, low_power_wakeup(&self->d, efd, 0));
-	expect_suspended(_metadata, self);
+	expect_suspended(_metadata, self->d.bdf, self->pm);
 	EXPECT_EQ(0, low_power(&self->d, VFIO_DEVICE_FEATURE_LOW_POWER_EXIT));
 	EXPECT_EQ(1, vfio_eventfd_wait(efd, 1000));
-	expect_awake(_metadata, self, 300);
+	expect_awake(_metadata, self->d.bdf, 300);
 
 	ASSERT_EQ(4, bar0_read32(&self->d, variant->id_reg, &v));
 	EXPECT_NE(0xffffffff, v);

@@ -67,12 +67,16 @@ FIXTURE_VARIANT_ADD(reset, edu) {
 FIXTURE_SETUP(reset)
 {
 	const char *bdf = vfio_test_bdf(variant->name);
+	int fields;
 
-	self->d.fd = self->d.group = self->d.container = -1;
+	self->d.fd = -1;
+	self->d.group = -1;
+	self->d.container = -1;
 	if (!bdf)
 		SKIP(return, "no %s device bound", variant->name);
-	ASSERT_EQ(4, sscanf(bdf, "%x:%x:%x.%x", &self->seg, &self->bus,
-			    &self->slot, &self->fn));
+	fields = sscanf(bdf, "%x:%x:%x.%x", &self->seg, &self->bus,
+			&self->slot, &self->fn);
+	ASSERT_EQ(4, fields);
 	ASSERT_EQ(0, vfio_dev_open(&self->d, bdf));
 }
 
@@ -95,22 +99,20 @@ static int bar0_write32(struct vfio_dev *d, uint32_t off, uint32_t v)
 	return vfio_region_write(d, VFIO_PCI_BAR0_REGION_INDEX, off, &v, 4) == 4 ? 0 : -1;
 }
 
-/* Put the variant's register in a non-reset state and check it stuck */
+/* Put register @reg in a non-reset state, @val, and check it stuck */
 static void dirty_register(struct __test_metadata *_metadata,
-			   struct vfio_dev *d,
-			   const FIXTURE_VARIANT(reset) *variant)
+			   struct vfio_dev *d, uint32_t reg, uint32_t val)
 {
 	vfio_cmd_set(d, PCI_COMMAND_MEMORY);
-	ASSERT_EQ(0, bar0_write32(d, variant->reg, variant->val));
-	ASSERT_EQ(variant->val, bar0_read32(d, variant->reg));
+	ASSERT_EQ(0, bar0_write32(d, reg, val));
+	ASSERT_EQ(val, bar0_read32(d, reg));
 }
 
 static void check_register_reset(struct __test_metadata *_metadata,
-				 struct vfio_dev *d,
-				 const FIXTURE_VARIANT(reset) *variant)
+				 struct vfio_dev *d, uint32_t reg)
 {
 	vfio_cmd_set(d, PCI_COMMAND_MEMORY);
-	EXPECT_EQ(0, bar0_read32(d, variant->reg));
+	EXPECT_EQ(0, bar0_read32(d, reg));
 }
 
 static struct vfio_pci_hot_reset_info *hot_reset_info(struct vfio_dev *d,
@@ -129,7 +131,7 @@ static struct vfio_pci_hot_reset_info *hot_reset_info(struct vfio_dev *d,
 	return info;
 }
 
-/* VFIO_DEVICE_PCI_HOT_RESET with the given fds; returns 0 or errno */
+/* VFIO_DEVICE_PCI_HOT_RESET with the given fds; returns 0 or -errno */
 static int hot_reset(struct vfio_dev *d, const int32_t *fds, uint32_t count,
 		     uint32_t flags, uint32_t argsz_cut)
 {
@@ -138,13 +140,13 @@ static int hot_reset(struct vfio_dev *d, const int32_t *fds, uint32_t count,
 	int ret;
 
 	if (!r)
-		return ENOMEM;
+		return -ENOMEM;
 	r->argsz = sz - argsz_cut;
 	r->flags = flags;
 	r->count = count;
 	if (count)
 		memcpy(r->group_fds, fds, count * sizeof(int32_t));
-	ret = ioctl(d->fd, VFIO_DEVICE_PCI_HOT_RESET, r) ? errno : 0;
+	ret = ioctl(d->fd, VFIO_DEVICE_PCI_HOT_RESET, r) ? -errno : 0;
 	free(r);
 	return ret;
 }
@@ -165,17 +167,17 @@ TEST_F(reset, device_reset)
 		return;
 	}
 
-	dirty_register(_metadata, &self->d, variant);
+	dirty_register(_metadata, &self->d, variant->reg, variant->val);
 	ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
 	if (variant->reset_clears)
-		check_register_reset(_metadata, &self->d, variant);
+		check_register_reset(_metadata, &self->d, variant->reg);
 
 	/* Resetting again works, and the device keeps answering */
-	dirty_register(_metadata, &self->d, variant);
+	dirty_register(_metadata, &self->d, variant->reg, variant->val);
 	ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
 	if (variant->reset_clears)
-		check_register_reset(_metadata, &self->d, variant);
-	dirty_register(_metadata, &self->d, variant);
+		check_register_reset(_metadata, &self->d, variant->reg);
+	dirty_register(_metadata, &self->d, variant->reg, variant->val);
 }
 
 TEST_F(reset, hot_reset_info)
@@ -242,39 +244,39 @@ TEST_F(reset, hot_reset_bad_requests)
 	int nullfd;
 
 	/* Header errors come first, whatever the topology */
-	EXPECT_EQ(EINVAL, hot_reset(&self->d, NULL, 0, 0, 0));
-	EXPECT_EQ(EINVAL, hot_reset(&self->d, fds, 1, 1, 0));
-	EXPECT_EQ(EINVAL, hot_reset(&self->d, fds, 1, 0,
-				    sizeof(struct vfio_pci_hot_reset) + 4));
+	EXPECT_EQ(-EINVAL, hot_reset(&self->d, NULL, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, hot_reset(&self->d, fds, 1, 1, 0));
+	EXPECT_EQ(-EINVAL, hot_reset(&self->d, fds, 1, 0,
+				     sizeof(struct vfio_pci_hot_reset) + 4));
 
 	if (!variant->hot_reset) {
-		EXPECT_EQ(ENODEV, hot_reset(&self->d, fds, 1, 0, 0));
+		EXPECT_EQ(-ENODEV, hot_reset(&self->d, fds, 1, 0, 0));
 		return;
 	}
 
 	/* The fd array does not fit in argsz */
-	EXPECT_EQ(EINVAL, hot_reset(&self->d, fds, 1, 0, 4));
+	EXPECT_EQ(-EINVAL, hot_reset(&self->d, fds, 1, 0, 4));
 
 	/* Absurd counts are refused before anything is copied */
 	many = calloc(1000, sizeof(*many));
 	ASSERT_NE(NULL, many);
-	EXPECT_EQ(EINVAL, hot_reset(&self->d, many, 1000, 0, 0));
+	EXPECT_EQ(-EINVAL, hot_reset(&self->d, many, 1000, 0, 0));
 	free(many);
 
 	/* A fd that is open but not a vfio group */
 	fds[0] = self->d.fd;
-	EXPECT_EQ(EINVAL, hot_reset(&self->d, fds, 1, 0, 0));
+	EXPECT_EQ(-EINVAL, hot_reset(&self->d, fds, 1, 0, 0));
 	nullfd = open("/dev/null", O_RDWR);
 	ASSERT_GE(nullfd, 0);
 	fds[0] = nullfd;
-	EXPECT_EQ(EINVAL, hot_reset(&self->d, fds, 1, 0, 0));
+	EXPECT_EQ(-EINVAL, hot_reset(&self->d, fds, 1, 0, 0));
 	close(nullfd);
 
 	/* A fd number that is not open */
 	fds[0] = 1000;
-	EXPECT_EQ(EBADF, hot_reset(&self->d, fds, 1, 0, 0));
+	EXPECT_EQ(-EBADF, hot_reset(&self->d, fds, 1, 0, 0));
 	fds[0] = -1;
-	EXPECT_EQ(EBADF, hot_reset(&self->d, fds, 1, 0, 0));
+	EXPECT_EQ(-EBADF, hot_reset(&self->d, fds, 1, 0, 0));
 }
 
 TEST_F(reset, hot_reset_own_group)
@@ -283,21 +285,21 @@ TEST_F(reset, hot_reset_own_group)
 	int ret;
 
 	if (!variant->hot_reset) {
-		EXPECT_EQ(ENODEV, hot_reset(&self->d, fds, 1, 0, 0));
+		EXPECT_EQ(-ENODEV, hot_reset(&self->d, fds, 1, 0, 0));
 		return;
 	}
 
-	dirty_register(_metadata, &self->d, variant);
+	dirty_register(_metadata, &self->d, variant->reg, variant->val);
 	ret = hot_reset(&self->d, fds, 1, 0, 0);
-	if (ret == ENOTTY) {
+	if (ret == -ENOTTY) {
 		/* The link did not come back; see the top of this file */
 		TH_LOG("pci_reset_bus() failed: root port link not active");
 	} else {
 		ASSERT_EQ(0, ret);
-		check_register_reset(_metadata, &self->d, variant);
+		check_register_reset(_metadata, &self->d, variant->reg);
 	}
 	/* Either way the device still answers */
-	dirty_register(_metadata, &self->d, variant);
+	dirty_register(_metadata, &self->d, variant->reg, variant->val);
 }
 
 TEST_HARNESS_MAIN

@@ -27,6 +27,7 @@ static const uint8_t token_a[16] = {
 	0x5c, 0x3e, 0x8a, 0x01, 0x4b, 0x7d, 0x4f, 0x20,
 	0x91, 0x6e, 0x0b, 0xd2, 0x33, 0xa4, 0x57, 0xc8,
 };
+
 static const uint8_t token_b[16] = {
 	0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x49, 0x78,
 	0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0,
@@ -49,9 +50,9 @@ static int sysfs_write(const char *bdf, const char *attr, const char *val)
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
-		return errno;
+		return -errno;
 	if (write(fd, val, strlen(val)) < 0)
-		ret = errno;
+		ret = -errno;
 	close(fd);
 	return ret;
 }
@@ -65,11 +66,11 @@ static int sysfs_read(const char *bdf, const char *attr, char *buf, size_t len)
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
-		return errno;
+		return -errno;
 	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n < 0)
-		return errno;
+		return -errno;
 	buf[n] = 0;
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = 0;
@@ -92,7 +93,7 @@ static void sysfs_link(const char *bdf, const char *link, char *buf, size_t len)
 	slash = strrchr(target, '/');
 	slash = slash ? slash + 1 : target;
 	if (strlen(slash) < len)
-		strcpy(buf, slash);
+		memcpy(buf, slash, strlen(slash) + 1);
 }
 
 static int set_token(struct vfio_dev *d, const uint8_t *t, uint32_t flags,
@@ -105,14 +106,19 @@ static int set_token(struct vfio_dev *d, const uint8_t *t, uint32_t flags,
 	f->flags = flags | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
 	if (t)
 		memcpy(f->data, t, 16);
-	return ioctl(d->fd, VFIO_DEVICE_FEATURE, f) ? errno : 0;
+	return ioctl(d->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0;
 }
 
-FIXTURE(sriov) {
+/* The PF, and the VF when one is enabled */
+struct sriov_ctx {
 	struct vfio_dev pf;
 	struct vfio_dev vf;
 	char vf_bdf[32];
 	bool vfs_enabled;
+};
+
+FIXTURE(sriov) {
+	struct sriov_ctx c;
 };
 
 FIXTURE_VARIANT(sriov) {
@@ -126,54 +132,58 @@ FIXTURE_SETUP(sriov)
 	const char *bdf = vfio_test_bdf(variant->name);
 	char buf[32];
 
-	self->pf.fd = self->pf.group = self->pf.container = -1;
-	self->vf.fd = self->vf.group = self->vf.container = -1;
+	self->c.pf.fd = -1;
+	self->c.pf.group = -1;
+	self->c.pf.container = -1;
+	self->c.vf.fd = -1;
+	self->c.vf.group = -1;
+	self->c.vf.container = -1;
 	if (!bdf)
 		SKIP(return, "no %s device bound", variant->name);
 	ASSERT_EQ(0, sysfs_read(bdf, "sriov_totalvfs", buf, sizeof(buf)));
 	ASSERT_LE(1, atoi(buf));
 	ASSERT_EQ(0, sysfs_read(bdf, "sriov_numvfs", buf, sizeof(buf)));
 	ASSERT_EQ(0, atoi(buf));
-	ASSERT_EQ(0, vfio_dev_open(&self->pf, bdf));
+	ASSERT_EQ(0, vfio_dev_open(&self->c.pf, bdf));
 }
 
-static void vf_close(FIXTURE_DATA(sriov) *self)
+static void vf_close(struct sriov_ctx *c)
 {
-	vfio_dev_close(&self->vf);
+	vfio_dev_close(&c->vf);
 }
 
 FIXTURE_TEARDOWN(sriov)
 {
-	vf_close(self);
-	if (self->vfs_enabled)
-		sysfs_write(self->pf.bdf, "sriov_numvfs", "0");
-	vfio_dev_close(&self->pf);
+	vf_close(&self->c);
+	if (self->c.vfs_enabled)
+		sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0");
+	vfio_dev_close(&self->c.pf);
 }
 
 /* Enable one VF and wait for it to bind to vfio-pci */
 static void enable_vf(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(sriov) *self)
+		      struct sriov_ctx *c)
 {
 	char drv[64];
 	int ret, waited;
 
-	ret = sysfs_write(self->pf.bdf, "sriov_numvfs", "1");
-	if (ret == ENOENT)
+	ret = sysfs_write(c->pf.bdf, "sriov_numvfs", "1");
+	if (ret == -ENOENT)
 		SKIP(return, "vfio-pci was loaded without enable_sriov=1");
 	ASSERT_EQ(0, ret);
-	self->vfs_enabled = true;
+	c->vfs_enabled = true;
 
-	sysfs_link(self->pf.bdf, "virtfn0", self->vf_bdf, sizeof(self->vf_bdf));
-	ASSERT_NE(0, self->vf_bdf[0]);
+	sysfs_link(c->pf.bdf, "virtfn0", c->vf_bdf, sizeof(c->vf_bdf));
+	ASSERT_NE(0, c->vf_bdf[0]);
 
 	for (waited = 0; waited < WAIT_MS; waited += 10) {
-		sysfs_link(self->vf_bdf, "driver", drv, sizeof(drv));
+		sysfs_link(c->vf_bdf, "driver", drv, sizeof(drv));
 		if (drv[0])
 			break;
 		usleep(10000);
 	}
 	ASSERT_STREQ("vfio-pci", drv);
-	ASSERT_EQ(0, sysfs_read(self->vf_bdf, "driver_override", drv,
+	ASSERT_EQ(0, sysfs_read(c->vf_bdf, "driver_override", drv,
 				sizeof(drv)));
 	ASSERT_STREQ("vfio-pci", drv);
 }
@@ -182,19 +192,19 @@ static void enable_vf(struct __test_metadata *_metadata,
  * Open the VF with @extra appended to its name.  A VF sharing the PF's
  * IOMMU group is opened through the PF's group; 0 or -errno.
  */
-static int vf_open(FIXTURE_DATA(sriov) *self, const char *extra)
+static int vf_open(struct sriov_ctx *c, const char *extra)
 {
 	char name[128];
 	int fd;
 
-	if (vfio_group_of(self->vf_bdf) != self->pf.groupno)
-		return vfio_dev_open_ex(&self->vf, self->vf_bdf, extra);
+	if (vfio_group_of(c->vf_bdf) != c->pf.groupno)
+		return vfio_dev_open_ex(&c->vf, c->vf_bdf, extra);
 
-	snprintf(name, sizeof(name), "%s%s", self->vf_bdf, extra ? extra : "");
-	fd = ioctl(self->pf.group, VFIO_GROUP_GET_DEVICE_FD, name);
+	snprintf(name, sizeof(name), "%s%s", c->vf_bdf, extra ? extra : "");
+	fd = ioctl(c->pf.group, VFIO_GROUP_GET_DEVICE_FD, name);
 	if (fd < 0)
 		return -errno;
-	self->vf.fd = fd;
+	c->vf.fd = fd;
 	return 0;
 }
 
@@ -206,27 +216,27 @@ TEST_F(sriov, vf_token)
 	token_arg(good, sizeof(good), token_a);
 	token_arg(bad, sizeof(bad), token_b);
 
-	ASSERT_EQ(0, set_token(&self->pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
-	enable_vf(_metadata, self);
+	ASSERT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
+	enable_vf(_metadata, &self->c);
 
 	/* The PF is a vfio device: its VFs need its token */
-	EXPECT_EQ(-EACCES, vf_open(self, NULL));
-	EXPECT_EQ(-EACCES, vf_open(self, bad));
-	ASSERT_EQ(0, vf_open(self, good));
-	EXPECT_EQ(0, ioctl(self->vf.fd, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_EQ(-EACCES, vf_open(&self->c, NULL));
+	EXPECT_EQ(-EACCES, vf_open(&self->c, bad));
+	ASSERT_EQ(0, vf_open(&self->c, good));
+	EXPECT_EQ(0, ioctl(self->c.vf.fd, VFIO_DEVICE_GET_INFO, &info));
 	EXPECT_TRUE(info.flags & VFIO_DEVICE_FLAGS_PCI);
 
 	/* While a VF is open its token is fixed and the VFs stay */
-	EXPECT_EQ(EBUSY, set_token(&self->pf, token_b, VFIO_DEVICE_FEATURE_SET, 16));
-	EXPECT_EQ(EBUSY, sysfs_write(self->pf.bdf, "sriov_numvfs", "0"));
+	EXPECT_EQ(-EBUSY, set_token(&self->c.pf, token_b, VFIO_DEVICE_FEATURE_SET, 16));
+	EXPECT_EQ(-EBUSY, sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0"));
 
-	vf_close(self);
-	ASSERT_EQ(0, sysfs_write(self->pf.bdf, "sriov_numvfs", "0"));
-	self->vfs_enabled = false;
+	vf_close(&self->c);
+	ASSERT_EQ(0, sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0"));
+	self->c.vfs_enabled = false;
 	{
 		char link[32];
 
-		sysfs_link(self->pf.bdf, "virtfn0", link, sizeof(link));
+		sysfs_link(self->c.pf.bdf, "virtfn0", link, sizeof(link));
 		EXPECT_STREQ("", link);
 	}
 }
@@ -242,55 +252,55 @@ TEST_F(sriov, token_set_by_pf_open)
 	 * No VF in use (none exists yet): a token given when opening the PF
 	 * sets it.  Reopening the PF resets it, before any VF exists.
 	 */
-	vfio_dev_close(&self->pf);
-	ASSERT_EQ(0, vfio_dev_open_ex(&self->pf, vfio_test_bdf(variant->name), b));
+	vfio_dev_close(&self->c.pf);
+	ASSERT_EQ(0, vfio_dev_open_ex(&self->c.pf, vfio_test_bdf(variant->name), b));
 
-	enable_vf(_metadata, self);
-	EXPECT_EQ(-EACCES, vf_open(self, a));
-	ASSERT_EQ(0, vf_open(self, b));
-	vf_close(self);
+	enable_vf(_metadata, &self->c);
+	EXPECT_EQ(-EACCES, vf_open(&self->c, a));
+	ASSERT_EQ(0, vf_open(&self->c, b));
+	vf_close(&self->c);
 }
 
 TEST_F(sriov, token_feature_flags)
 {
-	EXPECT_EQ(0, set_token(&self->pf, NULL, VFIO_DEVICE_FEATURE_PROBE |
+	EXPECT_EQ(0, set_token(&self->c.pf, NULL, VFIO_DEVICE_FEATURE_PROBE |
 			       VFIO_DEVICE_FEATURE_SET, 0));
 	/* Never readable: it is a shared secret */
-	EXPECT_EQ(EINVAL, set_token(&self->pf, NULL, VFIO_DEVICE_FEATURE_GET, 16));
-	EXPECT_EQ(EINVAL, set_token(&self->pf, NULL, VFIO_DEVICE_FEATURE_PROBE |
+	EXPECT_EQ(-EINVAL, set_token(&self->c.pf, NULL, VFIO_DEVICE_FEATURE_GET, 16));
+	EXPECT_EQ(-EINVAL, set_token(&self->c.pf, NULL, VFIO_DEVICE_FEATURE_PROBE |
 				    VFIO_DEVICE_FEATURE_GET, 0));
 	/* A whole UUID or nothing */
-	EXPECT_EQ(EINVAL, set_token(&self->pf, token_a, VFIO_DEVICE_FEATURE_SET, 8));
-	EXPECT_EQ(EINVAL, set_token(&self->pf, token_a, 0, 16));
-	EXPECT_EQ(0, set_token(&self->pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
+	EXPECT_EQ(-EINVAL, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 8));
+	EXPECT_EQ(-EINVAL, set_token(&self->c.pf, token_a, 0, 16));
+	EXPECT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
 }
 
 TEST_F(sriov, pf_stays_in_d0_under_vfs)
 {
 	char a[80], state[32];
 	uint16_t pmcsr, d3;
-	int pm = vfio_cfg_find_cap(&self->pf, PCI_CAP_ID_PM);
+	int pm = vfio_cfg_find_cap(&self->c.pf, PCI_CAP_ID_PM);
 
 	if (!pm)
 		SKIP(return, "the PF has no PM capability");
 
 	token_arg(a, sizeof(a), token_a);
-	ASSERT_EQ(0, set_token(&self->pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
-	enable_vf(_metadata, self);
+	ASSERT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
+	enable_vf(_metadata, &self->c);
 
 	/* The user asks for D3hot; the PF must not leave D0 under its VFs */
-	pmcsr = vfio_cfg_read16(&self->pf, pm + PCI_PM_CTRL);
+	pmcsr = vfio_cfg_read16(&self->c.pf, pm + PCI_PM_CTRL);
 	d3 = (pmcsr & ~PCI_PM_CTRL_STATE_MASK) | 3;
 	/* Refusing the write or ignoring it are both fine; D3hot is not */
-	vfio_region_write(&self->pf, VFIO_PCI_CONFIG_REGION_INDEX,
+	vfio_region_write(&self->c.pf, VFIO_PCI_CONFIG_REGION_INDEX,
 			  pm + PCI_PM_CTRL, &d3, 2);
 	usleep(100000);
-	ASSERT_EQ(0, sysfs_read(self->pf.bdf, "power_state", state, sizeof(state)));
+	ASSERT_EQ(0, sysfs_read(self->c.pf.bdf, "power_state", state, sizeof(state)));
 	EXPECT_STREQ("D0", state);
 
-	ASSERT_EQ(0, vf_open(self, a));
-	vf_close(self);
-	vfio_cfg_write16(&self->pf, pm + PCI_PM_CTRL,
+	ASSERT_EQ(0, vf_open(&self->c, a));
+	vf_close(&self->c);
+	vfio_cfg_write16(&self->c.pf, pm + PCI_PM_CTRL,
 			 pmcsr & ~PCI_PM_CTRL_STATE_MASK);
 }
 
@@ -307,8 +317,8 @@ TEST(token_on_plain_function)
 	EXPECT_EQ(-EINVAL, vfio_dev_open_ex(&d, bdf, a));
 
 	ASSERT_EQ(0, vfio_dev_open(&d, bdf));
-	EXPECT_EQ(ENOTTY, set_token(&d, token_a, VFIO_DEVICE_FEATURE_SET, 16));
-	EXPECT_EQ(ENOTTY, set_token(&d, NULL, VFIO_DEVICE_FEATURE_PROBE |
+	EXPECT_EQ(-ENOTTY, set_token(&d, token_a, VFIO_DEVICE_FEATURE_SET, 16));
+	EXPECT_EQ(-ENOTTY, set_token(&d, NULL, VFIO_DEVICE_FEATURE_PROBE |
 				    VFIO_DEVICE_FEATURE_SET, 0));
 	vfio_dev_close(&d);
 }
