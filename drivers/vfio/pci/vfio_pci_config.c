@@ -1424,13 +1424,15 @@ static void vcfg_sync_power_state(struct vfio_pci_core_device *vdev)
 
 /*
  * Carry out what the hooks asked for.  No lock of ours is held: power
- * transitions and resets take memory_lock themselves, INTx masking may take
- * igate.  Returns the first error.
+ * transitions and resets take memory_lock themselves, INTx masking takes
+ * igate.  As on real hardware, the config write itself has succeeded
+ * whatever happens here; failures are only logged.
  */
-static int vcfg_run_effects(struct vfio_pci_core_device *vdev,
-			    const struct vcfg_fx *fx)
+static void vcfg_run_effects(struct vfio_pci_core_device *vdev,
+			     const struct vcfg_fx *fx)
 {
-	int ret = 0, err;
+	struct pci_dev *pdev = vdev->pdev;
+	int ret;
 
 	if (fx->intx) {
 		if (READ_ONCE(vdev->virq_disabled))
@@ -1440,32 +1442,28 @@ static int vcfg_run_effects(struct vfio_pci_core_device *vdev,
 	}
 
 	if (fx->power) {
-		err = vfio_pci_set_power_state(vdev, fx->state);
-		if (err)
-			pci_dbg(vdev->pdev, "vfio: power state change failed: %d\n",
-				err);
-		ret = ret ?: err;
+		ret = vfio_pci_set_power_state(vdev, fx->state);
+		if (ret)
+			pci_info_ratelimited(pdev, "vfio: power state change refused: %d\n",
+					     ret);
 		vcfg_sync_power_state(vdev);
-		if (vdev->pdev->current_state == PCI_D0)
+		if (pdev->current_state == PCI_D0)
 			vfio_pci_config_restore_bars(vdev);
 	}
 
 	if (fx->flr) {
-		err = vfio_pci_function_reset(vdev);
-		if (err)
-			pci_dbg(vdev->pdev, "vfio: FLR from config space failed: %d\n",
-				err);
-		ret = ret ?: err;
+		ret = vfio_pci_function_reset(vdev);
+		if (ret)
+			pci_info_ratelimited(pdev, "vfio: FLR from config space failed: %d\n",
+					     ret);
 		vfio_pci_config_restore_bars(vdev);
 		/* As after VFIO_DEVICE_RESET: vectors the user set up stay */
-		if (!err)
+		if (!ret)
 			vfio_pci_msix_restore(vdev);
 	}
 
 	if (fx->msix_restore && !fx->flr)
 		vfio_pci_msix_restore(vdev);
-
-	return ret;
 }
 
 /**
@@ -1484,7 +1482,7 @@ static int vcfg_run_effects(struct vfio_pci_core_device *vdev,
  * with -EFAULT, the errno the stock driver gives.  Writes that reach
  * the command register hold memory_lock for write, and side effects that
  * need other locks (power state, FLR, INTx, MSI-X refresh) run after the
- * access, with no lock held.
+ * access, with no lock held; their failures do not fail the write.
  *
  * Return: bytes moved (possibly short if the hardware failed part way) or a
  * negative errno.
@@ -1497,7 +1495,6 @@ ssize_t vfio_pci_config_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 	bool mem_locked = false;
 	u8 small[8], *kbuf;
 	ssize_t done;
-	int ret;
 
 	if (!count)
 		return -EINVAL;
@@ -1534,9 +1531,7 @@ ssize_t vfio_pci_config_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 	if (mem_locked)
 		up_write(&vdev->memory_lock);
 
-	ret = vcfg_run_effects(vdev, &fx);
-	if (ret && done > 0)
-		done = ret;
+	vcfg_run_effects(vdev, &fx);
 
 	if (!iswrite && done > 0 && copy_to_user(buf, kbuf, done))
 		done = -EFAULT;

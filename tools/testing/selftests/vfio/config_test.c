@@ -807,4 +807,154 @@ TEST_F(config, flr_through_devctl)
 		  hw_read(self->bdf, PCI_VENDOR_ID, 2));
 }
 
+/* ---- A virtual function ------------------------------------------------- */
+
+/*
+ * A VF has no IDs and no memory-enable bit of its own in hardware: the
+ * emulation supplies them.  Runs in the "sriov" boot (nvme PF with VFs,
+ * vfio-pci enable_sriov=1); the PF is opened before the VF exists and is
+ * never reset while it has one.
+ */
+static const char vf_token[] = " vf_token=2b9c5e1a-7f30-4d6e-a812-c4f05b9d3e67";
+static const uint8_t vf_uuid[16] = {
+	0x2b, 0x9c, 0x5e, 0x1a, 0x7f, 0x30, 0x4d, 0x6e,
+	0xa8, 0x12, 0xc4, 0xf0, 0x5b, 0x9d, 0x3e, 0x67,
+};
+
+static int sysfs_write(const char *bdf, const char *file, const char *val)
+{
+	char path[256];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void dev_unset(struct vfio_dev *d)
+{
+	d->fd = -1;
+	d->group = -1;
+	d->container = -1;
+}
+
+FIXTURE(config_vf) {
+	struct vfio_dev pf, vf;
+	char vf_bdf[32];
+	bool enabled;
+};
+
+FIXTURE_SETUP(config_vf)
+{
+	const char *bdf = vfio_test_bdf("nvme_sriov");
+	uint8_t buf[sizeof(struct vfio_device_feature) + 16] = {};
+	struct vfio_device_feature *f = (void *)buf;
+	char link[256], drv[256], name[128], *base;
+	int ret, i, fd;
+	ssize_t n;
+
+	dev_unset(&self->pf);
+	dev_unset(&self->vf);
+	if (!bdf)
+		SKIP(return, "no nvme_sriov device bound");
+	ASSERT_EQ(0, vfio_dev_open(&self->pf, bdf));
+
+	f->argsz = sizeof(buf);
+	f->flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
+	memcpy(f->data, vf_uuid, 16);
+	ASSERT_EQ(0, ioctl(self->pf.fd, VFIO_DEVICE_FEATURE, f));
+
+	ret = sysfs_write(bdf, "sriov_numvfs", "1");
+	if (ret == -ENOENT)
+		SKIP(return, "vfio-pci was loaded without enable_sriov=1");
+	ASSERT_EQ(0, ret);
+	self->enabled = true;
+
+	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/virtfn0", bdf);
+	n = readlink(link, name, sizeof(name) - 1);
+	ASSERT_LT(0, n);
+	name[n] = 0;
+	base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+	ASSERT_LT(strlen(base), sizeof(self->vf_bdf));
+	memcpy(self->vf_bdf, base, strlen(base) + 1);
+
+	/* Wait for the VF to bind to vfio-pci */
+	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/driver",
+		 self->vf_bdf);
+	for (i = 0; i < 500; i++) {
+		n = readlink(link, drv, sizeof(drv) - 1);
+		if (n > 0)
+			break;
+		usleep(10000);
+	}
+	ASSERT_LT(0, n);
+	drv[n] = 0;
+	ASSERT_NE(NULL, strstr(drv, "vfio-pci"));
+
+	if (vfio_group_of(self->vf_bdf) != self->pf.groupno) {
+		ASSERT_EQ(0, vfio_dev_open_ex(&self->vf, self->vf_bdf, vf_token));
+	} else {
+		/* Same group as the PF: a device fd through the PF's group */
+		snprintf(name, sizeof(name), "%s%s", self->vf_bdf, vf_token);
+		fd = ioctl(self->pf.group, VFIO_GROUP_GET_DEVICE_FD, name);
+		ASSERT_LE(0, fd);
+		self->vf = self->pf;
+		dev_unset(&self->vf);
+		self->vf.fd = fd;
+		memcpy(self->vf.bdf, self->vf_bdf, sizeof(self->vf.bdf));
+	}
+}
+
+FIXTURE_TEARDOWN(config_vf)
+{
+	vfio_dev_close(&self->vf);
+	if (self->enabled)
+		sysfs_write(self->pf.bdf, "sriov_numvfs", "0");
+	vfio_dev_close(&self->pf);
+}
+
+TEST_F(config_vf, ids_and_memory)
+{
+	struct vfio_dev *d = &self->vf;
+	struct vfio_region_info ri;
+	struct vfio_irq_info ii;
+	uint32_t v, orig;
+	int bar;
+
+	EXPECT_EQ(sysfs_ulong(self->vf_bdf, "vendor"),
+		  vfio_cfg_read16(d, PCI_VENDOR_ID));
+	EXPECT_EQ(sysfs_ulong(self->vf_bdf, "device"),
+		  vfio_cfg_read16(d, PCI_DEVICE_ID));
+
+	/* Memory decode reads as on, and the user's bit gates BAR access */
+	EXPECT_TRUE(vfio_cfg_read16(d, PCI_COMMAND) & PCI_COMMAND_MEMORY);
+	bar = first_mem_bar(d);
+	ASSERT_LE(0, bar);
+	EXPECT_EQ(4, vfio_region_read(d, bar, 0, &v, 4));
+	vfio_cfg_write16(d, PCI_COMMAND, vfio_cfg_read16(d, PCI_COMMAND) &
+			 ~PCI_COMMAND_MEMORY);
+	EXPECT_EQ(-EIO, vfio_region_read(d, bar, 0, &v, 4));
+	vfio_cmd_set(d, PCI_COMMAND_MEMORY);
+	EXPECT_EQ(4, vfio_region_read(d, bar, 0, &v, 4));
+
+	/* Its BARs size from the VF resources */
+	ASSERT_EQ(0, vfio_region_info(d, bar, &ri));
+	orig = vfio_cfg_read32(d, PCI_BASE_ADDRESS_0 + 4 * bar);
+	vfio_cfg_write32(d, PCI_BASE_ADDRESS_0 + 4 * bar, 0xffffffff);
+	EXPECT_EQ(((uint32_t)~(ri.size - 1) & ~0xfu) | (orig & 0xfu),
+		  vfio_cfg_read32(d, PCI_BASE_ADDRESS_0 + 4 * bar));
+	vfio_cfg_write32(d, PCI_BASE_ADDRESS_0 + 4 * bar, orig);
+
+	/* No INTx on a VF; MSI-X it has */
+	EXPECT_EQ(0, vfio_cfg_read8(d, PCI_INTERRUPT_PIN));
+	ASSERT_EQ(0, vfio_irq_info(d, VFIO_PCI_INTX_IRQ_INDEX, &ii));
+	EXPECT_EQ(0u, ii.count);
+	EXPECT_NE(0, vfio_cfg_find_cap(d, PCI_CAP_ID_MSIX));
+}
+
 TEST_HARNESS_MAIN
