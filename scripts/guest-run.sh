@@ -222,6 +222,7 @@ flock "$lock" timeout --kill-after=10 "$timeout" \
 	qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel tcg -cpu max \
 	-smp 2 -m 2G -display none -monitor none -no-reboot \
 	-device intel-iommu,intremap=on,caching-mode=on \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
 	-append "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=4 rdinit=/init" \
 	-serial "file:$out/console.log" -serial "file:$out/results.log" \

@@ -1380,7 +1380,7 @@ static ssize_t vcfg_transfer(struct vfio_pci_core_device *vdev,
 	if (!vc)
 		return -ENODEV;
 	if (pos >= vc->size || count > vc->size - pos)
-		return -EINVAL;
+		return -EFAULT;
 
 	while (done < count) {
 		p.pos = pos + done;
@@ -1457,9 +1457,12 @@ static int vcfg_run_effects(struct vfio_pci_core_device *vdev,
 				err);
 		ret = ret ?: err;
 		vfio_pci_config_restore_bars(vdev);
+		/* As after VFIO_DEVICE_RESET: vectors the user set up stay */
+		if (!err)
+			vfio_pci_msix_restore(vdev);
 	}
 
-	if (fx->msix_restore)
+	if (fx->msix_restore && !fx->flr)
 		vfio_pci_msix_restore(vdev);
 
 	return ret;
@@ -1476,8 +1479,9 @@ static int vcfg_run_effects(struct vfio_pci_core_device *vdev,
  *
  * Any length and alignment is accepted within the config space; the access
  * is split into naturally aligned pieces of 4, 2 or 1 bytes, none crossing
- * from one capability (or gap) into another.  An access starting or ending
- * past the config space fails as a whole with -EINVAL.  Writes that reach
+ * from one capability (or gap) into another.  An empty access fails with
+ * -EINVAL; one starting or ending past the config space fails as a whole
+ * with -EFAULT, the errno the stock driver gives.  Writes that reach
  * the command register hold memory_lock for write, and side effects that
  * need other locks (power state, FLR, INTx, MSI-X refresh) run after the
  * access, with no lock held.
@@ -1495,9 +1499,11 @@ ssize_t vfio_pci_config_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 	ssize_t done;
 	int ret;
 
-	if (!count || pos >= PCI_CFG_SPACE_EXP_SIZE ||
-	    count > PCI_CFG_SPACE_EXP_SIZE - pos)
+	if (!count)
 		return -EINVAL;
+	/* Out of range: EFAULT, as users of the stock driver have seen */
+	if (pos >= PCI_CFG_SPACE_EXP_SIZE || count > PCI_CFG_SPACE_EXP_SIZE - pos)
+		return -EFAULT;
 
 	kbuf = count <= sizeof(small) ? small : kmalloc(count, GFP_KERNEL);
 	if (!kbuf)

@@ -720,28 +720,25 @@ ssize_t vfio_pci_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 		return -EIO;
 	}
 
-	switch (index) {
-	case VFIO_PCI_CONFIG_REGION_INDEX:
-		ret = vfio_pci_config_rw(vdev, buf, count, ppos, iswrite);
-		break;
-	case VFIO_PCI_ROM_REGION_INDEX:
-		ret = iswrite ? -EINVAL :
-			vfio_pci_bar_rw(vdev, buf, count, ppos, false);
-		break;
-	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX:
-		ret = vfio_pci_bar_rw(vdev, buf, count, ppos, iswrite);
-		break;
-	case VFIO_PCI_VGA_REGION_INDEX:
-		ret = vfio_pci_vga_rw(vdev, buf, count, ppos, iswrite);
-		break;
-	default:
+	if (index >= VFIO_PCI_NUM_REGIONS) {
+		/* A region the driver added: its own rw, if it has one */
 		index = array_index_nospec(index - VFIO_PCI_NUM_REGIONS,
 					   vdev->num_regions);
 		region = &vdev->region[index];
-		ret = region->ops->rw ?
-			region->ops->rw(vdev, buf, count, ppos, iswrite) :
-			-EINVAL;
-		break;
+		ret = -EINVAL;
+		if (region->ops->rw)
+			ret = region->ops->rw(vdev, buf, count, ppos, iswrite);
+	} else if (index <= VFIO_PCI_BAR5_REGION_INDEX) {
+		ret = vfio_pci_bar_rw(vdev, buf, count, ppos, iswrite);
+	} else if (index == VFIO_PCI_ROM_REGION_INDEX) {
+		/* The ROM goes through the BAR path, read-only */
+		ret = -EINVAL;
+		if (!iswrite)
+			ret = vfio_pci_bar_rw(vdev, buf, count, ppos, false);
+	} else if (index == VFIO_PCI_CONFIG_REGION_INDEX) {
+		ret = vfio_pci_config_rw(vdev, buf, count, ppos, iswrite);
+	} else {
+		ret = vfio_pci_vga_rw(vdev, buf, count, ppos, iswrite);
 	}
 
 	pm_runtime_put(&vdev->pdev->dev);
@@ -957,17 +954,21 @@ long vfio_pci_ioctl_get_region_info(struct vfio_pci_core_device *vdev,
 		goto out_free_caps;
 
 	if (caps.size) {
+		size_t need = sizeof(info) + caps.size;
+
 		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
-		if (info.argsz < sizeof(info) + caps.size) {
-			info.argsz = sizeof(info) + caps.size;
-			info.cap_offset = 0;
-		} else {
+		info.cap_offset = 0;
+		if (info.argsz >= need) {
+			/* The chain follows the fixed reply; make its offsets absolute */
 			vfio_info_cap_shift(&caps, sizeof(info));
 			if (copy_to_user(arg + 1, caps.buf, caps.size)) {
 				ret = -EFAULT;
 				goto out_free_caps;
 			}
 			info.cap_offset = sizeof(info);
+		} else {
+			/* Too small for the chain: tell the user how much to offer */
+			info.argsz = need;
 		}
 	}
 
