@@ -58,9 +58,13 @@ enum fire_kind { FIRE_NONE, FIRE_EDU, FIRE_E1000E };
 #define E1000_IMS	0xd0
 #define E1000_IMC	0xd8
 #define E1000_LSC	0x4
-#define E1000_ITR	0xc4
 #define E1000_IVAR	0xe4
-#define E1000_EITR(vec)	(0xe8 + 4 * (vec))
+/*
+ * QEMU's e1000e throttles every interrupt for at least ~128 us and aborts
+ * (7.2: an assertion in its throttling timer) if MSI/MSI-X is switched
+ * while such a timer is pending.  Let it expire before changing modes.
+ */
+#define E1000_SETTLE_US	20000
 #define E1000_OTHER	0x01000000u	/* "other" cause, routed by IVAR */
 #define E1000_IVAR_OTHER(vec)	((0x8u | (vec)) << 16)
 
@@ -252,8 +256,6 @@ static void fire(struct vfio_dev *d, enum fire_kind k)
 	if (k == FIRE_EDU) {
 		bar0_wr(d, EDU_IRQ_RAISE, 1);
 	} else if (k == FIRE_E1000E) {
-		/* No throttling: one cause, one message, no timer left behind */
-		bar0_wr(d, E1000_ITR, 0);
 		bar0_wr(d, E1000_IMS, E1000_LSC);
 		bar0_wr(d, E1000_ICS, E1000_LSC);
 	}
@@ -267,17 +269,13 @@ static void ack(struct vfio_dev *d, enum fire_kind k)
 	} else if (k == FIRE_E1000E) {
 		bar0_wr(d, E1000_IMC, 0xffffffff);
 		bar0_rd(d, E1000_ICR);	/* read to clear */
+		usleep(E1000_SETTLE_US);
 	}
 }
 
 /* e1000e with MSI-X: raise the "other" cause on MSI-X vector @vec */
 static void e1000e_fire_msix(struct vfio_dev *d, unsigned int vec)
 {
-	/*
-	 * Throttling off: a throttled vector is re-sent from a timer, and
-	 * QEMU 7.2's e1000e aborts if that timer outlives MSI-X enable.
-	 */
-	bar0_wr(d, E1000_EITR(vec), 0);
 	bar0_wr(d, E1000_IVAR, E1000_IVAR_OTHER(vec));
 	bar0_wr(d, E1000_IMS, E1000_OTHER);
 	bar0_wr(d, E1000_ICS, E1000_OTHER);
@@ -288,6 +286,7 @@ static void e1000e_ack_msix(struct vfio_dev *d)
 	bar0_wr(d, E1000_IMC, 0xffffffff);
 	bar0_rd(d, E1000_ICR);
 	bar0_wr(d, E1000_ICR, 0xffffffff);
+	usleep(E1000_SETTLE_US);
 }
 
 static int low_power(struct vfio_dev *d, uint32_t which)
