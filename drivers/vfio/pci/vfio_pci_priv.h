@@ -46,7 +46,12 @@ void vfio_pci_config_exit(struct vfio_pci_core_device *vdev);
 ssize_t vfio_pci_config_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 			   size_t count, loff_t *ppos, bool iswrite);
 
-/* Whether the emulated command register has memory decode on */
+/*
+ * Whether the emulated command register has memory decode on.  Called with
+ * memory_lock held (read or write), from mmap faults and, for ioeventfds,
+ * from an eventfd wake-up in atomic context: must not sleep or take
+ * vconfig_lock.
+ */
 bool vfio_pci_memory_enabled(struct vfio_pci_core_device *vdev);
 
 /* Restore hardware BARs from the emulated values after a reset */
