@@ -37,6 +37,7 @@
 FIXTURE(reset) {
 	struct vfio_dev d;
 	unsigned int seg, bus, slot, fn;
+	bool methods_changed;	/* sysfs reset_method needs "default" back */
 };
 
 FIXTURE_VARIANT(reset) {
@@ -80,8 +81,26 @@ FIXTURE_SETUP(reset)
 	ASSERT_EQ(0, vfio_dev_open(&self->d, bdf));
 }
 
+/* Write @val to /sys/bus/pci/devices/<bdf>/<attr>; 0 or -errno */
+static int sysfs_write(const char *bdf, const char *attr, const char *val)
+{
+	char path[256];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 FIXTURE_TEARDOWN(reset)
 {
+	if (self->methods_changed)
+		sysfs_write(self->d.bdf, "reset_method", "default");
 	vfio_dev_close(&self->d);
 }
 
@@ -300,6 +319,43 @@ TEST_F(reset, hot_reset_own_group)
 	}
 	/* Either way the device still answers */
 	dirty_register(_metadata, &self->d, variant->reg, variant->val);
+}
+
+/*
+ * A function whose reset fails when it is closed is left dirty; once its
+ * whole device set is idle, the last close resets the slot/bus instead.
+ * Disabling every reset method of the function through sysfs makes its
+ * function reset fail.
+ */
+TEST_F(reset, idle_set_reset_on_last_close)
+{
+	int32_t fds[1] = { self->d.group };
+	int ret, fd;
+
+	if (!variant->hot_reset)
+		SKIP(return, "%s cannot be hot reset", variant->name);
+	ret = hot_reset(&self->d, fds, 1, 0, 0);
+	if (ret == -ENOTTY)
+		SKIP(return, "pci_reset_bus() fails here: root port link not active");
+	ASSERT_EQ(0, ret);
+
+	dirty_register(_metadata, &self->d, variant->reg, variant->val);
+	/* An empty line (a zero-length write never reaches sysfs) */
+	ASSERT_EQ(0, sysfs_write(self->d.bdf, "reset_method", "\n"));
+	self->methods_changed = true;
+	ASSERT_EQ(-ENOTTY, ioctl(self->d.fd, VFIO_DEVICE_RESET) ? -errno : 0);
+
+	/* Last close of the device fd; the group and container stay */
+	close(self->d.fd);
+	self->d.fd = -1;
+	fd = vfio_dev_reopen_fd(&self->d);
+	ASSERT_GE(fd, 0);
+	self->d.fd = fd;
+
+	/* Nothing reset the function at open: only the bus reset did */
+	check_register_reset(_metadata, &self->d, variant->reg);
+	EXPECT_EQ(0, sysfs_write(self->d.bdf, "reset_method", "default"));
+	self->methods_changed = false;
 }
 
 TEST_HARNESS_MAIN
