@@ -72,6 +72,7 @@ struct fuzz {
 	uint64_t region_size[16];
 	uint32_t nregions;
 	int efds[8];
+	int resets;	/* a bus reset costs a second or more: ration them */
 	uint64_t calls;
 	uint64_t errors;
 };
@@ -334,10 +335,14 @@ static void do_hot_reset(struct fuzz *f)
 		f->errors++;
 }
 
+#define MAX_RESETS 12
+
 static void do_misc(struct fuzz *f)
 {
 	switch (rnd_below(6)) {
 	case 0:
+		if (f->resets++ >= MAX_RESETS)
+			break;
 		if (ioctl(f->d.fd, VFIO_DEVICE_RESET) < 0)
 			f->errors++;
 		break;
@@ -346,7 +351,8 @@ static void do_misc(struct fuzz *f)
 			     sizeof(struct vfio_pci_hot_reset_info));
 		break;
 	case 2:
-		do_hot_reset(f);
+		if (f->resets++ < MAX_RESETS)
+			do_hot_reset(f);
 		break;
 	case 3: {
 		/* close and reopen the device fd: teardown under load */
