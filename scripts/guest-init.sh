@@ -92,9 +92,15 @@ run_one() {
 	waited=0
 	while kill -0 $pid 2>/dev/null; do
 		if [ $waited -ge "$TEST_TIMEOUT" ]; then
-			say "# TIMEOUT: $1 still running after ${waited}s; blocked tasks in dmesg"
+			say "# TIMEOUT: $1 still running after ${waited}s; blocked tasks follow"
 			echo w > /proc/sysrq-trigger
-			pkill -9 -P $pid
+			say "# BLOCKED BEGIN"
+			dmesg | tail -n 400 > $R
+			say "# BLOCKED END"
+			# busybox has no pkill: kill the children by parent pid
+			for c in $(ps -o pid,ppid | awk -v p=$pid '$2 == p {print $1}'); do
+				kill -9 "$c"
+			done
 			kill -9 $pid
 			sleep 1
 			return 124
