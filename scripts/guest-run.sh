@@ -7,7 +7,7 @@
 # build/tests, and report.  One boot runs many tests.
 #
 # usage: guest-run.sh [options] TEST...
-#   --devices "edu e1000e nvme ivshmem nvme-sriov"   devices to add and bind
+#   --devices "edu e1000e nvme ivshmem nvme-sriov vga"   devices to add and bind
 #   --stock            load Debian's vfio-pci-core/vfio-pci instead of ours
 #   --modparam "MOD ARGS"  extra insmod arguments, e.g. "vfio-pci enable_sriov=1"
 #   --hostroot         share the host's / read-only over virtio-9p at /host
@@ -182,6 +182,9 @@ for d in $devices; do
 		qdev+=(-device nvme-subsys,id=nvsub0)
 		qdev+=(-device "nvme,bus=$bus,serial=pf,subsys=nvsub0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,max_ioqpairs=6,msix_qsize=3")
 		echo "nvme-sriov 1b36 0010" >> "$stage/etc/devices.list" ;;
+	vga)
+		# the machine's default std VGA (1234:1111), a VGA-class device
+		echo "vga 1234 1111" >> "$stage/etc/devices.list" ;;
 	ivshmem)
 		qdev+=(-object memory-backend-ram,id=shm0,size=1M,share=on)
 		qdev+=(-device ivshmem-plain,memdev=shm0)
