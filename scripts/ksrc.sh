@@ -3,7 +3,7 @@
 #
 # Unpack the parts of Debian's linux-source-6.12 we use into $CACHE, once:
 #   selftests   kselftest harness headers -> $CACHE/selftests, and the 6.12
-#               uapi linux/vfio.h -> $CACHE/uapi (the build machine's libc
+#               uapi linux/vfio.h and iommufd.h -> $CACHE/uapi (the build machine's libc
 #               headers may be older)
 #   tools       checkpatch.pl, kernel-doc and their data -> $CACHE/ksrc
 #   full        the whole tree -> $CACHE/linux-source-6.12
@@ -23,8 +23,10 @@ selftests)
 		tar -xJf $tarball -C "$d" --strip-components=4 \
 			linux-source-6.12/tools/testing/selftests/kselftest_harness.h \
 			linux-source-6.12/tools/testing/selftests/kselftest.h
-		tar -xJf $tarball -O linux-source-6.12/include/uapi/linux/vfio.h \
-			> "$CACHE/uapi/linux/vfio.h"
+		for h in vfio iommufd; do
+			tar -xJf $tarball -O linux-source-6.12/include/uapi/linux/$h.h \
+				> "$CACHE/uapi/linux/$h.h"
+		done
 		touch "$d/.stamp"
 	fi
 	echo "$d" ;;

@@ -42,42 +42,41 @@ struct vfio_pci_irq_ctx;
 struct vfio_pci_vf_token;
 
 /**
- * struct vfio_pci_regops - operations of a device-specific region
- * @rw: read or write @count bytes at *@ppos (a device fd offset; the region
- *      index is in the top bits).  Return bytes moved or a negative errno.
- * @release: free @region->data; called once when the device is closed.
- * @mmap: optional; map the region into @vma.
- * @add_capability: optional; append capabilities to the region info reply.
+ * struct vfio_pci_regops - how a device-specific region is accessed
+ * @rw: move @count bytes at *@ppos, a device fd offset whose top bits hold
+ *	the region index; returns the bytes moved or a negative errno
+ * @mmap: optional; map the region into @vma
+ * @add_capability: optional; add capabilities to the region's info reply
+ * @release: free the driver's @region->data when the session ends
  */
 struct vfio_pci_regops {
 	ssize_t (*rw)(struct vfio_pci_core_device *vdev, char __user *buf,
 		      size_t count, loff_t *ppos, bool iswrite);
-	void (*release)(struct vfio_pci_core_device *vdev,
-			struct vfio_pci_region *region);
 	int (*mmap)(struct vfio_pci_core_device *vdev,
-		    struct vfio_pci_region *region,
-		    struct vm_area_struct *vma);
+		    struct vfio_pci_region *region, struct vm_area_struct *vma);
 	int (*add_capability)(struct vfio_pci_core_device *vdev,
 			      struct vfio_pci_region *region,
 			      struct vfio_info_cap *caps);
+	void (*release)(struct vfio_pci_core_device *vdev,
+			struct vfio_pci_region *region);
 };
 
 /**
- * struct vfio_pci_region - a device-specific region added by a driver
- * @type: VFIO_REGION_TYPE_* reported in the region's type capability
- * @subtype: VFIO_REGION_SUBTYPE_* for @type
- * @ops: the driver's operations
- * @data: the driver's private data
- * @size: size in bytes
- * @flags: VFIO_REGION_INFO_FLAG_*
+ * struct vfio_pci_region - a region a driver added to a device
+ * @ops: the driver's access functions
+ * @data: the driver's private data for @ops
+ * @size: bytes in the region
+ * @flags: VFIO_REGION_INFO_FLAG_* reported to the user
+ * @type: VFIO_REGION_TYPE_* of the region's type capability
+ * @subtype: VFIO_REGION_SUBTYPE_* within @type
  */
 struct vfio_pci_region {
-	u32				type;
-	u32				subtype;
 	const struct vfio_pci_regops	*ops;
 	void				*data;
 	size_t				size;
 	u32				flags;
+	u32				type;
+	u32				subtype;
 };
 
 /**
@@ -116,13 +115,16 @@ struct vfio_pci_region {
  * @nointx: INTx is not offered to the user
  * @needs_reset: the function was used since its last reset
  * @bardirty: the user wrote a BAR register (emulated copy needs refresh)
- * @virq_disabled: the INTx line is disabled at the irq chip
+ * @virq_disabled: the user set DisINTx in the emulated command register:
+ *	INTx stays masked and is not signalled (set by config emulation)
  * @extended_caps: extended config space (0x100+) is present
  * @has_vga: the VGA region is offered
  * @needs_pm_restore: state must be restored when leaving D3hot
  * @pm_intx_masked: INTx was masked for runtime suspend
  * @pm_runtime_engaged: the user asked for low power (a feature)
  * @pm_wake_eventfd_ctx: eventfd signalled when the device wakes up
+ * @pm_idle_d3: the usage count PCI core took for probe was dropped, so an
+ *	idle function may runtime-suspend to D3hot
  * @sriov_pf_core_dev: for a VF, the core device of its PF if bound to us
  * @nb: bus notifier of an SR-IOV PF
  * @vf_token: an SR-IOV PF's VF token (private to vfio_pci_sriov.c)
@@ -213,6 +215,7 @@ struct vfio_pci_core_device {
 	/* Runtime power management; see vfio_pci_power.c */
 	bool			pm_intx_masked;
 	bool			pm_runtime_engaged;
+	bool			pm_idle_d3;	/* probe's usage count dropped */
 	struct eventfd_ctx	*pm_wake_eventfd_ctx;
 
 	/* SR-IOV; see vfio_pci_sriov.c */

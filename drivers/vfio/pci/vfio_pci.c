@@ -43,6 +43,30 @@ static bool disable_denylist;
 module_param(disable_denylist, bool, 0444);
 MODULE_PARM_DESC(disable_denylist, "Bind even devices on the built-in list of functions that are unsafe to give to an untrusted user");
 
+/* Every entry is a library routine: vfio-pci adds no behaviour of its own */
+static const struct vfio_device_ops vfio_pci_ops = {
+	.name		= "vfio-pci",
+	/* the object */
+	.init		= vfio_pci_core_init_dev,
+	.release	= vfio_pci_core_release_dev,
+	/* iommufd, where the kernel has it: a physical device */
+	.bind_iommufd	= vfio_iommufd_physical_bind,
+	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
+	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
+	.unbind_iommufd	= vfio_iommufd_physical_unbind,
+	/* a user session */
+	.match		= vfio_pci_core_match,
+	.open_device	= vfio_pci_core_open_device,
+	.close_device	= vfio_pci_core_close_device,
+	.request	= vfio_pci_core_request,
+	/* what the user does with the device fd */
+	.mmap		= vfio_pci_core_mmap,
+	.read		= vfio_pci_core_read,
+	.write		= vfio_pci_core_write,
+	.device_feature	= vfio_pci_core_ioctl_feature,
+	.ioctl		= vfio_pci_core_ioctl,
+};
+
 /*
  * Functions known to be unsafe to hand to an untrusted user: Intel QuickAssist
  * PFs whose firmware interfaces can corrupt host memory when driven without
@@ -58,75 +82,53 @@ static const struct pci_device_id vfio_pci_denylist[] = {
 	{}
 };
 
-static bool vfio_pci_is_denylisted(struct pci_dev *pdev)
+/* -EINVAL for a function on the denylist, unless the admin disabled it */
+static int vfio_pci_check_denylist(struct pci_dev *pdev)
 {
 	if (disable_denylist || !pci_match_id(vfio_pci_denylist, pdev))
-		return false;
+		return 0;
 
 	pci_warn(pdev, "%04x:%04x is denylisted for vfio-pci; disable_denylist=1 overrides\n",
 		 pdev->vendor, pdev->device);
-	return true;
+	return -EINVAL;
 }
-
-static const struct vfio_device_ops vfio_pci_ops = {
-	.name		= "vfio-pci",
-	.init		= vfio_pci_core_init_dev,
-	.release	= vfio_pci_core_release_dev,
-	.open_device	= vfio_pci_core_open_device,
-	.close_device	= vfio_pci_core_close_device,
-	.ioctl		= vfio_pci_core_ioctl,
-	.device_feature	= vfio_pci_core_ioctl_feature,
-	.read		= vfio_pci_core_read,
-	.write		= vfio_pci_core_write,
-	.mmap		= vfio_pci_core_mmap,
-	.request	= vfio_pci_core_request,
-	.match		= vfio_pci_core_match,
-	.bind_iommufd	= vfio_iommufd_physical_bind,
-	.unbind_iommufd	= vfio_iommufd_physical_unbind,
-	.attach_ioas	= vfio_iommufd_physical_attach_ioas,
-	.detach_ioas	= vfio_iommufd_physical_detach_ioas,
-};
 
 static int vfio_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
-	struct vfio_pci_core_device *vdev;
-	int ret;
+	struct vfio_pci_core_device *core;
+	int err;
 
-	if (vfio_pci_is_denylisted(pdev))
-		return -EINVAL;
+	err = vfio_pci_check_denylist(pdev);
+	if (err)
+		return err;
 
-	vdev = vfio_alloc_device(vfio_pci_core_device, vdev, &pdev->dev,
-				 &vfio_pci_ops);
-	if (IS_ERR(vdev))
-		return PTR_ERR(vdev);
+	core = vfio_alloc_device(vfio_pci_core_device, vdev, &pdev->dev, &vfio_pci_ops);
+	if (IS_ERR(core))
+		return PTR_ERR(core);
 
-	dev_set_drvdata(&pdev->dev, vdev);
-	ret = vfio_pci_core_register_device(vdev);
-	if (ret)
-		goto out_put;
-	return 0;
-
-out_put:
-	vfio_put_device(&vdev->vdev);
-	return ret;
+	/* The library finds its device through the driver data */
+	dev_set_drvdata(&pdev->dev, core);
+	err = vfio_pci_core_register_device(core);
+	if (err)
+		vfio_put_device(&core->vdev);
+	return err;
 }
 
 static void vfio_pci_remove(struct pci_dev *pdev)
 {
-	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
+	struct vfio_pci_core_device *core = dev_get_drvdata(&pdev->dev);
 
-	vfio_pci_core_unregister_device(vdev);
-	vfio_put_device(&vdev->vdev);
+	/* Waits for every user to close the device */
+	vfio_pci_core_unregister_device(core);
+	vfio_put_device(&core->vdev);
 }
 
 static int vfio_pci_sriov_configure(struct pci_dev *pdev, int nr_virtfn)
 {
-	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
-
+	/* VFs of a user-owned PF only when the administrator allowed them */
 	if (!enable_sriov)
 		return -ENOENT;
-
-	return vfio_pci_core_sriov_configure(vdev, nr_virtfn);
+	return vfio_pci_core_sriov_configure(dev_get_drvdata(&pdev->dev), nr_virtfn);
 }
 
 /* No static IDs: ids= adds dynamic ones, driver_override binds the rest */
@@ -138,15 +140,17 @@ MODULE_DEVICE_TABLE(pci, vfio_pci_table);
 
 static struct pci_driver vfio_pci_driver = {
 	.name			= "vfio-pci",
-	.id_table		= vfio_pci_table,
-	.probe			= vfio_pci_probe,
-	.remove			= vfio_pci_remove,
-	.sriov_configure	= vfio_pci_sriov_configure,
-	.err_handler		= &vfio_pci_core_err_handlers,
-	.driver_managed_dma	= true,
 	.driver			= {
+		/* opt in to idle D3 and the low-power features */
 		.pm		= &vfio_pci_core_pm_ops,
 	},
+	/* userspace programs the device's DMA, through the IOMMU */
+	.driver_managed_dma	= true,
+	.id_table		= vfio_pci_table,
+	.err_handler		= &vfio_pci_core_err_handlers,
+	.sriov_configure	= vfio_pci_sriov_configure,
+	.probe			= vfio_pci_probe,
+	.remove			= vfio_pci_remove,
 };
 
 /* Parse ids= and add each entry as a dynamic ID */
@@ -182,27 +186,27 @@ static void __init vfio_pci_fill_ids(void)
 
 static int __init vfio_pci_init(void)
 {
-	int ret;
-
-	vfio_pci_core_set_params(nointxmask, disable_vga, disable_idle_d3);
-
-	ret = pci_register_driver(&vfio_pci_driver);
-	if (ret)
-		return ret;
-
-	vfio_pci_fill_ids();
+	int err;
 
 	if (disable_denylist)
-		pr_warn("vfio-pci: device denylist disabled\n");
-	return 0;
-}
-module_init(vfio_pci_init);
+		pr_warn("vfio-pci: denylisted devices may be bound (disable_denylist=1)\n");
 
-static void __exit vfio_pci_cleanup(void)
+	/* The library applies these to every device opened from now on */
+	vfio_pci_core_set_params(nointxmask, disable_vga, disable_idle_d3);
+
+	err = pci_register_driver(&vfio_pci_driver);
+	if (!err)
+		vfio_pci_fill_ids();	/* dynamic IDs need a registered driver */
+	return err;
+}
+
+static void __exit vfio_pci_exit(void)
 {
 	pci_unregister_driver(&vfio_pci_driver);
 }
-module_exit(vfio_pci_cleanup);
+
+module_init(vfio_pci_init);
+module_exit(vfio_pci_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION(DRIVER_DESC);

@@ -103,14 +103,33 @@ void vfio_pci_core_release_dev(struct vfio_device *core_vdev)
 {
 	struct vfio_pci_core_device *vdev = vfio_pci_core_from_vdev(core_vdev);
 
-	xa_destroy(&vdev->ctx);
-	mutex_destroy(&vdev->ioeventfds_lock);
-	mutex_destroy(&vdev->vconfig_lock);
-	mutex_destroy(&vdev->igate);
-	kfree(vdev->region);
+	/* Regions and saved PM state may outlive the last session */
 	kfree(vdev->pm_save);
+	kfree(vdev->region);
+	xa_destroy(&vdev->ctx);
+	mutex_destroy(&vdev->igate);
+	mutex_destroy(&vdev->vconfig_lock);
+	mutex_destroy(&vdev->ioeventfds_lock);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_release_dev);
+
+/* Only endpoints behind an IOMMU, registered the way the library expects */
+static int vfio_pci_core_check_assignable(struct vfio_pci_core_device *vdev)
+{
+	struct pci_dev *pdev = vdev->pdev;
+
+	/* Bridges (type 1/2 headers) route other devices' traffic: never */
+	if (pdev->hdr_type != PCI_HEADER_TYPE_NORMAL)
+		return -EINVAL;
+	if (!pdev->dev.iommu_group) {
+		pci_info(pdev, "no IOMMU group, refusing to expose it to userspace\n");
+		return -EINVAL;
+	}
+	/* A driver bug, not user input: the callbacks rely on this */
+	if (WARN_ON(dev_get_drvdata(&pdev->dev) != vdev))
+		return -EINVAL;
+	return 0;
+}
 
 /**
  * vfio_pci_core_register_device() - make a device visible to userspace
@@ -126,19 +145,11 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_release_dev);
 int vfio_pci_core_register_device(struct vfio_pci_core_device *vdev)
 {
 	struct pci_dev *pdev = vdev->pdev;
-	struct device *dev = &pdev->dev;
 	int ret;
 
-	if (WARN_ON(vdev != dev_get_drvdata(dev)))
-		return -EINVAL;
-
-	if (pdev->hdr_type != PCI_HEADER_TYPE_NORMAL)
-		return -EINVAL;
-
-	if (!dev->iommu_group) {
-		pci_info(pdev, "no IOMMU group, refusing to expose it to userspace\n");
-		return -EINVAL;
-	}
+	ret = vfio_pci_core_check_assignable(vdev);
+	if (ret)
+		return ret;
 
 	vfio_pci_reset_probe(vdev);
 

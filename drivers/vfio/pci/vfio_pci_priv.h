@@ -60,6 +60,22 @@ void vfio_pci_config_restore_bars(struct vfio_pci_core_device *vdev);
 /* Re-sync the emulated INTx-disable bit with vdev state */
 void vfio_pci_config_intx_disable(struct vfio_pci_core_device *vdev, bool set);
 
+#if IS_ENABLED(CONFIG_VFIO_PCI_CORE_KUNIT_TEST)
+/* Pure config-space logic, exported for vfio_pci_core_test.c only */
+#define VFIO_PCI_CFG_TEST_HEADER	0xffff	/* the type 0 header */
+#define VFIO_PCI_CFG_TEST_GAP		0xfffe	/* outside every capability */
+#define VFIO_PCI_CFG_TEST_NULL		0xfffd	/* null extended header */
+#define VFIO_PCI_CFG_TEST_EXT		0x8000	/* or'ed into extended IDs */
+int vfio_pci_config_test_perm(bool ext, u16 id, unsigned int off, u8 *virt,
+			      u8 *write);
+unsigned int vfio_pci_config_test_piece(unsigned int pos, size_t count,
+					unsigned int end);
+u32 vfio_pci_config_test_bar_mask(u64 len, unsigned long flags, bool upper,
+				  u32 *type);
+int vfio_pci_config_test_layout(u8 *cfg, unsigned int size, u16 *owner,
+				u16 *start);
+#endif
+
 /* ---- vfio_pci_intrs.c ------------------------------------------------- */
 
 /* Number of vectors reported by GET_IRQ_INFO for @index (0 = absent) */
@@ -70,12 +86,20 @@ long vfio_pci_ioctl_set_irqs(struct vfio_pci_core_device *vdev,
 			     struct vfio_irq_set __user *arg);
 /* Disable every interrupt and drop every trigger (close, reset, remove) */
 void vfio_pci_irqs_teardown(struct vfio_pci_core_device *vdev);
-/* INTx masking on behalf of config writes and power transitions */
+/*
+ * INTx masking on behalf of config writes and power transitions.  Both take
+ * igate: call them without igate, memory_lock or vconfig_lock held.  Unmask
+ * leaves INTx masked while vdev->virq_disabled is set.  Mask returns true
+ * only if INTx is in use and this call masked it.
+ */
 bool vfio_pci_intx_mask(struct vfio_pci_core_device *vdev);
 void vfio_pci_intx_unmask(struct vfio_pci_core_device *vdev);
 /* Signal the REQ eventfd; returns false if nobody listens */
 bool vfio_pci_signal_req(struct vfio_pci_core_device *vdev);
-/* MSI/MSI-X vectors must be refreshed after memory decode changes */
+/*
+ * MSI/MSI-X vectors must be refreshed after memory decode changes or a
+ * reset.  Takes igate and memory_lock: call it without either held.
+ */
 void vfio_pci_msix_restore(struct vfio_pci_core_device *vdev);
 
 /* ---- vfio_pci_rdwr.c -------------------------------------------------- */
@@ -128,8 +152,20 @@ void vfio_pci_devset_try_reset(struct vfio_pci_core_device *vdev);
 
 /* ---- vfio_pci_power.c ------------------------------------------------- */
 
+/*
+ * Move the function to @state, saving and restoring config space around D3
+ * for functions that lose it (NoSoftRst-).  vfio_pci_set_power_state()
+ * takes memory_lock for write itself (zapping BAR mappings when leaving D0),
+ * so the caller must hold neither memory_lock nor vconfig_lock; a request
+ * for D0 also ends a low-power session engaged through the LOW_POWER
+ * features.  The _locked variant is for callers already holding memory_lock
+ * for write.  Returns 0 or a negative errno (-EBUSY for a PF whose VFs are
+ * enabled and a state other than D0).
+ */
 int vfio_pci_set_power_state(struct vfio_pci_core_device *vdev,
 			     pci_power_t state);
+int vfio_pci_set_power_state_locked(struct vfio_pci_core_device *vdev,
+				    pci_power_t state);
 /* Runtime PM: at register/unregister and around open/close */
 void vfio_pci_pm_init(struct vfio_pci_core_device *vdev);
 void vfio_pci_pm_exit(struct vfio_pci_core_device *vdev);
@@ -153,5 +189,7 @@ int vfio_pci_feature_vf_token(struct vfio_pci_core_device *vdev, u32 flags,
 /* Open count bookkeeping seen by the PF */
 void vfio_pci_sriov_open(struct vfio_pci_core_device *vdev);
 void vfio_pci_sriov_close(struct vfio_pci_core_device *vdev);
+/* Whether a PF has VFs enabled (they need it in D0); memory_lock held */
+bool vfio_pci_sriov_active(struct vfio_pci_core_device *vdev);
 
 #endif /* __VFIO_PCI_PRIV_H */

@@ -91,6 +91,7 @@ TEST_F(hostile, region_info_no_leak)
 {
 	uint8_t buf[1024];
 	struct vfio_region_info *ri = (void *)buf;
+	int answered = 0;
 	uint32_t i;
 
 	for (i = 0; i < self->d.info.num_regions; i++) {
@@ -100,7 +101,13 @@ TEST_F(hostile, region_info_no_leak)
 		memset(buf, PATTERN, sizeof(buf));
 		ri->argsz = sizeof(buf);
 		ri->index = i;
-		ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_GET_REGION_INFO, ri));
+		/* Absent regions (VGA on most devices) answer EINVAL */
+		if (ioctl(self->d.fd, VFIO_DEVICE_GET_REGION_INFO, ri)) {
+			EXPECT_EQ(EINVAL, errno);
+			EXPECT_EQ(0, foreign_bytes(buf, 0, sizeof(buf)));
+			continue;
+		}
+		answered++;
 		ASSERT_LE(ri->argsz, sizeof(buf));
 		if (ri->flags & VFIO_REGION_INFO_FLAG_CAPS) {
 			for (off = ri->cap_offset; off; ) {
@@ -119,21 +126,30 @@ TEST_F(hostile, region_info_no_leak)
 		/* Beyond what the reply describes: only the user's bytes */
 		EXPECT_EQ(0, foreign_bytes(buf, used, sizeof(buf)));
 	}
+	EXPECT_GE(answered, VFIO_PCI_CONFIG_REGION_INDEX);
 }
 
 TEST_F(hostile, irq_info_no_leak)
 {
 	uint8_t buf[128];
 	struct vfio_irq_info *ii = (void *)buf;
+	int answered = 0;
 	uint32_t i;
 
 	for (i = 0; i < self->d.info.num_irqs; i++) {
 		memset(buf, PATTERN, sizeof(buf));
 		ii->argsz = sizeof(buf);
 		ii->index = i;
-		ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_GET_IRQ_INFO, ii));
+		/* ERR exists only on PCIe functions: EINVAL elsewhere */
+		if (ioctl(self->d.fd, VFIO_DEVICE_GET_IRQ_INFO, ii)) {
+			EXPECT_EQ(EINVAL, errno);
+			EXPECT_EQ(0, foreign_bytes(buf, 0, sizeof(buf)));
+			continue;
+		}
+		answered++;
 		EXPECT_EQ(0, foreign_bytes(buf, sizeof(*ii), sizeof(buf)));
 	}
+	EXPECT_GE(answered, 4);
 }
 
 TEST_F(hostile, hot_reset_info_no_leak)

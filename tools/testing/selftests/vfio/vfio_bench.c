@@ -310,7 +310,6 @@ int main(int argc, char **argv)
 		printf("@tsv\t%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%d\n", m[i].name, m[i].unit,
 		       s, o, ratio, fl, m[i].higher_better);
 	}
-	printf("# %d rounds, medians; ratio > 1 means ours is higher (better for kcalls/s,"
-	       " worse for us/ms)\n", rounds);
+	printf("# %d rounds, medians; ratio = ours/stock\n", rounds);
 	return 0;
 }

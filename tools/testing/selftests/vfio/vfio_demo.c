@@ -57,7 +57,9 @@ static void show_regions(struct vfio_dev *d)
 		const char *name = i < 9 ? region_names[i] : "device-specific";
 
 		if (vfio_region_info(d, i, &ri)) {
-			printf("  %-7s (error %s)\n", name, strerror(errno));
+			/* VGA exists only on VGA-class devices */
+			if (errno != EINVAL || i != VFIO_PCI_VGA_REGION_INDEX)
+				printf("  %-7s (error %s)\n", name, strerror(errno));
 			continue;
 		}
 		if (!ri.size)

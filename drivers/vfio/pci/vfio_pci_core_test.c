@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests for the pure logic of vfio-pci-core: the config-space
+ * permission tables, the capability walk that builds the user's view,
+ * BAR sizing masks, the splitting of config accesses and the region offset
+ * encoding of the device fd.
+ */
+#include <kunit/test.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/unaligned.h>
+
+#include "vfio_pci_priv.h"
+
+/* ---- permission tables -------------------------------------------------- */
+
+struct perm_case {
+	const char *what;
+	bool ext;
+	u16 id;
+	unsigned int off;
+	u8 virt;
+	u8 write;
+};
+
+static const struct perm_case perm_cases[] = {
+	{ "vendor ID lo", false, VFIO_PCI_CFG_TEST_HEADER, PCI_VENDOR_ID, 0xff, 0 },
+	{ "vendor ID hi", false, VFIO_PCI_CFG_TEST_HEADER, PCI_VENDOR_ID + 1, 0xff, 0 },
+	{ "device ID", false, VFIO_PCI_CFG_TEST_HEADER, PCI_DEVICE_ID + 1, 0xff, 0 },
+	{ "command lo", false, VFIO_PCI_CFG_TEST_HEADER, PCI_COMMAND,
+	  PCI_COMMAND_IO | PCI_COMMAND_MEMORY,
+	  PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+	  PCI_COMMAND_INVALIDATE | PCI_COMMAND_PARITY },
+	{ "command hi", false, VFIO_PCI_CFG_TEST_HEADER, PCI_COMMAND + 1,
+	  PCI_COMMAND_INTX_DISABLE >> 8,
+	  (PCI_COMMAND_INTX_DISABLE | PCI_COMMAND_SERR) >> 8 },
+	{ "status lo", false, VFIO_PCI_CFG_TEST_HEADER, PCI_STATUS,
+	  PCI_STATUS_CAP_LIST, 0 },
+	{ "status hi W1C", false, VFIO_PCI_CFG_TEST_HEADER, PCI_STATUS + 1,
+	  0, 0xf9 },
+	{ "class", false, VFIO_PCI_CFG_TEST_HEADER, PCI_CLASS_DEVICE, 0xff, 0 },
+	{ "BIST", false, VFIO_PCI_CFG_TEST_HEADER, PCI_BIST, 0, 0 },
+	{ "cap pointer", false, VFIO_PCI_CFG_TEST_HEADER, PCI_CAPABILITY_LIST,
+	  0xff, 0 },
+	{ "irq line", false, VFIO_PCI_CFG_TEST_HEADER, PCI_INTERRUPT_LINE,
+	  0xff, 0xff },
+	{ "irq pin", false, VFIO_PCI_CFG_TEST_HEADER, PCI_INTERRUPT_PIN, 0xff, 0 },
+	{ "PMC", false, PCI_CAP_ID_PM, PCI_PM_PMC + 1, 0xff, 0 },
+	{ "PMCSR state", false, PCI_CAP_ID_PM, PCI_PM_CTRL,
+	  PCI_PM_CTRL_STATE_MASK, PCI_PM_CTRL_STATE_MASK },
+	{ "PMCSR PME enable", false, PCI_CAP_ID_PM, PCI_PM_CTRL + 1,
+	  PCI_PM_CTRL_PME_ENABLE >> 8, PCI_PM_CTRL_PME_ENABLE >> 8 },
+	{ "MSI control lo", false, PCI_CAP_ID_MSI, PCI_MSI_FLAGS, 0xff,
+	  PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE },
+	{ "MSI control hi", false, PCI_CAP_ID_MSI, PCI_MSI_FLAGS + 1, 0xff, 0 },
+	{ "MSI address", false, PCI_CAP_ID_MSI, PCI_MSI_ADDRESS_LO + 3, 0xff, 0xff },
+	{ "MSI-X control hi", false, PCI_CAP_ID_MSIX, PCI_MSIX_FLAGS + 1, 0xff,
+	  (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL) >> 8 },
+	{ "MSI-X table size", false, PCI_CAP_ID_MSIX, PCI_MSIX_FLAGS, 0xff, 0 },
+	{ "MSI-X table offset", false, PCI_CAP_ID_MSIX, PCI_MSIX_TABLE, 0xff, 0 },
+	{ "MSI-X table offset hi", false, PCI_CAP_ID_MSIX, PCI_MSIX_TABLE + 3,
+	  0xff, 0 },
+	{ "MSI-X PBA", false, PCI_CAP_ID_MSIX, PCI_MSIX_PBA + 2, 0xff, 0 },
+	{ "PCIe flags", false, PCI_CAP_ID_EXP, PCI_EXP_FLAGS, 0xff, 0 },
+	{ "PCIe devcap", false, PCI_CAP_ID_EXP, PCI_EXP_DEVCAP + 3, 0xff, 0 },
+	{ "PCIe devctl lo", false, PCI_CAP_ID_EXP, PCI_EXP_DEVCTL, 0,
+	  PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE | PCI_EXP_DEVCTL_FERE |
+	  PCI_EXP_DEVCTL_URRE | PCI_EXP_DEVCTL_RELAX_EN },
+	{ "PCIe devctl hi", false, PCI_CAP_ID_EXP, PCI_EXP_DEVCTL + 1,
+	  PCI_EXP_DEVCTL_BCR_FLR >> 8,
+	  (PCI_EXP_DEVCTL_BCR_FLR | PCI_EXP_DEVCTL_READRQ |
+	   PCI_EXP_DEVCTL_NOSNOOP_EN | PCI_EXP_DEVCTL_AUX_PME |
+	   PCI_EXP_DEVCTL_EXT_TAG) >> 8 },
+	{ "PCIe devsta", false, PCI_CAP_ID_EXP, PCI_EXP_DEVSTA, 0, 0x0f },
+	{ "PCIe linkctl", false, PCI_CAP_ID_EXP, PCI_EXP_LNKCTL, 0, 0 },
+	{ "PCIe linksta", false, PCI_CAP_ID_EXP, PCI_EXP_LNKSTA, 0, 0 },
+	{ "VPD address", false, PCI_CAP_ID_VPD, PCI_VPD_ADDR + 1, 0xff, 0xff },
+	{ "vendor length", false, PCI_CAP_ID_VNDR, PCI_CAP_FLAGS, 0, 0 },
+	{ "vendor body", false, PCI_CAP_ID_VNDR, 0x10, 0, 0xff },
+	{ "AF control", false, PCI_CAP_ID_AF, PCI_AF_CTRL, 0xff, PCI_AF_CTRL_FLR },
+	{ "AF status", false, PCI_CAP_ID_AF, PCI_AF_STATUS, 0, 0 },
+	{ "std gap", false, VFIO_PCI_CFG_TEST_GAP, 0x80, 0, 0xff },
+	{ "ext gap", true, VFIO_PCI_CFG_TEST_GAP, 0x80, 0, 0 },
+	{ "AER uncor status", true, PCI_EXT_CAP_ID_ERR, PCI_ERR_UNCOR_STATUS,
+	  0, 0xff },
+	{ "AER uncor mask", true, PCI_EXT_CAP_ID_ERR, PCI_ERR_UNCOR_MASK + 3,
+	  0, 0xff },
+	{ "AER cor status", true, PCI_EXT_CAP_ID_ERR, PCI_ERR_COR_STATUS, 0, 0xff },
+	{ "AER cap/ctl", true, PCI_EXT_CAP_ID_ERR, PCI_ERR_CAP, 0, 0 },
+	{ "AER header log", true, PCI_EXT_CAP_ID_ERR, PCI_ERR_HEADER_LOG + 5, 0, 0 },
+	{ "DSN", true, PCI_EXT_CAP_ID_DSN, 4, 0, 0 },
+	{ "SR-IOV control", true, PCI_EXT_CAP_ID_SRIOV, PCI_SRIOV_CTRL, 0, 0 },
+	{ "ext vendor body", true, PCI_EXT_CAP_ID_VNDR, 0x20, 0, 0xff },
+	{ "null header", true, VFIO_PCI_CFG_TEST_NULL, 3, 0xff, 0 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(perm, perm_cases, what);
+
+static int perm_of(bool ext, u16 id, unsigned int off, u8 *virt, u8 *write)
+{
+	return vfio_pci_config_test_perm(ext, id, off, virt, write);
+}
+
+static void vfio_pci_cfg_perm_table(struct kunit *test)
+{
+	const struct perm_case *c = test->param_value;
+	u8 virt = 0x5a, write = 0x5a;
+
+	KUNIT_ASSERT_EQ(test, 0, perm_of(c->ext, c->id, c->off, &virt, &write));
+	KUNIT_EXPECT_EQ(test, c->virt, virt);
+	KUNIT_EXPECT_EQ(test, c->write, write);
+}
+
+static void vfio_pci_cfg_perm_bars(struct kunit *test)
+{
+	unsigned int off;
+	u8 virt, write;
+	int ret;
+
+	for (off = PCI_BASE_ADDRESS_0; off < PCI_BASE_ADDRESS_5 + 4; off++) {
+		ret = perm_of(false, VFIO_PCI_CFG_TEST_HEADER, off, &virt,
+			      &write);
+		KUNIT_ASSERT_EQ(test, 0, ret);
+		KUNIT_EXPECT_EQ_MSG(test, 0xff, virt, "BAR byte %#x", off);
+		KUNIT_EXPECT_EQ_MSG(test, 0xff, write, "BAR byte %#x", off);
+	}
+	for (off = PCI_ROM_ADDRESS; off < PCI_ROM_ADDRESS + 4; off++) {
+		ret = perm_of(false, VFIO_PCI_CFG_TEST_HEADER, off, &virt,
+			      &write);
+		KUNIT_ASSERT_EQ(test, 0, ret);
+		KUNIT_EXPECT_EQ_MSG(test, 0xff, virt, "ROM byte %#x", off);
+		KUNIT_EXPECT_EQ_MSG(test, 0xff, write, "ROM byte %#x", off);
+	}
+}
+
+/* No capability lets the user move its own header or next pointer */
+static void vfio_pci_cfg_perm_cap_headers(struct kunit *test)
+{
+	static const u8 std[] = {
+		PCI_CAP_ID_PM, PCI_CAP_ID_VPD, PCI_CAP_ID_MSI, PCI_CAP_ID_PCIX,
+		PCI_CAP_ID_VNDR, PCI_CAP_ID_EXP, PCI_CAP_ID_MSIX,
+		PCI_CAP_ID_SATA, PCI_CAP_ID_AF,
+	};
+	static const u16 ext[] = {
+		PCI_EXT_CAP_ID_ERR, PCI_EXT_CAP_ID_VNDR, PCI_EXT_CAP_ID_DSN,
+		PCI_EXT_CAP_ID_ACS, PCI_EXT_CAP_ID_ARI, PCI_EXT_CAP_ID_SRIOV,
+		PCI_EXT_CAP_ID_LTR, VFIO_PCI_CFG_TEST_NULL,
+	};
+	unsigned int i, off;
+	u8 virt, write;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(std); i++) {
+		for (off = 0; off < 2; off++) {
+			ret = perm_of(false, std[i], off, &virt, &write);
+			KUNIT_ASSERT_EQ(test, 0, ret);
+			KUNIT_EXPECT_EQ_MSG(test, 0xff, virt, "cap %#x", std[i]);
+			KUNIT_EXPECT_EQ_MSG(test, 0, write, "cap %#x", std[i]);
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(ext); i++) {
+		for (off = 0; off < 4; off++) {
+			ret = perm_of(true, ext[i], off, &virt, &write);
+			KUNIT_ASSERT_EQ(test, 0, ret);
+			KUNIT_EXPECT_EQ_MSG(test, 0xff, virt, "ecap %#x", ext[i]);
+			KUNIT_EXPECT_EQ_MSG(test, 0, write, "ecap %#x", ext[i]);
+		}
+	}
+}
+
+static void vfio_pci_cfg_perm_hidden(struct kunit *test)
+{
+	u8 virt, write;
+
+	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(false, PCI_CAP_ID_HT, 0, &virt, &write));
+	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(false, 0x42, 0, &virt, &write));
+	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(true, PCI_EXT_CAP_ID_ATS, 0, &virt, &write));
+	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(true, PCI_EXT_CAP_ID_REBAR, 0, &virt, &write));
+	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(true, PCI_EXT_CAP_ID_PASID, 0, &virt, &write));
+}
+
+/* ---- access splitting --------------------------------------------------- */
+
+static void vfio_pci_cfg_piece_cases(struct kunit *test)
+{
+	/* Aligned dword */
+	KUNIT_EXPECT_EQ(test, 4, vfio_pci_config_test_piece(0x10, 4, 0x100));
+	/* Large access: still one dword at a time */
+	KUNIT_EXPECT_EQ(test, 4, vfio_pci_config_test_piece(0, 256, 0x40));
+	/* Odd offset: bytes */
+	KUNIT_EXPECT_EQ(test, 1, vfio_pci_config_test_piece(0x11, 4, 0x100));
+	/* Word-aligned, not dword-aligned */
+	KUNIT_EXPECT_EQ(test, 2, vfio_pci_config_test_piece(0x12, 4, 0x100));
+	/* 3 bytes left at an aligned offset */
+	KUNIT_EXPECT_EQ(test, 2, vfio_pci_config_test_piece(0x10, 3, 0x100));
+	/* The owner ends mid-dword (a 10-byte MSI at 0x50) */
+	KUNIT_EXPECT_EQ(test, 2, vfio_pci_config_test_piece(0x58, 4, 0x5a));
+	KUNIT_EXPECT_EQ(test, 1, vfio_pci_config_test_piece(0x58, 4, 0x59));
+	/* One byte left */
+	KUNIT_EXPECT_EQ(test, 1, vfio_pci_config_test_piece(0x20, 1, 0x100));
+}
+
+/* Split one access the way vfio_pci_config_rw() does and check the pieces */
+static void check_split(struct kunit *test, unsigned int start,
+			unsigned int count, unsigned int end)
+{
+	unsigned int stop = min(start + count, end);
+	unsigned int pos, len;
+
+	for (pos = start; pos < stop; pos += len) {
+		len = vfio_pci_config_test_piece(pos, start + count - pos, end);
+		KUNIT_ASSERT_TRUE(test, len == 1 || len == 2 || len == 4);
+		KUNIT_ASSERT_EQ(test, 0, pos % len);
+		KUNIT_ASSERT_LE(test, pos + len, stop);
+	}
+	KUNIT_EXPECT_EQ(test, stop, pos);
+}
+
+/* Every split of every small access tiles it with aligned pieces */
+static void vfio_pci_cfg_piece_tiling(struct kunit *test)
+{
+	unsigned int start, count, end;
+
+	for (start = 0; start < 16; start++)
+		for (count = 1; count <= 12; count++)
+			for (end = start + 1; end <= start + 12; end++)
+				check_split(test, start, count, end);
+}
+
+/* ---- BAR sizing --------------------------------------------------------- */
+
+static u32 bar(u64 len, unsigned long flags, bool upper, u32 *type)
+{
+	return vfio_pci_config_test_bar_mask(len, flags, upper, type);
+}
+
+static void vfio_pci_cfg_bar_masks(struct kunit *test)
+{
+	u32 type;
+
+	KUNIT_EXPECT_EQ(test, 0xfff00000,
+			vfio_pci_config_test_bar_mask(SZ_1M, IORESOURCE_MEM,
+						      false, &type));
+	KUNIT_EXPECT_EQ(test, 0, type);
+
+	KUNIT_EXPECT_EQ(test, 0xffffc000,
+			vfio_pci_config_test_bar_mask(SZ_16K, IORESOURCE_MEM |
+						      IORESOURCE_MEM_64 |
+						      IORESOURCE_PREFETCH,
+						      false, &type));
+	KUNIT_EXPECT_EQ(test, PCI_BASE_ADDRESS_MEM_TYPE_64 |
+			PCI_BASE_ADDRESS_MEM_PREFETCH, type);
+	KUNIT_EXPECT_EQ(test, 0xffffffff,
+			vfio_pci_config_test_bar_mask(SZ_16K, IORESOURCE_MEM |
+						      IORESOURCE_MEM_64,
+						      true, &type));
+	KUNIT_EXPECT_EQ(test, 0, type);
+
+	/* 8 GiB: no address bits in the low dword */
+	KUNIT_EXPECT_EQ(test, 0,
+			vfio_pci_config_test_bar_mask(SZ_8G, IORESOURCE_MEM |
+						      IORESOURCE_MEM_64,
+						      false, &type));
+	KUNIT_EXPECT_EQ(test, 0xfffffffe,
+			vfio_pci_config_test_bar_mask(SZ_8G, IORESOURCE_MEM |
+						      IORESOURCE_MEM_64,
+						      true, &type));
+
+	KUNIT_EXPECT_EQ(test, 0xffffffe0,
+			vfio_pci_config_test_bar_mask(32, IORESOURCE_IO,
+						      false, &type));
+	KUNIT_EXPECT_EQ(test, PCI_BASE_ADDRESS_SPACE_IO, type);
+
+	/* Unimplemented */
+	KUNIT_EXPECT_EQ(test, 0, bar(0, IORESOURCE_MEM, false, &type));
+	KUNIT_EXPECT_EQ(test, 0, type);
+	KUNIT_EXPECT_EQ(test, 0, bar(SZ_4K, 0, false, &type));
+
+	/* A length that is not a power of two decodes the next one up */
+	KUNIT_EXPECT_EQ(test, 0xffffe000,
+			vfio_pci_config_test_bar_mask(SZ_4K + 1,
+						      IORESOURCE_MEM,
+						      false, &type));
+}
+
+/* ---- capability walk ---------------------------------------------------- */
+
+struct layout_buf {
+	u8 cfg[PCI_CFG_SPACE_EXP_SIZE];
+	u16 owner[PCI_CFG_SPACE_EXP_SIZE];
+	u16 start[PCI_CFG_SPACE_EXP_SIZE];
+};
+
+static struct layout_buf *layout_alloc(struct kunit *test)
+{
+	struct layout_buf *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	put_unaligned_le16(0x1234, b->cfg + PCI_VENDOR_ID);
+	put_unaligned_le16(0xabcd, b->cfg + PCI_DEVICE_ID);
+	return b;
+}
+
+static void std_cap(u8 *cfg, unsigned int pos, u8 id, u8 next)
+{
+	cfg[pos + PCI_CAP_LIST_ID] = id;
+	cfg[pos + PCI_CAP_LIST_NEXT] = next;
+}
+
+static void ext_cap(u8 *cfg, unsigned int pos, u16 id, unsigned int next)
+{
+	put_unaligned_le32(id | (1 << 16) | (next << 20), cfg + pos);
+}
+
+static int run_layout(struct layout_buf *b, unsigned int size)
+{
+	return vfio_pci_config_test_layout(b->cfg, size, b->owner, b->start);
+}
+
+static void expect_owner(struct kunit *test, struct layout_buf *b,
+			 unsigned int from, unsigned int len, u16 id,
+			 unsigned int start)
+{
+	unsigned int i;
+
+	for (i = from; i < from + len; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, id, b->owner[i], "byte %#x", i);
+		if (id != VFIO_PCI_CFG_TEST_GAP)
+			KUNIT_EXPECT_EQ_MSG(test, start, b->start[i],
+					    "byte %#x", i);
+	}
+}
+
+static void vfio_pci_cfg_layout_std(struct kunit *test)
+{
+	struct layout_buf *b = layout_alloc(test);
+	u8 *cfg = b->cfg;
+
+	put_unaligned_le16(PCI_STATUS_CAP_LIST, cfg + PCI_STATUS);
+	cfg[PCI_CAPABILITY_LIST] = 0x40;
+	std_cap(cfg, 0x40, PCI_CAP_ID_PM, 0x48);
+	std_cap(cfg, 0x48, PCI_CAP_ID_HT, 0x50);	/* hidden */
+	std_cap(cfg, 0x50, PCI_CAP_ID_MSI, 0x60);
+	put_unaligned_le16(PCI_MSI_FLAGS_64BIT, cfg + 0x50 + PCI_MSI_FLAGS);
+	std_cap(cfg, 0x60, PCI_CAP_ID_MSIX, 0x70);
+	std_cap(cfg, 0x70, 0x42, 0);			/* unknown: hidden */
+
+	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_SIZE));
+
+	/* The virtual chain skips the hidden ones */
+	KUNIT_EXPECT_EQ(test, 0x40, cfg[PCI_CAPABILITY_LIST]);
+	KUNIT_EXPECT_EQ(test, 0x50, cfg[0x40 + PCI_CAP_LIST_NEXT]);
+	KUNIT_EXPECT_EQ(test, 0x60, cfg[0x50 + PCI_CAP_LIST_NEXT]);
+	KUNIT_EXPECT_EQ(test, 0, cfg[0x60 + PCI_CAP_LIST_NEXT]);
+	KUNIT_EXPECT_TRUE(test, get_unaligned_le16(cfg + PCI_STATUS) &
+			  PCI_STATUS_CAP_LIST);
+
+	expect_owner(test, b, 0, PCI_STD_HEADER_SIZEOF,
+		     VFIO_PCI_CFG_TEST_HEADER, 0);
+	expect_owner(test, b, 0x40, PCI_PM_SIZEOF, PCI_CAP_ID_PM, 0x40);
+	expect_owner(test, b, 0x48, 8, VFIO_PCI_CFG_TEST_GAP, 0);
+	/* 64-bit MSI without masking: 14 bytes */
+	expect_owner(test, b, 0x50, 14, PCI_CAP_ID_MSI, 0x50);
+	expect_owner(test, b, 0x5e, 2, VFIO_PCI_CFG_TEST_GAP, 0);
+	expect_owner(test, b, 0x60, PCI_CAP_MSIX_SIZEOF, PCI_CAP_ID_MSIX, 0x60);
+	expect_owner(test, b, 0x6c, 0x100 - 0x6c, VFIO_PCI_CFG_TEST_GAP, 0);
+}
+
+static void vfio_pci_cfg_layout_std_broken(struct kunit *test)
+{
+	struct layout_buf *b = layout_alloc(test);
+	u8 *cfg = b->cfg;
+
+	/* A loop: the walk ends */
+	put_unaligned_le16(PCI_STATUS_CAP_LIST, cfg + PCI_STATUS);
+	cfg[PCI_CAPABILITY_LIST] = 0x40;
+	std_cap(cfg, 0x40, PCI_CAP_ID_PM, 0x50);
+	std_cap(cfg, 0x50, PCI_CAP_ID_VNDR, 0x40);
+	cfg[0x50 + PCI_CAP_FLAGS] = 8;
+	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_SIZE));
+	KUNIT_EXPECT_EQ(test, 0x50, cfg[0x40 + PCI_CAP_LIST_NEXT]);
+	KUNIT_EXPECT_EQ(test, 0, cfg[0x50 + PCI_CAP_LIST_NEXT]);
+	expect_owner(test, b, 0x50, 8, PCI_CAP_ID_VNDR, 0x50);
+
+	/* A capability that does not fit before the next one is hidden */
+	b = layout_alloc(test);
+	cfg = b->cfg;
+	put_unaligned_le16(PCI_STATUS_CAP_LIST, cfg + PCI_STATUS);
+	cfg[PCI_CAPABILITY_LIST] = 0x40;
+	std_cap(cfg, 0x40, PCI_CAP_ID_MSIX, 0x48);	/* 12 bytes, 8 room */
+	std_cap(cfg, 0x48, PCI_CAP_ID_PM, 0xf8);
+	std_cap(cfg, 0xf8, PCI_CAP_ID_MSI, 0);		/* runs off the end */
+	put_unaligned_le16(PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT,
+			   cfg + 0xf8 + PCI_MSI_FLAGS);
+	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_SIZE));
+	KUNIT_EXPECT_EQ(test, 0x48, cfg[PCI_CAPABILITY_LIST]);
+	KUNIT_EXPECT_EQ(test, 0, cfg[0x48 + PCI_CAP_LIST_NEXT]);
+	expect_owner(test, b, 0x40, 8, VFIO_PCI_CFG_TEST_GAP, 0);
+	expect_owner(test, b, 0xf8, 8, VFIO_PCI_CFG_TEST_GAP, 0);
+
+	/* Everything hidden: no capability list at all */
+	b = layout_alloc(test);
+	cfg = b->cfg;
+	put_unaligned_le16(PCI_STATUS_CAP_LIST | PCI_STATUS_66MHZ,
+			   cfg + PCI_STATUS);
+	cfg[PCI_CAPABILITY_LIST] = 0x40;
+	std_cap(cfg, 0x40, PCI_CAP_ID_HT, 0);
+	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_SIZE));
+	KUNIT_EXPECT_EQ(test, 0, cfg[PCI_CAPABILITY_LIST]);
+	KUNIT_EXPECT_EQ(test, PCI_STATUS_66MHZ,
+			get_unaligned_le16(cfg + PCI_STATUS));
+
+	/* A pointer into the header ends the walk */
+	b = layout_alloc(test);
+	cfg = b->cfg;
+	put_unaligned_le16(PCI_STATUS_CAP_LIST, cfg + PCI_STATUS);
+	cfg[PCI_CAPABILITY_LIST] = 0x10;
+	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_SIZE));
+	KUNIT_EXPECT_EQ(test, 0, cfg[PCI_CAPABILITY_LIST]);
+	expect_owner(test, b, 0x10, 4, VFIO_PCI_CFG_TEST_HEADER, 0);
+}
+
+static void vfio_pci_cfg_layout_ext_first_hidden(struct kunit *test)
+{
+	struct layout_buf *b = layout_alloc(test);
+	u8 *cfg = b->cfg;
+	u32 hdr;
+
+	ext_cap(cfg, 0x100, PCI_EXT_CAP_ID_ATS, 0x140);	/* hidden */
+	ext_cap(cfg, 0x140, PCI_EXT_CAP_ID_ERR, 0x180);
+	ext_cap(cfg, 0x180, PCI_EXT_CAP_ID_REBAR, 0x1c0);	/* hidden */
+	ext_cap(cfg, 0x1c0, PCI_EXT_CAP_ID_DSN, 0);
+
+	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_EXP_SIZE));
+
+	/* A null header at 0x100 leads to the first exposed one */
+	hdr = get_unaligned_le32(cfg + 0x100);
+	KUNIT_EXPECT_EQ(test, 0, PCI_EXT_CAP_ID(hdr));
+	KUNIT_EXPECT_EQ(test, 0x140, PCI_EXT_CAP_NEXT(hdr));
+	hdr = get_unaligned_le32(cfg + 0x140);
+	KUNIT_EXPECT_EQ(test, PCI_EXT_CAP_ID_ERR, PCI_EXT_CAP_ID(hdr));
+	KUNIT_EXPECT_EQ(test, 1, PCI_EXT_CAP_VER(hdr));
+	KUNIT_EXPECT_EQ(test, 0x1c0, PCI_EXT_CAP_NEXT(hdr));
+	hdr = get_unaligned_le32(cfg + 0x1c0);
+	KUNIT_EXPECT_EQ(test, PCI_EXT_CAP_ID_DSN, PCI_EXT_CAP_ID(hdr));
+	KUNIT_EXPECT_EQ(test, 0, PCI_EXT_CAP_NEXT(hdr));
+
+	expect_owner(test, b, 0x100, 4, VFIO_PCI_CFG_TEST_NULL, 0x100);
+	expect_owner(test, b, 0x104, 0x3c, VFIO_PCI_CFG_TEST_GAP, 0);
+	expect_owner(test, b, 0x140, PCI_ERR_ROOT_COMMAND,
+		     VFIO_PCI_CFG_TEST_EXT | PCI_EXT_CAP_ID_ERR, 0x140);
+	expect_owner(test, b, 0x180, 4, VFIO_PCI_CFG_TEST_GAP, 0);
+	expect_owner(test, b, 0x1c0, 4,
+		     VFIO_PCI_CFG_TEST_EXT | PCI_EXT_CAP_ID_DSN, 0x1c0);
+	/* The DSN body reads from the hardware through the read-only gap */
+	expect_owner(test, b, 0x1c4, 8, VFIO_PCI_CFG_TEST_GAP, 0);
+}
+
+static void vfio_pci_cfg_layout_ext_misc(struct kunit *test)
+{
+	struct layout_buf *b = layout_alloc(test);
+	u8 *cfg = b->cfg;
+	u32 hdr;
+
+	/* First exposed, last hidden: the chain ends at the first */
+	ext_cap(cfg, 0x100, PCI_EXT_CAP_ID_ERR, 0x200);
+	ext_cap(cfg, 0x200, 0x7777, 0);
+	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_EXP_SIZE));
+	hdr = get_unaligned_le32(cfg + 0x100);
+	KUNIT_EXPECT_EQ(test, PCI_EXT_CAP_ID_ERR, PCI_EXT_CAP_ID(hdr));
+	KUNIT_EXPECT_EQ(test, 0, PCI_EXT_CAP_NEXT(hdr));
+
+	/* All hidden: an empty header */
+	b = layout_alloc(test);
+	cfg = b->cfg;
+	ext_cap(cfg, 0x100, PCI_EXT_CAP_ID_PASID, 0x200);
+	ext_cap(cfg, 0x200, PCI_EXT_CAP_ID_PRI, 0);
+	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_EXP_SIZE));
+	KUNIT_EXPECT_EQ(test, 0, get_unaligned_le32(cfg + 0x100));
+	expect_owner(test, b, 0x100, 4, VFIO_PCI_CFG_TEST_NULL, 0x100);
+
+	/* A loop back to 0x100 ends the walk */
+	b = layout_alloc(test);
+	cfg = b->cfg;
+	ext_cap(cfg, 0x100, PCI_EXT_CAP_ID_ERR, 0x100);
+	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_EXP_SIZE));
+	KUNIT_EXPECT_EQ(test, 0, PCI_EXT_CAP_NEXT(get_unaligned_le32(cfg +
+								     0x100)));
+
+	/* No extended capabilities: nothing is claimed, nothing changes */
+	b = layout_alloc(test);
+	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_EXP_SIZE));
+	KUNIT_EXPECT_EQ(test, 0, get_unaligned_le32(b->cfg + 0x100));
+	expect_owner(test, b, 0x100, 0xf00, VFIO_PCI_CFG_TEST_GAP, 0);
+
+	/* Only 256 and 4096 are config space sizes */
+	KUNIT_EXPECT_EQ(test, -EINVAL, run_layout(b, 512));
+}
+
+/* ---- device fd offsets -------------------------------------------------- */
+
+static void vfio_pci_offsets(struct kunit *test)
+{
+	u64 off;
+
+	KUNIT_EXPECT_EQ(test, 0ULL, VFIO_PCI_INDEX_TO_OFFSET(0));
+	KUNIT_EXPECT_EQ(test, 1ULL << 40, VFIO_PCI_INDEX_TO_OFFSET(1));
+	off = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) + 0x44;
+	KUNIT_EXPECT_EQ(test, (u64)VFIO_PCI_CONFIG_REGION_INDEX,
+			VFIO_PCI_OFFSET_TO_INDEX(off));
+	KUNIT_EXPECT_EQ(test, 0x44ULL, off & VFIO_PCI_OFFSET_MASK);
+	/* Any offset inside a region keeps its index */
+	off = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_ROM_REGION_INDEX) +
+	      VFIO_PCI_OFFSET_MASK;
+	KUNIT_EXPECT_EQ(test, (u64)VFIO_PCI_ROM_REGION_INDEX,
+			VFIO_PCI_OFFSET_TO_INDEX(off));
+	KUNIT_EXPECT_EQ(test, (u64)VFIO_PCI_ROM_REGION_INDEX + 1,
+			VFIO_PCI_OFFSET_TO_INDEX(off + 1));
+	/* Device-specific regions follow the fixed ones */
+	KUNIT_EXPECT_EQ(test, 0, VFIO_PCI_DEV_REGION(VFIO_PCI_NUM_REGIONS));
+}
+
+static struct kunit_case vfio_pci_core_test_cases[] = {
+	KUNIT_CASE_PARAM(vfio_pci_cfg_perm_table, perm_gen_params),
+	KUNIT_CASE(vfio_pci_cfg_perm_bars),
+	KUNIT_CASE(vfio_pci_cfg_perm_cap_headers),
+	KUNIT_CASE(vfio_pci_cfg_perm_hidden),
+	KUNIT_CASE(vfio_pci_cfg_piece_cases),
+	KUNIT_CASE(vfio_pci_cfg_piece_tiling),
+	KUNIT_CASE(vfio_pci_cfg_bar_masks),
+	KUNIT_CASE(vfio_pci_cfg_layout_std),
+	KUNIT_CASE(vfio_pci_cfg_layout_std_broken),
+	KUNIT_CASE(vfio_pci_cfg_layout_ext_first_hidden),
+	KUNIT_CASE(vfio_pci_cfg_layout_ext_misc),
+	KUNIT_CASE(vfio_pci_offsets),
+	{}
+};
+
+static struct kunit_suite vfio_pci_core_test_suite = {
+	.name = "vfio-pci-core",
+	.test_cases = vfio_pci_core_test_cases,
+};
+
+kunit_test_suite(vfio_pci_core_test_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit tests for vfio-pci-core");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

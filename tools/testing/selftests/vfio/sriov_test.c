@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * SR-IOV and the VF token.
+ *
+ * The harness boots an nvme PF with two VFs possible ("nvme-sriov"), binds
+ * the PF to vfio-pci and, with --modparam "vfio-pci enable_sriov=1", lets
+ * sriov_numvfs enable VFs.  The PF is opened before any VF exists and
+ * stays open until every VF is gone again: closing it resets it, and a PF
+ * is never reset under its VFs here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
+
+#include "../kselftest_harness.h"
+#include "vfio_util.h"
+
+#define WAIT_MS		5000
+
+static const uint8_t token_a[16] = {
+	0x5c, 0x3e, 0x8a, 0x01, 0x4b, 0x7d, 0x4f, 0x20,
+	0x91, 0x6e, 0x0b, 0xd2, 0x33, 0xa4, 0x57, 0xc8,
+};
+
+static const uint8_t token_b[16] = {
+	0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x49, 0x78,
+	0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0,
+};
+
+/* " vf_token=<uuid>" for a 16-byte token */
+static void token_arg(char *buf, size_t len, const uint8_t *t)
+{
+	snprintf(buf, len,
+		 " vf_token=%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9],
+		 t[10], t[11], t[12], t[13], t[14], t[15]);
+}
+
+static int sysfs_write(const char *bdf, const char *attr, const char *val)
+{
+	char path[256];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int sysfs_read(const char *bdf, const char *attr, char *buf, size_t len)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	return 0;
+}
+
+/* Basename of the symlink /sys/bus/pci/devices/<bdf>/<link>, or "" */
+static void sysfs_link(const char *bdf, const char *link, char *buf, size_t len)
+{
+	char path[256], target[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, link);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return;
+	target[n] = 0;
+	slash = strrchr(target, '/');
+	slash = slash ? slash + 1 : target;
+	if (strlen(slash) < len)
+		memcpy(buf, slash, strlen(slash) + 1);
+}
+
+static int set_token(struct vfio_dev *d, const uint8_t *t, uint32_t flags,
+		     size_t len)
+{
+	uint8_t buf[sizeof(struct vfio_device_feature) + 16] = {};
+	struct vfio_device_feature *f = (void *)buf;
+
+	f->argsz = sizeof(*f) + len;
+	f->flags = flags | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN;
+	if (t)
+		memcpy(f->data, t, 16);
+	return ioctl(d->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0;
+}
+
+/* The PF, and the VF when one is enabled */
+struct sriov_ctx {
+	struct vfio_dev pf;
+	struct vfio_dev vf;
+	char vf_bdf[32];
+	bool vfs_enabled;
+};
+
+FIXTURE(sriov) {
+	struct sriov_ctx c;
+};
+
+FIXTURE_VARIANT(sriov) {
+	const char *name;
+};
+
+FIXTURE_VARIANT_ADD(sriov, nvme_sriov) { .name = "nvme_sriov" };
+
+FIXTURE_SETUP(sriov)
+{
+	const char *bdf = vfio_test_bdf(variant->name);
+	char buf[32];
+
+	self->c.pf.fd = -1;
+	self->c.pf.group = -1;
+	self->c.pf.container = -1;
+	self->c.vf.fd = -1;
+	self->c.vf.group = -1;
+	self->c.vf.container = -1;
+	if (!bdf)
+		SKIP(return, "no %s device bound", variant->name);
+	ASSERT_EQ(0, sysfs_read(bdf, "sriov_totalvfs", buf, sizeof(buf)));
+	ASSERT_LE(1, atoi(buf));
+	ASSERT_EQ(0, sysfs_read(bdf, "sriov_numvfs", buf, sizeof(buf)));
+	ASSERT_EQ(0, atoi(buf));
+	ASSERT_EQ(0, vfio_dev_open(&self->c.pf, bdf));
+}
+
+static void vf_close(struct sriov_ctx *c)
+{
+	vfio_dev_close(&c->vf);
+}
+
+FIXTURE_TEARDOWN(sriov)
+{
+	vf_close(&self->c);
+	if (self->c.vfs_enabled)
+		sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0");
+	vfio_dev_close(&self->c.pf);
+}
+
+/* Enable one VF and wait for it to bind to vfio-pci */
+static void enable_vf(struct __test_metadata *_metadata,
+		      struct sriov_ctx *c)
+{
+	char drv[64];
+	int ret, waited;
+
+	ret = sysfs_write(c->pf.bdf, "sriov_numvfs", "1");
+	if (ret == -ENOENT)
+		SKIP(return, "vfio-pci was loaded without enable_sriov=1");
+	ASSERT_EQ(0, ret);
+	c->vfs_enabled = true;
+
+	sysfs_link(c->pf.bdf, "virtfn0", c->vf_bdf, sizeof(c->vf_bdf));
+	ASSERT_NE(0, c->vf_bdf[0]);
+
+	for (waited = 0; waited < WAIT_MS; waited += 10) {
+		sysfs_link(c->vf_bdf, "driver", drv, sizeof(drv));
+		if (drv[0])
+			break;
+		usleep(10000);
+	}
+	ASSERT_STREQ("vfio-pci", drv);
+	ASSERT_EQ(0, sysfs_read(c->vf_bdf, "driver_override", drv,
+				sizeof(drv)));
+	ASSERT_STREQ("vfio-pci", drv);
+}
+
+/*
+ * Open the VF with @extra appended to its name.  A VF sharing the PF's
+ * IOMMU group is opened through the PF's group; 0 or -errno.
+ */
+static int vf_open(struct sriov_ctx *c, const char *extra)
+{
+	char name[128];
+	int fd;
+
+	if (vfio_group_of(c->vf_bdf) != c->pf.groupno)
+		return vfio_dev_open_ex(&c->vf, c->vf_bdf, extra);
+
+	snprintf(name, sizeof(name), "%s%s", c->vf_bdf, extra ? extra : "");
+	fd = ioctl(c->pf.group, VFIO_GROUP_GET_DEVICE_FD, name);
+	if (fd < 0)
+		return -errno;
+	c->vf.fd = fd;
+	return 0;
+}
+
+TEST_F(sriov, vf_token)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	char good[80], bad[80];
+
+	token_arg(good, sizeof(good), token_a);
+	token_arg(bad, sizeof(bad), token_b);
+
+	ASSERT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
+	enable_vf(_metadata, &self->c);
+
+	/* The PF is a vfio device: its VFs need its token */
+	EXPECT_EQ(-EACCES, vf_open(&self->c, NULL));
+	EXPECT_EQ(-EACCES, vf_open(&self->c, bad));
+	ASSERT_EQ(0, vf_open(&self->c, good));
+	EXPECT_EQ(0, ioctl(self->c.vf.fd, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_TRUE(info.flags & VFIO_DEVICE_FLAGS_PCI);
+
+	/* While a VF is open its token is fixed and the VFs stay */
+	EXPECT_EQ(-EBUSY, set_token(&self->c.pf, token_b, VFIO_DEVICE_FEATURE_SET, 16));
+	EXPECT_EQ(-EBUSY, sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0"));
+
+	vf_close(&self->c);
+	ASSERT_EQ(0, sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0"));
+	self->c.vfs_enabled = false;
+	{
+		char link[32];
+
+		sysfs_link(self->c.pf.bdf, "virtfn0", link, sizeof(link));
+		EXPECT_STREQ("", link);
+	}
+}
+
+TEST_F(sriov, token_set_by_pf_open)
+{
+	char a[80], b[80];
+
+	token_arg(a, sizeof(a), token_a);
+	token_arg(b, sizeof(b), token_b);
+
+	/*
+	 * No VF in use (none exists yet): a token given when opening the PF
+	 * sets it.  Reopening the PF resets it, before any VF exists.
+	 */
+	vfio_dev_close(&self->c.pf);
+	ASSERT_EQ(0, vfio_dev_open_ex(&self->c.pf, vfio_test_bdf(variant->name), b));
+
+	enable_vf(_metadata, &self->c);
+	EXPECT_EQ(-EACCES, vf_open(&self->c, a));
+	ASSERT_EQ(0, vf_open(&self->c, b));
+	vf_close(&self->c);
+}
+
+TEST_F(sriov, token_feature_flags)
+{
+	EXPECT_EQ(0, set_token(&self->c.pf, NULL, VFIO_DEVICE_FEATURE_PROBE |
+			       VFIO_DEVICE_FEATURE_SET, 0));
+	/* Never readable: it is a shared secret */
+	EXPECT_EQ(-EINVAL, set_token(&self->c.pf, NULL, VFIO_DEVICE_FEATURE_GET, 16));
+	EXPECT_EQ(-EINVAL, set_token(&self->c.pf, NULL, VFIO_DEVICE_FEATURE_PROBE |
+				    VFIO_DEVICE_FEATURE_GET, 0));
+	/* A whole UUID or nothing */
+	EXPECT_EQ(-EINVAL, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 8));
+	EXPECT_EQ(-EINVAL, set_token(&self->c.pf, token_a, 0, 16));
+	EXPECT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
+}
+
+TEST_F(sriov, pf_stays_in_d0_under_vfs)
+{
+	char a[80], state[32];
+	uint16_t pmcsr, d3;
+	int pm = vfio_cfg_find_cap(&self->c.pf, PCI_CAP_ID_PM);
+
+	if (!pm)
+		SKIP(return, "the PF has no PM capability");
+
+	token_arg(a, sizeof(a), token_a);
+	ASSERT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
+	enable_vf(_metadata, &self->c);
+
+	/* The user asks for D3hot; the PF must not leave D0 under its VFs */
+	pmcsr = vfio_cfg_read16(&self->c.pf, pm + PCI_PM_CTRL);
+	d3 = (pmcsr & ~PCI_PM_CTRL_STATE_MASK) | 3;
+	/* Refusing the write or ignoring it are both fine; D3hot is not */
+	vfio_region_write(&self->c.pf, VFIO_PCI_CONFIG_REGION_INDEX,
+			  pm + PCI_PM_CTRL, &d3, 2);
+	usleep(100000);
+	ASSERT_EQ(0, sysfs_read(self->c.pf.bdf, "power_state", state, sizeof(state)));
+	EXPECT_STREQ("D0", state);
+
+	ASSERT_EQ(0, vf_open(&self->c, a));
+	vf_close(&self->c);
+	vfio_cfg_write16(&self->c.pf, pm + PCI_PM_CTRL,
+			 pmcsr & ~PCI_PM_CTRL_STATE_MASK);
+}
+
+/* A token where none applies: a function that is neither PF nor VF */
+TEST(token_on_plain_function)
+{
+	const char *bdf = vfio_test_bdf("e1000e");
+	struct vfio_dev d;
+	char a[80];
+
+	if (!bdf)
+		SKIP(return, "no e1000e device bound");
+	token_arg(a, sizeof(a), token_a);
+	EXPECT_EQ(-EINVAL, vfio_dev_open_ex(&d, bdf, a));
+
+	ASSERT_EQ(0, vfio_dev_open(&d, bdf));
+	EXPECT_EQ(-ENOTTY, set_token(&d, token_a, VFIO_DEVICE_FEATURE_SET, 16));
+	EXPECT_EQ(-ENOTTY, set_token(&d, NULL, VFIO_DEVICE_FEATURE_PROBE |
+				    VFIO_DEVICE_FEATURE_SET, 0));
+	vfio_dev_close(&d);
+}
+
+TEST_HARNESS_MAIN

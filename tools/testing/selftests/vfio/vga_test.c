@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The VGA region of a VGA-class device (QEMU's std VGA): present with the
+ * legacy layout, its ports and memory reachable, everything between and
+ * beyond them refused.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "vfio_util.h"
+
+FIXTURE(vga) {
+	struct vfio_dev d;
+	struct vfio_region_info ri;
+};
+
+FIXTURE_SETUP(vga)
+{
+	const char *bdf = vfio_test_bdf("vga");
+
+	if (!bdf)
+		SKIP(return, "no VGA device bound");
+	ASSERT_EQ(0, vfio_dev_open(&self->d, bdf));
+	ASSERT_EQ(0, vfio_region_info(&self->d, VFIO_PCI_VGA_REGION_INDEX, &self->ri));
+}
+
+FIXTURE_TEARDOWN(vga)
+{
+	vfio_dev_close(&self->d);
+}
+
+TEST_F(vga, region_layout)
+{
+	EXPECT_EQ(0xc0000, self->ri.size);
+	EXPECT_TRUE(self->ri.flags & VFIO_REGION_INFO_FLAG_READ);
+	EXPECT_TRUE(self->ri.flags & VFIO_REGION_INFO_FLAG_WRITE);
+	EXPECT_FALSE(self->ri.flags & VFIO_REGION_INFO_FLAG_MMAP);
+}
+
+TEST_F(vga, text_memory_round_trip)
+{
+	uint8_t old[2], val[2] = { 'V', 0x1f }, back[2];
+	uint64_t off = self->ri.offset + 0xb8000;
+
+	ASSERT_EQ(2, pread(self->d.fd, old, 2, off));
+	ASSERT_EQ(2, pwrite(self->d.fd, val, 2, off));
+	ASSERT_EQ(2, pread(self->d.fd, back, 2, off));
+	EXPECT_EQ(0, memcmp(val, back, 2));
+	pwrite(self->d.fd, old, 2, off);
+}
+
+TEST_F(vga, io_ports)
+{
+	uint8_t misc = 0xff, idx;
+
+	/* Miscellaneous Output, read port: bit 0 selects the CRTC at 3Dx */
+	ASSERT_EQ(1, pread(self->d.fd, &misc, 1, self->ri.offset + 0x3cc));
+	EXPECT_NE(0xff, misc);
+	/* Sequencer index register reads back what was written */
+	idx = 0x02;
+	ASSERT_EQ(1, pwrite(self->d.fd, &idx, 1, self->ri.offset + 0x3c4));
+	idx = 0;
+	ASSERT_EQ(1, pread(self->d.fd, &idx, 1, self->ri.offset + 0x3c4));
+	EXPECT_EQ(0x02, idx & 0x07);
+}
+
+TEST_F(vga, outside_the_legacy_ranges)
+{
+	uint32_t v;
+
+	/* Between the ranges, past the end, straddling an end */
+	EXPECT_GT(0, pread(self->d.fd, &v, 4, self->ri.offset + 0x100));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_GT(0, pread(self->d.fd, &v, 4, self->ri.offset + 0xc0000));
+	EXPECT_GT(0, pread(self->d.fd, &v, 4, self->ri.offset + 0xbfffe));
+	EXPECT_GT(0, pread(self->d.fd, &v, 4, self->ri.offset + 0x3de));
+}
+
+TEST_HARNESS_MAIN
