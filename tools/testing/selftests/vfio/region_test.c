@@ -11,6 +11,7 @@
  *            source address (4- or 8-byte accesses)
  *   ivshmem  BAR2 is plain shared RAM, any access size works
  *   e1000e, nvme  MSI-X; table entries start masked (vector control bit 0)
+ *   vga      std VGA: VGA class, a 16 MiB framebuffer BAR, an option ROM
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -232,6 +233,7 @@ FIXTURE_VARIANT_ADD(region, edu) { .name = "edu" };
 FIXTURE_VARIANT_ADD(region, e1000e) { .name = "e1000e" };
 FIXTURE_VARIANT_ADD(region, nvme) { .name = "nvme" };
 FIXTURE_VARIANT_ADD(region, ivshmem) { .name = "ivshmem" };
+FIXTURE_VARIANT_ADD(region, vga) { .name = "vga" };
 
 FIXTURE_SETUP(region)
 {
@@ -264,8 +266,15 @@ TEST_F(region, info_every_index)
 	for (i = 0; i < VFIO_PCI_NUM_REGIONS; i++) {
 		ret = region_info(&self->d, i, &ri);
 		if (i == VFIO_PCI_VGA_REGION_INDEX) {
-			/* None of the test devices is VGA-class */
-			EXPECT_EQ(-EINVAL, ret);
+			/* Only the VGA-class device has the legacy ranges */
+			if (strcmp(variant->name, "vga")) {
+				EXPECT_EQ(-EINVAL, ret);
+				continue;
+			}
+			ASSERT_EQ(0, ret);
+			EXPECT_EQ(0xc0000, ri.size);
+			EXPECT_EQ(VFIO_REGION_INFO_FLAG_READ |
+				  VFIO_REGION_INFO_FLAG_WRITE, ri.flags);
 			continue;
 		}
 		ASSERT_EQ(0, ret);
@@ -601,7 +610,10 @@ TEST_F(region, bar_rw_bad)
 		break;
 	}
 
-	/* Region indexes that do not exist, and VGA on a non-VGA device */
+	/*
+	 * Region indexes that do not exist; VGA offset 0 (no VGA region, or
+	 * below its legacy ranges)
+	 */
 	EXPECT_EQ(-1, pread(self->d.fd, buf, 4,
 			    (uint64_t)self->d.info.num_regions << 40));
 	EXPECT_EQ(EINVAL, errno);
@@ -634,6 +646,43 @@ TEST_F(region, rom_read_only)
 	EXPECT_EQ(0xaa, sig[1]);
 	EXPECT_EQ(-1, pread(self->d.fd, sig, 2, ri.offset + ri.size));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+/* The whole ROM BAR in one read: the image as sysfs shows it, then 0xff */
+TEST_F(region, rom_matches_sysfs)
+{
+	struct vfio_region_info ri;
+	uint8_t *ours, *theirs;
+	char path[128];
+	ssize_t n = 0, got;
+	int fd;
+
+	ASSERT_EQ(0, region_info(&self->d, VFIO_PCI_ROM_REGION_INDEX, &ri));
+	if (!ri.size)
+		SKIP(return, "no option ROM");
+
+	ours = malloc(ri.size);
+	theirs = malloc(ri.size);
+	ASSERT_TRUE(ours && theirs);
+	ASSERT_EQ((ssize_t)ri.size, pread(self->d.fd, ours, ri.size, ri.offset));
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/rom", self->bdf);
+	fd = open(path, O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(2, write(fd, "1\n", 2));	/* allow reading */
+	lseek(fd, 0, SEEK_SET);
+	while ((got = read(fd, theirs + n, ri.size - n)) > 0)
+		n += got;
+	write(fd, "0\n", 2);
+	close(fd);
+
+	ASSERT_GT(n, 0);
+	EXPECT_EQ(0, memcmp(ours, theirs, n));
+	while (n < (ssize_t)ri.size && ours[n] == 0xff)
+		n++;
+	EXPECT_EQ((ssize_t)ri.size, n);
+	free(ours);
+	free(theirs);
 }
 
 TEST_F(region, config_dispatch)
