@@ -14,7 +14,9 @@
  * may sleep on the lock.  While memory decode is off the write is dropped.
  *
  * Entries are identified by (offset, data, size): the same register may
- * carry several entries with different values.  Removing an entry never
+ * carry several entries with different values.  Requests are checked more
+ * strictly than by Linux 6.12's stock vfio-pci: the offset must be aligned
+ * to the size, the data must fit in it, and fd must be -1 or a descriptor.  Removing an entry never
  * waits for its worker under ioeventfds_lock, so the lock may be taken
  * with memory_lock held.
  */
