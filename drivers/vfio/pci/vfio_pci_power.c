@@ -427,7 +427,8 @@ static int vfio_pci_runtime_resume(struct device *dev)
 /**
  * DOC: vfio_pci_core_pm_ops
  *
- * The dev_pm_ops for drivers built on vfio-pci-core (runtime PM callbacks).
+ * vfio_pci_core_pm_ops - the dev_pm_ops of drivers built on vfio-pci-core
+ * (runtime PM callbacks).
  * A driver that points its pci_driver.driver.pm here gets idle D3hot for
  * unused functions and offers the VFIO_DEVICE_FEATURE_LOW_POWER_* features.
  * The callbacks expect the driver data of the device to be its
