@@ -26,8 +26,9 @@
  *
  * memory_lock (held for write) guards the power state as seen by BAR
  * accesses, pm_runtime_engaged and pm_wake_eventfd_ctx; pm_intx_masked is
- * only touched by the runtime PM callbacks, which the PM core serialises,
- * under igate.
+ * only touched by the runtime PM callbacks, which the PM core serialises.
+ * INTx masking takes igate inside vfio_pci_intx_mask()/_unmask(): the
+ * callbacks hold none of our locks when they call them.
  */
 #include <linux/eventfd.h>
 #include <linux/pci.h>
@@ -379,14 +380,12 @@ static int vfio_pci_runtime_suspend(struct device *dev)
 	up_write(&vdev->memory_lock);
 
 	/*
-	 * Keep an INTx line quiet while the function sleeps.  A line the
-	 * user masked already stays as it is (vfio_pci_intx_mask() then
-	 * returns false) and resume leaves it masked.
+	 * Keep an INTx line quiet while the function sleeps.
+	 * vfio_pci_intx_mask() takes igate itself and returns true only when
+	 * INTx is in use and this call masked it: a line the user masked
+	 * already stays as it is, and resume leaves it masked.
 	 */
-	mutex_lock(&vdev->igate);
-	vdev->pm_intx_masked = vdev->irq_type == VFIO_PCI_INTX_IRQ_INDEX &&
-			       vfio_pci_intx_mask(vdev);
-	mutex_unlock(&vdev->igate);
+	vdev->pm_intx_masked = vfio_pci_intx_mask(vdev);
 	return 0;
 }
 
@@ -408,12 +407,10 @@ static int vfio_pci_runtime_resume(struct device *dev)
 	}
 	up_write(&vdev->memory_lock);
 
-	mutex_lock(&vdev->igate);
 	if (vdev->pm_intx_masked) {
 		vdev->pm_intx_masked = false;
 		vfio_pci_intx_unmask(vdev);
 	}
-	mutex_unlock(&vdev->igate);
 	return 0;
 }
 #endif /* CONFIG_PM */
