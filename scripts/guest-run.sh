@@ -161,7 +161,9 @@ rp=0
 bus=""
 root_port() {	# a PCIe root port of its own, so slot/bus resets are possible
 	rp=$((rp + 1))
-	qdev+=(-device "pcie-root-port,id=rp$rp,chassis=$rp,slot=$rp")
+	# At QEMU 7.2's default 16 GT/s the link never reports active again
+	# after a secondary bus reset; a 5 GT/s x1 link does
+	qdev+=(-device "pcie-root-port,id=rp$rp,chassis=$rp,slot=$rp,x-speed=5,x-width=1")
 	bus=rp$rp
 }
 for d in $devices; do

@@ -122,6 +122,8 @@ struct vfio_pci_region {
  * @needs_pm_restore: state must be restored when leaving D3hot
  * @pm_intx_masked: INTx was masked for runtime suspend
  * @pm_runtime_engaged: the user asked for low power (a feature)
+ * @pm_idle_d3: register dropped the PCI core's probe reference, so an
+ *	unused function suspends to D3hot and each session holds one
  * @pm_wake_eventfd_ctx: eventfd signalled when the device wakes up
  * @pm_idle_d3: the usage count PCI core took for probe was dropped, so an
  *	idle function may runtime-suspend to D3hot
@@ -215,7 +217,7 @@ struct vfio_pci_core_device {
 	/* Runtime power management; see vfio_pci_power.c */
 	bool			pm_intx_masked;
 	bool			pm_runtime_engaged;
-	bool			pm_idle_d3;	/* probe's usage count dropped */
+	bool			pm_idle_d3;
 	struct eventfd_ctx	*pm_wake_eventfd_ctx;
 
 	/* SR-IOV; see vfio_pci_sriov.c */

@@ -27,8 +27,8 @@
  * memory_lock (held for write) guards the power state as seen by BAR
  * accesses, pm_runtime_engaged and pm_wake_eventfd_ctx; pm_intx_masked is
  * only touched by the runtime PM callbacks, which the PM core serialises.
- * The callbacks take no lock around vfio_pci_intx_mask()/unmask(): those
- * take igate themselves.
+ * INTx masking takes igate inside vfio_pci_intx_mask()/_unmask(): the
+ * callbacks hold none of our locks when they call them.
  */
 #include <linux/eventfd.h>
 #include <linux/pci.h>
@@ -380,13 +380,10 @@ static int vfio_pci_runtime_suspend(struct device *dev)
 	up_write(&vdev->memory_lock);
 
 	/*
-	 * Keep an INTx line quiet while the function sleeps.  A line the
-	 * user masked already stays as it is (vfio_pci_intx_mask() then
-	 * returns false) and resume leaves it masked.
-	 */
-	/*
-	 * vfio_pci_intx_mask() takes igate itself and answers true only when
-	 * INTx is in use and it did the masking.
+	 * Keep an INTx line quiet while the function sleeps.
+	 * vfio_pci_intx_mask() takes igate itself and returns true only when
+	 * INTx is in use and this call masked it: a line the user masked
+	 * already stays as it is, and resume leaves it masked.
 	 */
 	vdev->pm_intx_masked = vfio_pci_intx_mask(vdev);
 	return 0;
@@ -427,7 +424,8 @@ static int vfio_pci_runtime_resume(struct device *dev)
 /**
  * DOC: vfio_pci_core_pm_ops
  *
- * The dev_pm_ops for drivers built on vfio-pci-core (runtime PM callbacks).
+ * vfio_pci_core_pm_ops - the dev_pm_ops of drivers built on vfio-pci-core
+ * (runtime PM callbacks).
  * A driver that points its pci_driver.driver.pm here gets idle D3hot for
  * unused functions and offers the VFIO_DEVICE_FEATURE_LOW_POWER_* features.
  * The callbacks expect the driver data of the device to be its

@@ -13,8 +13,8 @@
  * A hot reset is only ever done when every function it touches is in the
  * caller's device set (so bound to a vfio-pci-core driver and coordinating
  * with us), and either requested by a user who proves ownership of every
- * open one (VFIO_DEVICE_PCI_HOT_RESET) or when none is open at all (last
- * close, vfio_pci_devset_try_reset()).
+ * one (VFIO_DEVICE_PCI_HOT_RESET) or when none is open at all (last close,
+ * vfio_pci_devset_try_reset()).
  *
  * Locking: dev_set->lock is the outermost lock.  A hot reset then holds the
  * memory_lock of every device of the set for write.  Those rw_semaphores
@@ -440,10 +440,11 @@ static bool vfio_pci_groups_have(struct file **groups, unsigned int count,
 }
 
 /*
- * Reset the slot or bus of @vdev for a user holding @groups.  Every open
- * device of the set must be in one of the groups: holding a group file
- * proves ownership of its devices.  Devices of the set nobody has open may
- * be reset freely; dev_set->lock keeps them closed meanwhile.
+ * Reset the slot or bus of @vdev for a user holding @groups.  Every device
+ * of the set, open or not, must be in one of the groups: holding a group
+ * file proves ownership of its devices, and a user may not reset a device
+ * of a group it does not own even while nobody uses it.  dev_set->lock
+ * keeps every device of the set from being opened meanwhile.
  */
 static int vfio_pci_devset_hot_reset(struct vfio_pci_core_device *vdev,
 				     struct file **groups, unsigned int count)
@@ -461,7 +462,7 @@ static int vfio_pci_devset_hot_reset(struct vfio_pci_core_device *vdev,
 	}
 
 	list_for_each_entry(cur, &dev_set->device_list, dev_set_list) {
-		if (cur->open_count && !vfio_pci_groups_have(groups, count, cur)) {
+		if (!vfio_pci_groups_have(groups, count, cur)) {
 			ret = -EINVAL;
 			goto out_unlock;
 		}

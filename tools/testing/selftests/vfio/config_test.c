@@ -821,21 +821,6 @@ static const uint8_t vf_uuid[16] = {
 	0xa8, 0x12, 0xc4, 0xf0, 0x5b, 0x9d, 0x3e, 0x67,
 };
 
-static int sysfs_write(const char *bdf, const char *file, const char *val)
-{
-	char path[256];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 static void dev_unset(struct vfio_dev *d)
 {
 	d->fd = -1;
@@ -869,7 +854,7 @@ FIXTURE_SETUP(config_vf)
 	memcpy(f->data, vf_uuid, 16);
 	ASSERT_EQ(0, ioctl(self->pf.fd, VFIO_DEVICE_FEATURE, f));
 
-	ret = sysfs_write(bdf, "sriov_numvfs", "1");
+	ret = vfio_sysfs_write(bdf, "sriov_numvfs", "1");
 	if (ret == -ENOENT)
 		SKIP(return, "vfio-pci was loaded without enable_sriov=1");
 	ASSERT_EQ(0, ret);
@@ -914,7 +899,7 @@ FIXTURE_TEARDOWN(config_vf)
 {
 	vfio_dev_close(&self->vf);
 	if (self->enabled)
-		sysfs_write(self->pf.bdf, "sriov_numvfs", "0");
+		vfio_sysfs_write(self->pf.bdf, "sriov_numvfs", "0");
 	vfio_dev_close(&self->pf);
 }
 

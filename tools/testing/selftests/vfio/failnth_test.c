@@ -110,7 +110,7 @@ FIXTURE_TEARDOWN(failnth)
 {
 }
 
-TEST_F(failnth, device_open)
+TEST_F_TIMEOUT(failnth, device_open, 600)
 {
 	int nth, ret, reached = 0;
 
@@ -135,7 +135,7 @@ TEST_F(failnth, device_open)
 	EXPECT_LT(nth, MAX_NTH);
 }
 
-TEST_F(failnth, set_irqs)
+TEST_F_TIMEOUT(failnth, set_irqs, 600)
 {
 	struct vfio_irq_info msi, msix;
 	struct vfio_dev d;
@@ -169,7 +169,7 @@ TEST_F(failnth, set_irqs)
 	vfio_dev_close(&d);
 }
 
-TEST_F(failnth, region_paths)
+TEST_F_TIMEOUT(failnth, region_paths, 600)
 {
 	struct vfio_region_info *ri;
 	struct vfio_dev d;

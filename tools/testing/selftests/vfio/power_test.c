@@ -88,27 +88,6 @@ FIXTURE_TEARDOWN(power)
 	vfio_dev_close(&self->d);
 }
 
-/* Read /sys/bus/pci/devices/<bdf>/<attr> without the newline */
-static int sysfs_read(const char *bdf, const char *attr, char *buf, size_t len)
-{
-	char path[256];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = 0;
-	return 0;
-}
-
 /* Poll <attr> until it reads @want; true when it did within @ms */
 static bool sysfs_wait(const char *bdf, const char *attr, const char *want,
 		       int ms)
@@ -117,12 +96,12 @@ static bool sysfs_wait(const char *bdf, const char *attr, const char *want,
 	int waited;
 
 	for (waited = 0; waited <= ms; waited += 10) {
-		if (!sysfs_read(bdf, attr, buf, sizeof(buf)) && !strcmp(buf, want))
+		if (!vfio_sysfs_read(bdf, attr, buf, sizeof(buf)) && !strcmp(buf, want))
 			return true;
 		usleep(10000);
 	}
 	fprintf(stderr, "# %s/%s is \"%s\", not \"%s\"\n", bdf, attr,
-		sysfs_read(bdf, attr, buf, sizeof(buf)) ? "?" : buf, want);
+		vfio_sysfs_read(bdf, attr, buf, sizeof(buf)) ? "?" : buf, want);
 	return false;
 }
 
@@ -134,7 +113,7 @@ static bool sysfs_stays(const char *bdf, const char *attr, const char *want,
 	int waited;
 
 	for (waited = 0; waited <= ms; waited += 10) {
-		if (sysfs_read(bdf, attr, buf, sizeof(buf)) || strcmp(buf, want)) {
+		if (vfio_sysfs_read(bdf, attr, buf, sizeof(buf)) || strcmp(buf, want)) {
 			fprintf(stderr, "# %s/%s became \"%s\", not \"%s\"\n",
 				bdf, attr, buf, want);
 			return false;

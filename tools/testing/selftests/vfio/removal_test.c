@@ -26,23 +26,11 @@ struct sysfs_write {
 	int ret;
 };
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 static void *writer(void *arg)
 {
 	struct sysfs_write *w = arg;
 
-	w->ret = write_file(w->path, w->val);
+	w->ret = vfio_write_file(w->path, w->val);
 	w->done = 1;
 	return NULL;
 }
@@ -61,8 +49,8 @@ static int rebind(const char *bdf)
 	char path[160];
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-	write_file(path, "vfio-pci");
-	write_file("/sys/bus/pci/drivers_probe", bdf);
+	vfio_write_file(path, "vfio-pci");
+	vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
 	return bound_to_vfio(bdf) ? 0 : -1;
 }
 
@@ -106,7 +94,7 @@ FIXTURE_TEARDOWN(removal)
 	vfio_dev_close(&self->d);
 	if (self->bdf && !bound_to_vfio(self->bdf)) {
 		if (access("/sys/bus/pci/devices/", F_OK) == 0)
-			write_file("/sys/bus/pci/rescan", "1");
+			vfio_write_file("/sys/bus/pci/rescan", "1");
 		rebind(self->bdf);
 	}
 }
@@ -148,7 +136,7 @@ TEST_F(removal, request_then_release)
 	EXPECT_FALSE(bound_to_vfio(self->bdf));
 
 	if (variant->remove)
-		ASSERT_EQ(0, write_file("/sys/bus/pci/rescan", "1"));
+		ASSERT_EQ(0, vfio_write_file("/sys/bus/pci/rescan", "1"));
 	ASSERT_EQ(0, rebind(self->bdf));
 	ASSERT_EQ(0, vfio_dev_open(&self->d, self->bdf));
 	EXPECT_TRUE(self->d.info.flags & VFIO_DEVICE_FLAGS_PCI);

@@ -81,26 +81,10 @@ FIXTURE_SETUP(reset)
 	ASSERT_EQ(0, vfio_dev_open(&self->d, bdf));
 }
 
-/* Write @val to /sys/bus/pci/devices/<bdf>/<attr>; 0 or -errno */
-static int sysfs_write(const char *bdf, const char *attr, const char *val)
-{
-	char path[256];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 FIXTURE_TEARDOWN(reset)
 {
 	if (self->methods_changed)
-		sysfs_write(self->d.bdf, "reset_method", "default");
+		vfio_sysfs_write(self->d.bdf, "reset_method", "default");
 	vfio_dev_close(&self->d);
 }
 
@@ -341,7 +325,7 @@ TEST_F(reset, idle_set_reset_on_last_close)
 
 	dirty_register(_metadata, &self->d, variant->reg, variant->val);
 	/* An empty line (a zero-length write never reaches sysfs) */
-	ASSERT_EQ(0, sysfs_write(self->d.bdf, "reset_method", "\n"));
+	ASSERT_EQ(0, vfio_sysfs_write(self->d.bdf, "reset_method", "\n"));
 	self->methods_changed = true;
 	ASSERT_EQ(-ENOTTY, ioctl(self->d.fd, VFIO_DEVICE_RESET) ? -errno : 0);
 
@@ -354,7 +338,7 @@ TEST_F(reset, idle_set_reset_on_last_close)
 
 	/* Nothing reset the function at open: only the bus reset did */
 	check_register_reset(_metadata, &self->d, variant->reg);
-	EXPECT_EQ(0, sysfs_write(self->d.bdf, "reset_method", "default"));
+	EXPECT_EQ(0, vfio_sysfs_write(self->d.bdf, "reset_method", "default"));
 	self->methods_changed = false;
 }
 

@@ -42,41 +42,6 @@ static void token_arg(char *buf, size_t len, const uint8_t *t)
 		 t[10], t[11], t[12], t[13], t[14], t[15]);
 }
 
-static int sysfs_write(const char *bdf, const char *attr, const char *val)
-{
-	char path[256];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static int sysfs_read(const char *bdf, const char *attr, char *buf, size_t len)
-{
-	char path[256];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = 0;
-	return 0;
-}
-
 /* Basename of the symlink /sys/bus/pci/devices/<bdf>/<link>, or "" */
 static void sysfs_link(const char *bdf, const char *link, char *buf, size_t len)
 {
@@ -140,9 +105,9 @@ FIXTURE_SETUP(sriov)
 	self->c.vf.container = -1;
 	if (!bdf)
 		SKIP(return, "no %s device bound", variant->name);
-	ASSERT_EQ(0, sysfs_read(bdf, "sriov_totalvfs", buf, sizeof(buf)));
+	ASSERT_EQ(0, vfio_sysfs_read(bdf, "sriov_totalvfs", buf, sizeof(buf)));
 	ASSERT_LE(1, atoi(buf));
-	ASSERT_EQ(0, sysfs_read(bdf, "sriov_numvfs", buf, sizeof(buf)));
+	ASSERT_EQ(0, vfio_sysfs_read(bdf, "sriov_numvfs", buf, sizeof(buf)));
 	ASSERT_EQ(0, atoi(buf));
 	ASSERT_EQ(0, vfio_dev_open(&self->c.pf, bdf));
 }
@@ -156,7 +121,7 @@ FIXTURE_TEARDOWN(sriov)
 {
 	vf_close(&self->c);
 	if (self->c.vfs_enabled)
-		sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0");
+		vfio_sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0");
 	vfio_dev_close(&self->c.pf);
 }
 
@@ -167,7 +132,7 @@ static void enable_vf(struct __test_metadata *_metadata,
 	char drv[64];
 	int ret, waited;
 
-	ret = sysfs_write(c->pf.bdf, "sriov_numvfs", "1");
+	ret = vfio_sysfs_write(c->pf.bdf, "sriov_numvfs", "1");
 	if (ret == -ENOENT)
 		SKIP(return, "vfio-pci was loaded without enable_sriov=1");
 	ASSERT_EQ(0, ret);
@@ -183,8 +148,7 @@ static void enable_vf(struct __test_metadata *_metadata,
 		usleep(10000);
 	}
 	ASSERT_STREQ("vfio-pci", drv);
-	ASSERT_EQ(0, sysfs_read(c->vf_bdf, "driver_override", drv,
-				sizeof(drv)));
+	ASSERT_EQ(0, vfio_sysfs_read(c->vf_bdf, "driver_override", drv, sizeof(drv)));
 	ASSERT_STREQ("vfio-pci", drv);
 }
 
@@ -228,10 +192,10 @@ TEST_F(sriov, vf_token)
 
 	/* While a VF is open its token is fixed and the VFs stay */
 	EXPECT_EQ(-EBUSY, set_token(&self->c.pf, token_b, VFIO_DEVICE_FEATURE_SET, 16));
-	EXPECT_EQ(-EBUSY, sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0"));
+	EXPECT_EQ(-EBUSY, vfio_sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0"));
 
 	vf_close(&self->c);
-	ASSERT_EQ(0, sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0"));
+	ASSERT_EQ(0, vfio_sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0"));
 	self->c.vfs_enabled = false;
 	{
 		char link[32];
@@ -295,7 +259,7 @@ TEST_F(sriov, pf_stays_in_d0_under_vfs)
 	vfio_region_write(&self->c.pf, VFIO_PCI_CONFIG_REGION_INDEX,
 			  pm + PCI_PM_CTRL, &d3, 2);
 	usleep(100000);
-	ASSERT_EQ(0, sysfs_read(self->c.pf.bdf, "power_state", state, sizeof(state)));
+	ASSERT_EQ(0, vfio_sysfs_read(self->c.pf.bdf, "power_state", state, sizeof(state)));
 	EXPECT_STREQ("D0", state);
 
 	ASSERT_EQ(0, vf_open(&self->c, a));

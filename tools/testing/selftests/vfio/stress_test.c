@@ -152,18 +152,6 @@ static void *reopen_worker(void *arg)
 	return NULL;
 }
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 static bool bound(const char *bdf)
 {
 	char path[160];
@@ -180,12 +168,12 @@ static int rebind(const char *bdf)
 
 	for (i = 0; i < 50 && access("/sys/bus/pci/devices/", F_OK) == 0; i++) {
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-		if (!write_file(path, "vfio-pci"))
+		if (!vfio_write_file(path, "vfio-pci"))
 			break;
-		write_file("/sys/bus/pci/rescan", "1");
+		vfio_write_file("/sys/bus/pci/rescan", "1");
 		usleep(100000);
 	}
-	write_file("/sys/bus/pci/drivers_probe", bdf);
+	vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
 	return bound(bdf) ? 0 : -1;
 }
 
@@ -202,10 +190,10 @@ static void *remover(void *arg)
 
 	if (r->remove) {
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove", r->bdf);
-		write_file(path, "1");
+		vfio_write_file(path, "1");
 	} else {
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", r->bdf);
-		write_file(path, r->bdf);
+		vfio_write_file(path, r->bdf);
 	}
 	r->done = 1;
 	return NULL;
@@ -258,7 +246,7 @@ static int episode(const char *name, const char *bdf, bool remove)
 	       (unsigned long long)c.ops[2], (unsigned long long)c.ops[3],
 	       (unsigned long long)c.ops[4]);
 	if (remove)
-		write_file("/sys/bus/pci/rescan", "1");
+		vfio_write_file("/sys/bus/pci/rescan", "1");
 	return rebind(bdf) ? -3 : 0;
 }
 

@@ -85,6 +85,13 @@ uint64_t vfio_eventfd_wait(int fd, int ms);
 int vfio_dma_map(struct vfio_dev *d, void *vaddr, uint64_t iova, uint64_t size);
 int vfio_dma_unmap(struct vfio_dev *d, uint64_t iova, uint64_t size);
 
+/* Write @val to the file at @path (sysfs); 0 or -errno */
+int vfio_write_file(const char *path, const char *val);
+/* Write @val to /sys/bus/pci/devices/<bdf>/<attr>; 0 or -errno */
+int vfio_sysfs_write(const char *bdf, const char *attr, const char *val);
+/* Read /sys/bus/pci/devices/<bdf>/<attr> without its newline; 0 or -errno */
+int vfio_sysfs_read(const char *bdf, const char *attr, char *buf, size_t len);
+
 /* Set bits in the device's (virtual) command register */
 void vfio_cmd_set(struct vfio_dev *d, uint16_t bits);
 

@@ -2,7 +2,7 @@
 /*
  * The VGA region of a VGA-class device (QEMU's std VGA): present with the
  * legacy layout, its ports and memory reachable, everything between and
- * beyond them refused.
+ * beyond them refused; and its option ROM through the ROM region.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,7 +24,10 @@ FIXTURE_SETUP(vga)
 	if (!bdf)
 		SKIP(return, "no VGA device bound");
 	ASSERT_EQ(0, vfio_dev_open(&self->d, bdf));
-	ASSERT_EQ(0, vfio_region_info(&self->d, VFIO_PCI_VGA_REGION_INDEX, &self->ri));
+	/* Kernels built without CONFIG_VFIO_PCI_VGA offer no VGA region */
+	if (vfio_region_info(&self->d, VFIO_PCI_VGA_REGION_INDEX, &self->ri) == -EINVAL)
+		SKIP(return, "kernel without CONFIG_VFIO_PCI_VGA");
+	ASSERT_NE(0, self->ri.size);
 }
 
 FIXTURE_TEARDOWN(vga)
@@ -77,6 +80,23 @@ TEST_F(vga, outside_the_legacy_ranges)
 	EXPECT_GT(0, pread(self->d.fd, &v, 4, self->ri.offset + 0xc0000));
 	EXPECT_GT(0, pread(self->d.fd, &v, 4, self->ri.offset + 0xbfffe));
 	EXPECT_GT(0, pread(self->d.fd, &v, 4, self->ri.offset + 0x3de));
+}
+
+/* QEMU's std VGA carries its video BIOS in the expansion ROM BAR */
+TEST_F(vga, rom_region_reads_the_option_rom)
+{
+	struct vfio_region_info rom;
+	uint8_t sig[2] = { 0, 0 };
+
+	ASSERT_EQ(0, vfio_region_info(&self->d, VFIO_PCI_ROM_REGION_INDEX, &rom));
+	if (!rom.size)
+		SKIP(return, "no option ROM on this VGA");
+	EXPECT_FALSE(rom.flags & VFIO_REGION_INFO_FLAG_WRITE);
+	ASSERT_EQ(2, pread(self->d.fd, sig, 2, rom.offset));
+	EXPECT_EQ(0x55, sig[0]);
+	EXPECT_EQ(0xaa, sig[1]);
+	EXPECT_GT(0, pwrite(self->d.fd, sig, 2, rom.offset));
+	EXPECT_GT(0, pread(self->d.fd, sig, 2, rom.offset + rom.size - 1));
 }
 
 TEST_HARNESS_MAIN
