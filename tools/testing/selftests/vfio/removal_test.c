@@ -35,23 +35,11 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-static bool bound_to_vfio(const char *bdf)
-{
-	char path[160];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/vfio-pci/%s", bdf);
-	return !stat(path, &st);
-}
-
 static int rebind(const char *bdf)
 {
-	char path[160];
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-	vfio_write_file(path, "vfio-pci");
+	vfio_sysfs_write(bdf, "driver_override", "vfio-pci");
 	vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
-	return bound_to_vfio(bdf) ? 0 : -1;
+	return vfio_bound_to_vfio_pci(bdf) ? 0 : -1;
 }
 
 static bool wait_done(volatile int *flag, int ms)
@@ -83,7 +71,7 @@ FIXTURE_SETUP(removal)
 	self->bdf = vfio_test_bdf(variant->name);
 	if (!self->bdf)
 		SKIP(return, "no %s device bound", variant->name);
-	ASSERT_TRUE(bound_to_vfio(self->bdf) || rebind(self->bdf) == 0);
+	ASSERT_TRUE(vfio_bound_to_vfio_pci(self->bdf) || rebind(self->bdf) == 0);
 	ASSERT_EQ(0, vfio_dev_open(&self->d, self->bdf));
 	self->req = eventfd(0, EFD_CLOEXEC);
 	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->d, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &self->req));
@@ -92,7 +80,7 @@ FIXTURE_SETUP(removal)
 FIXTURE_TEARDOWN(removal)
 {
 	vfio_dev_close(&self->d);
-	if (self->bdf && !bound_to_vfio(self->bdf)) {
+	if (self->bdf && !vfio_bound_to_vfio_pci(self->bdf)) {
 		if (access("/sys/bus/pci/devices/", F_OK) == 0)
 			vfio_write_file("/sys/bus/pci/rescan", "1");
 		rebind(self->bdf);
@@ -133,7 +121,7 @@ TEST_F(removal, request_then_release)
 	EXPECT_TRUE(wait_done(&w.done, 20000));
 	pthread_join(t, NULL);
 	EXPECT_EQ(0, w.ret);
-	EXPECT_FALSE(bound_to_vfio(self->bdf));
+	EXPECT_FALSE(vfio_bound_to_vfio_pci(self->bdf));
 
 	if (variant->remove)
 		ASSERT_EQ(0, vfio_write_file("/sys/bus/pci/rescan", "1"));

@@ -152,15 +152,6 @@ static void *reopen_worker(void *arg)
 	return NULL;
 }
 
-static bool bound(const char *bdf)
-{
-	char path[160];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/vfio-pci/%s", bdf);
-	return !stat(path, &st);
-}
-
 static int rebind(const char *bdf)
 {
 	char path[160];
@@ -174,7 +165,7 @@ static int rebind(const char *bdf)
 		usleep(100000);
 	}
 	vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
-	return bound(bdf) ? 0 : -1;
+	return vfio_bound_to_vfio_pci(bdf) ? 0 : -1;
 }
 
 struct remover {

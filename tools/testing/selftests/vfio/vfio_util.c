@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
 
@@ -405,4 +406,13 @@ int vfio_sysfs_read(const char *bdf, const char *attr, char *buf, size_t len)
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = 0;
 	return 0;
+}
+
+bool vfio_bound_to_vfio_pci(const char *bdf)
+{
+	char path[160];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/vfio-pci/%s", bdf);
+	return !stat(path, &st);
 }

@@ -92,6 +92,9 @@ int vfio_sysfs_write(const char *bdf, const char *attr, const char *val);
 /* Read /sys/bus/pci/devices/<bdf>/<attr> without its newline; 0 or -errno */
 int vfio_sysfs_read(const char *bdf, const char *attr, char *buf, size_t len);
 
+/* Whether @bdf is bound to vfio-pci right now */
+bool vfio_bound_to_vfio_pci(const char *bdf);
+
 /* Set bits in the device's (virtual) command register */
 void vfio_cmd_set(struct vfio_dev *d, uint16_t bits);
 
