@@ -22,6 +22,9 @@
 # "host:<command>" to run a host program inside the shared root (@TREE@ in it
 # stands for the tree's path).
 #
+# QEMU_EXTRA in the environment is appended to the qemu command line (e.g.
+# "-icount shift=0,sleep=off", under which guest time counts instructions).
+#
 # Prints the TAP output and ends with "guest: N passed, N failed, N skipped";
 # exits non-zero when anything failed, the guest timed out, or its dmesg
 # shows a WARNING, BUG, Oops, lockdep or KASAN report, or a hung task.
@@ -52,7 +55,7 @@ while [ $# -gt 0 ]; do
 	--tree) tree=$(cd "$2" && pwd); shift 2 ;;
 	--quiet) quiet=1; shift ;;
 	--kernel) kdir=$(cd "$2" && pwd); shift 2 ;;
-	-h|--help) sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	--*) echo "guest-run: unknown option $1" >&2; exit 2 ;;
 	*) tests+=("$1"); shift ;;
 	esac
@@ -235,7 +238,7 @@ flock "$lock" timeout --kill-after=10 "$timeout" \
 	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
 	-append "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=4 rdinit=/init$extra_append" \
 	-serial "file:$out/console.log" -serial "file:$out/results.log" \
-	"${qdev[@]}" "${fsdev[@]+"${fsdev[@]}"}" > "$out/qemu.log" 2>&1 || rc=$?
+	"${qdev[@]}" "${fsdev[@]+"${fsdev[@]}"}" ${QEMU_EXTRA:-} > "$out/qemu.log" 2>&1 || rc=$?
 
 args=("$out")
 [ $quiet = 1 ] && args+=(--quiet)

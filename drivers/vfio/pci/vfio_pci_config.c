@@ -170,8 +170,9 @@ typedef void (*vcfg_hook_t)(struct vfio_pci_core_device *vdev,
 /**
  * struct vcfg_kind_desc - how a kind of structure behaves
  * @name: for messages
- * @perm: per-byte masks for offsets below @nperm
- * @nperm: entries in @perm
+ * @perm: per-byte masks for offsets below @nperm: the virtual mask of
+ *	byte @off at perm[off], its writable mask at perm[nperm + off]
+ * @nperm: bytes @perm covers
  * @tail: masks for offsets from @nperm on
  * @fixed_len: length of the structure, or 0 if @len computes it
  * @len: computes the length from the snapshot
@@ -179,7 +180,7 @@ typedef void (*vcfg_hook_t)(struct vfio_pci_core_device *vdev,
  */
 struct vcfg_kind_desc {
 	const char *name;
-	struct vcfg_perm *perm;
+	u8 *perm;
 	unsigned int nperm;
 	struct vcfg_perm tail;
 	unsigned int fixed_len;
@@ -189,78 +190,79 @@ struct vcfg_kind_desc {
 
 /* ---- permission tables ------------------------------------------------- */
 
-static struct vcfg_perm perm_hdr[PCI_STD_HEADER_SIZEOF] __ro_after_init;
-static struct vcfg_perm perm_pm[PCI_PM_SIZEOF] __ro_after_init;
-static struct vcfg_perm perm_vpd[PCI_CAP_VPD_SIZEOF] __ro_after_init;
-static struct vcfg_perm perm_msi[PCI_MSI_PENDING_64 + 4] __ro_after_init;
-static struct vcfg_perm perm_pcix[PCI_CAP_PCIX_SIZEOF_V1] __ro_after_init;
-static struct vcfg_perm perm_vndr[3] __ro_after_init;
-static struct vcfg_perm perm_exp[VCFG_EXP_LEN] __ro_after_init;
-static struct vcfg_perm perm_msix[PCI_CAP_MSIX_SIZEOF] __ro_after_init;
-static struct vcfg_perm perm_sata[PCI_CAP_SIZEOF] __ro_after_init;
-static struct vcfg_perm perm_af[PCI_CAP_AF_SIZEOF] __ro_after_init;
-static struct vcfg_perm perm_xhdr[VCFG_XHDR_LEN] __ro_after_init;
-static struct vcfg_perm perm_xerr[PCI_ERR_ROOT_COMMAND] __ro_after_init;
-static struct vcfg_perm perm_xvndr[PCI_VNDR_HEADER + 4] __ro_after_init;
+static u8 perm_hdr[2][PCI_STD_HEADER_SIZEOF] __ro_after_init;
+static u8 perm_pm[2][PCI_PM_SIZEOF] __ro_after_init;
+static u8 perm_vpd[2][PCI_CAP_VPD_SIZEOF] __ro_after_init;
+static u8 perm_msi[2][PCI_MSI_PENDING_64 + 4] __ro_after_init;
+static u8 perm_pcix[2][PCI_CAP_PCIX_SIZEOF_V1] __ro_after_init;
+static u8 perm_vndr[2][3] __ro_after_init;
+static u8 perm_exp[2][VCFG_EXP_LEN] __ro_after_init;
+static u8 perm_msix[2][PCI_CAP_MSIX_SIZEOF] __ro_after_init;
+static u8 perm_sata[2][PCI_CAP_SIZEOF] __ro_after_init;
+static u8 perm_af[2][PCI_CAP_AF_SIZEOF] __ro_after_init;
+static u8 perm_xhdr[2][VCFG_XHDR_LEN] __ro_after_init;
+static u8 perm_xerr[2][PCI_ERR_ROOT_COMMAND] __ro_after_init;
+static u8 perm_xvndr[2][PCI_VNDR_HEADER + 4] __ro_after_init;
 
-/* Set @size bytes of @tbl from @off to the little-endian masks given */
-static void __init vcfg_perm_set(struct vcfg_perm *tbl, unsigned int off,
+static const struct vcfg_kind_desc vcfg_kinds[VK_NR];
+
+/* Set @size bytes from @off of @k's table to the little-endian masks given */
+static void __init vcfg_perm_set(enum vcfg_kind k, unsigned int off,
 				 unsigned int size, u32 virt, u32 write)
 {
+	const struct vcfg_kind_desc *d = &vcfg_kinds[k];
 	unsigned int i;
 
 	for (i = 0; i < size; i++) {
-		tbl[off + i].virt = virt >> (8 * i);
-		tbl[off + i].write = write >> (8 * i);
+		d->perm[off + i] = virt >> (8 * i);
+		d->perm[d->nperm + off + i] = write >> (8 * i);
 	}
 }
 
 /* Every capability: ID and next pointer read from the emulated copy */
-static void __init vcfg_perm_cap_header(struct vcfg_perm *tbl)
+static void __init vcfg_perm_cap_header(enum vcfg_kind k)
 {
-	vcfg_perm_set(tbl, PCI_CAP_LIST_ID, 2, VCFG_ALL, 0);
+	vcfg_perm_set(k, PCI_CAP_LIST_ID, 2, VCFG_ALL, 0);
 }
 
 static void __init vcfg_perm_init_header(void)
 {
-	struct vcfg_perm *t = perm_hdr;
-
-	vcfg_perm_set(t, PCI_VENDOR_ID, 4, VCFG_ALL, 0);
-	vcfg_perm_set(t, PCI_COMMAND, 2,
+	vcfg_perm_set(VK_HDR, PCI_VENDOR_ID, 4, VCFG_ALL, 0);
+	vcfg_perm_set(VK_HDR, PCI_COMMAND, 2,
 		      PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
 		      PCI_COMMAND_INTX_DISABLE,
 		      PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
 		      PCI_COMMAND_INTX_DISABLE | PCI_COMMAND_MASTER |
 		      PCI_COMMAND_INVALIDATE | PCI_COMMAND_PARITY |
 		      PCI_COMMAND_SERR);
-	vcfg_perm_set(t, PCI_STATUS, 2, PCI_STATUS_CAP_LIST,
+	vcfg_perm_set(VK_HDR, PCI_STATUS, 2, PCI_STATUS_CAP_LIST,
 		      PCI_STATUS_PARITY | PCI_STATUS_SIG_TARGET_ABORT |
 		      PCI_STATUS_REC_TARGET_ABORT |
 		      PCI_STATUS_REC_MASTER_ABORT |
 		      PCI_STATUS_SIG_SYSTEM_ERROR |
 		      PCI_STATUS_DETECTED_PARITY);
-	vcfg_perm_set(t, PCI_CLASS_REVISION, 4, VCFG_ALL, 0);
-	vcfg_perm_set(t, PCI_CACHE_LINE_SIZE, 1, 0, VCFG_ALL);
-	vcfg_perm_set(t, PCI_LATENCY_TIMER, 1, 0, VCFG_ALL);
-	vcfg_perm_set(t, PCI_HEADER_TYPE, 1, VCFG_ALL, 0);
+	vcfg_perm_set(VK_HDR, PCI_CLASS_REVISION, 4, VCFG_ALL, 0);
+	vcfg_perm_set(VK_HDR, PCI_CACHE_LINE_SIZE, 1, 0, VCFG_ALL);
+	vcfg_perm_set(VK_HDR, PCI_LATENCY_TIMER, 1, 0, VCFG_ALL);
+	vcfg_perm_set(VK_HDR, PCI_HEADER_TYPE, 1, VCFG_ALL, 0);
 	/* PCI_BIST: read from the hardware, never started by the user */
-	vcfg_perm_set(t, PCI_BASE_ADDRESS_0, 4 * PCI_STD_NUM_BARS,
+	vcfg_perm_set(VK_HDR, PCI_BASE_ADDRESS_0, 4 * PCI_STD_NUM_BARS,
 		      VCFG_ALL, VCFG_ALL);
-	vcfg_perm_set(t, PCI_CARDBUS_CIS, 4, VCFG_ALL, 0);
-	vcfg_perm_set(t, PCI_SUBSYSTEM_VENDOR_ID, 4, VCFG_ALL, 0);
-	vcfg_perm_set(t, PCI_ROM_ADDRESS, 4, VCFG_ALL, VCFG_ALL);
+	vcfg_perm_set(VK_HDR, PCI_CARDBUS_CIS, 4, VCFG_ALL, 0);
+	vcfg_perm_set(VK_HDR, PCI_SUBSYSTEM_VENDOR_ID, 4, VCFG_ALL, 0);
+	vcfg_perm_set(VK_HDR, PCI_ROM_ADDRESS, 4, VCFG_ALL, VCFG_ALL);
 	/* Capability pointer and the reserved bytes after it */
-	vcfg_perm_set(t, PCI_CAPABILITY_LIST, 8, VCFG_ALL, 0);
-	vcfg_perm_set(t, PCI_INTERRUPT_LINE, 1, VCFG_ALL, VCFG_ALL);
-	vcfg_perm_set(t, PCI_INTERRUPT_PIN, 3, VCFG_ALL, 0);
+	vcfg_perm_set(VK_HDR, PCI_CAPABILITY_LIST, 8, VCFG_ALL, 0);
+	vcfg_perm_set(VK_HDR, PCI_INTERRUPT_LINE, 1, VCFG_ALL, VCFG_ALL);
+	vcfg_perm_set(VK_HDR, PCI_INTERRUPT_PIN, 3, VCFG_ALL, 0);
 }
 
 static void __init vcfg_perm_init_caps(void)
 {
 	u32 m;
 
-	vcfg_perm_cap_header(perm_pm);
-	vcfg_perm_set(perm_pm, PCI_PM_PMC, 2, VCFG_ALL, 0);
+	vcfg_perm_cap_header(VK_PM);
+	vcfg_perm_set(VK_PM, PCI_PM_PMC, 2, VCFG_ALL, 0);
 	/*
 	 * The power state is applied through vfio_pci_set_power_state(); PME
 	 * enable belongs to the host's wake-up handling and stays virtual.
@@ -268,31 +270,31 @@ static void __init vcfg_perm_init_caps(void)
 	 * written back.
 	 */
 	m = PCI_PM_CTRL_STATE_MASK | PCI_PM_CTRL_PME_ENABLE;
-	vcfg_perm_set(perm_pm, PCI_PM_CTRL, 2, m, m);
+	vcfg_perm_set(VK_PM, PCI_PM_CTRL, 2, m, m);
 
-	vcfg_perm_cap_header(perm_vpd);
-	vcfg_perm_set(perm_vpd, PCI_VPD_ADDR, 2, VCFG_ALL, VCFG_ALL);
-	vcfg_perm_set(perm_vpd, PCI_VPD_DATA, 4, VCFG_ALL, VCFG_ALL);
+	vcfg_perm_cap_header(VK_VPD);
+	vcfg_perm_set(VK_VPD, PCI_VPD_ADDR, 2, VCFG_ALL, VCFG_ALL);
+	vcfg_perm_set(VK_VPD, PCI_VPD_DATA, 4, VCFG_ALL, VCFG_ALL);
 
 	/* MSI is programmed by the kernel through SET_IRQS: all virtual */
-	vcfg_perm_cap_header(perm_msi);
-	vcfg_perm_set(perm_msi, PCI_MSI_FLAGS, 2, VCFG_ALL,
+	vcfg_perm_cap_header(VK_MSI);
+	vcfg_perm_set(VK_MSI, PCI_MSI_FLAGS, 2, VCFG_ALL,
 		      PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
-	vcfg_perm_set(perm_msi, PCI_MSI_ADDRESS_LO,
-		      ARRAY_SIZE(perm_msi) - PCI_MSI_ADDRESS_LO,
+	vcfg_perm_set(VK_MSI, PCI_MSI_ADDRESS_LO,
+		      ARRAY_SIZE(perm_msi[0]) - PCI_MSI_ADDRESS_LO,
 		      VCFG_ALL, VCFG_ALL);
 
-	vcfg_perm_cap_header(perm_pcix);
-	vcfg_perm_set(perm_pcix, PCI_X_CMD, 2, 0,
+	vcfg_perm_cap_header(VK_PCIX);
+	vcfg_perm_set(VK_PCIX, PCI_X_CMD, 2, 0,
 		      PCI_X_CMD_DPERR_E | PCI_X_CMD_ERO | PCI_X_CMD_MAX_READ |
 		      PCI_X_CMD_MAX_SPLIT);
 
 	/* Vendor-specific: the length byte is read-only, the body passes */
-	vcfg_perm_cap_header(perm_vndr);
+	vcfg_perm_cap_header(VK_VNDR);
 
-	vcfg_perm_cap_header(perm_exp);
-	vcfg_perm_set(perm_exp, PCI_EXP_FLAGS, 2, VCFG_ALL, 0);
-	vcfg_perm_set(perm_exp, PCI_EXP_DEVCAP, 4, VCFG_ALL, 0);
+	vcfg_perm_cap_header(VK_EXP);
+	vcfg_perm_set(VK_EXP, PCI_EXP_FLAGS, 2, VCFG_ALL, 0);
+	vcfg_perm_set(VK_EXP, PCI_EXP_DEVCAP, 4, VCFG_ALL, 0);
 	/*
 	 * Device control: error reporting, relaxed ordering, extended tags,
 	 * aux power, no-snoop and read request size pass through; payload
@@ -300,32 +302,32 @@ static void __init vcfg_perm_init_caps(void)
 	 * requester IDs the IOMMU sees, both read-only; Initiate FLR is a
 	 * virtual trigger.
 	 */
-	vcfg_perm_set(perm_exp, PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR,
+	vcfg_perm_set(VK_EXP, PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR,
 		      PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE |
 		      PCI_EXP_DEVCTL_FERE | PCI_EXP_DEVCTL_URRE |
 		      PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_EXT_TAG |
 		      PCI_EXP_DEVCTL_AUX_PME | PCI_EXP_DEVCTL_NOSNOOP_EN |
 		      PCI_EXP_DEVCTL_READRQ | PCI_EXP_DEVCTL_BCR_FLR);
-	vcfg_perm_set(perm_exp, PCI_EXP_DEVSTA, 2, 0,
+	vcfg_perm_set(VK_EXP, PCI_EXP_DEVSTA, 2, 0,
 		      PCI_EXP_DEVSTA_CED | PCI_EXP_DEVSTA_NFED |
 		      PCI_EXP_DEVSTA_FED | PCI_EXP_DEVSTA_URD);
 	/* Link, slot and root registers: read-only, from the hardware */
-	vcfg_perm_set(perm_exp, PCI_EXP_DEVCTL2, 2, 0,
+	vcfg_perm_set(VK_EXP, PCI_EXP_DEVCTL2, 2, 0,
 		      PCI_EXP_DEVCTL2_COMP_TIMEOUT |
 		      PCI_EXP_DEVCTL2_COMP_TMOUT_DIS |
 		      PCI_EXP_DEVCTL2_ATOMIC_REQ |
 		      PCI_EXP_DEVCTL2_IDO_REQ_EN | PCI_EXP_DEVCTL2_IDO_CMP_EN);
 
-	vcfg_perm_cap_header(perm_msix);
-	vcfg_perm_set(perm_msix, PCI_MSIX_FLAGS, 2, VCFG_ALL,
+	vcfg_perm_cap_header(VK_MSIX);
+	vcfg_perm_set(VK_MSIX, PCI_MSIX_FLAGS, 2, VCFG_ALL,
 		      PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-	vcfg_perm_set(perm_msix, PCI_MSIX_TABLE, 8, VCFG_ALL, 0);
+	vcfg_perm_set(VK_MSIX, PCI_MSIX_TABLE, 8, VCFG_ALL, 0);
 
-	vcfg_perm_cap_header(perm_sata);
+	vcfg_perm_cap_header(VK_SATA);
 
-	vcfg_perm_cap_header(perm_af);
-	vcfg_perm_set(perm_af, PCI_AF_LENGTH, 2, VCFG_ALL, 0);
-	vcfg_perm_set(perm_af, PCI_AF_CTRL, 1, VCFG_ALL, PCI_AF_CTRL_FLR);
+	vcfg_perm_cap_header(VK_AF);
+	vcfg_perm_set(VK_AF, PCI_AF_LENGTH, 2, VCFG_ALL, 0);
+	vcfg_perm_set(VK_AF, PCI_AF_CTRL, 1, VCFG_ALL, PCI_AF_CTRL_FLR);
 }
 
 static void __init vcfg_perm_init_ext(void)
@@ -333,14 +335,14 @@ static void __init vcfg_perm_init_ext(void)
 	unsigned int off;
 
 	/* Every exposed extended capability: header virtual, read-only */
-	vcfg_perm_set(perm_xhdr, 0, VCFG_XHDR_LEN, VCFG_ALL, 0);
+	vcfg_perm_set(VK_XNULL, 0, VCFG_XHDR_LEN, VCFG_ALL, 0);
 
-	vcfg_perm_set(perm_xerr, 0, VCFG_XHDR_LEN, VCFG_ALL, 0);
+	vcfg_perm_set(VK_XERR, 0, VCFG_XHDR_LEN, VCFG_ALL, 0);
 	/* Status (W1C), mask and severity registers pass through */
 	for (off = PCI_ERR_UNCOR_STATUS; off <= PCI_ERR_COR_MASK; off += 4)
-		vcfg_perm_set(perm_xerr, off, 4, 0, VCFG_ALL);
+		vcfg_perm_set(VK_XERR, off, 4, 0, VCFG_ALL);
 
-	vcfg_perm_set(perm_xvndr, 0, VCFG_XHDR_LEN, VCFG_ALL, 0);
+	vcfg_perm_set(VK_XVNDR, 0, VCFG_XHDR_LEN, VCFG_ALL, 0);
 }
 
 /* ---- lengths of capabilities, from the snapshot ------------------------ */
@@ -710,60 +712,62 @@ static const struct vcfg_kind_desc vcfg_kinds[VK_NR] = {
 	[VK_GAP] = { .name = "gap", .tail = VCFG_PASS },
 	[VK_XGAP] = { .name = "extended gap" },
 	[VK_HDR] = {
-		.name = "header", .perm = perm_hdr, .nperm = ARRAY_SIZE(perm_hdr),
+		.name = "header", .perm = &perm_hdr[0][0], .nperm = ARRAY_SIZE(perm_hdr[0]),
 		.fixed_len = PCI_STD_HEADER_SIZEOF, .hook = vcfg_hook_header,
 	},
 	[VK_PM] = {
-		.name = "PM", .perm = perm_pm, .nperm = ARRAY_SIZE(perm_pm),
+		.name = "PM", .perm = &perm_pm[0][0], .nperm = ARRAY_SIZE(perm_pm[0]),
 		.fixed_len = PCI_PM_SIZEOF, .hook = vcfg_hook_pm,
 	},
 	[VK_VPD] = {
-		.name = "VPD", .perm = perm_vpd, .nperm = ARRAY_SIZE(perm_vpd),
+		.name = "VPD", .perm = &perm_vpd[0][0], .nperm = ARRAY_SIZE(perm_vpd[0]),
 		.fixed_len = PCI_CAP_VPD_SIZEOF, .hook = vcfg_hook_vpd,
 	},
 	[VK_MSI] = {
-		.name = "MSI", .perm = perm_msi, .nperm = ARRAY_SIZE(perm_msi),
+		.name = "MSI", .perm = &perm_msi[0][0], .nperm = ARRAY_SIZE(perm_msi[0]),
 		.len = vcfg_len_msi, .hook = vcfg_hook_msi,
 	},
 	[VK_PCIX] = {
-		.name = "PCI-X", .perm = perm_pcix, .nperm = ARRAY_SIZE(perm_pcix),
+		.name = "PCI-X", .perm = &perm_pcix[0][0], .nperm = ARRAY_SIZE(perm_pcix[0]),
 		.len = vcfg_len_pcix,
 	},
 	[VK_VNDR] = {
-		.name = "vendor", .perm = perm_vndr, .nperm = ARRAY_SIZE(perm_vndr),
+		.name = "vendor", .perm = &perm_vndr[0][0], .nperm = ARRAY_SIZE(perm_vndr[0]),
 		.tail = VCFG_PASS, .len = vcfg_len_vndr,
 	},
 	[VK_EXP] = {
-		.name = "PCIe", .perm = perm_exp, .nperm = ARRAY_SIZE(perm_exp),
+		.name = "PCIe", .perm = &perm_exp[0][0], .nperm = ARRAY_SIZE(perm_exp[0]),
 		.len = vcfg_len_exp, .hook = vcfg_hook_exp,
 	},
 	[VK_MSIX] = {
-		.name = "MSI-X", .perm = perm_msix, .nperm = ARRAY_SIZE(perm_msix),
+		.name = "MSI-X", .perm = &perm_msix[0][0], .nperm = ARRAY_SIZE(perm_msix[0]),
 		.fixed_len = PCI_CAP_MSIX_SIZEOF,
 	},
 	[VK_SATA] = {
-		.name = "SATA", .perm = perm_sata, .nperm = ARRAY_SIZE(perm_sata),
+		.name = "SATA", .perm = &perm_sata[0][0], .nperm = ARRAY_SIZE(perm_sata[0]),
 		.len = vcfg_len_sata,
 	},
 	[VK_AF] = {
-		.name = "AF", .perm = perm_af, .nperm = ARRAY_SIZE(perm_af),
+		.name = "AF", .perm = &perm_af[0][0], .nperm = ARRAY_SIZE(perm_af[0]),
 		.fixed_len = PCI_CAP_AF_SIZEOF, .hook = vcfg_hook_af,
 	},
 	[VK_XNULL] = {
-		.name = "null extended", .perm = perm_xhdr, .nperm = ARRAY_SIZE(perm_xhdr),
+		.name = "null extended",
+		.perm = &perm_xhdr[0][0], .nperm = ARRAY_SIZE(perm_xhdr[0]),
 		.fixed_len = VCFG_XHDR_LEN,
 	},
 	[VK_XERR] = {
-		.name = "AER", .perm = perm_xerr, .nperm = ARRAY_SIZE(perm_xerr),
+		.name = "AER", .perm = &perm_xerr[0][0], .nperm = ARRAY_SIZE(perm_xerr[0]),
 		.fixed_len = PCI_ERR_ROOT_COMMAND,
 	},
 	[VK_XVNDR] = {
-		.name = "extended vendor", .perm = perm_xvndr, .nperm = ARRAY_SIZE(perm_xvndr),
+		.name = "extended vendor",
+		.perm = &perm_xvndr[0][0], .nperm = ARRAY_SIZE(perm_xvndr[0]),
 		.tail = VCFG_PASS, .len = vcfg_len_xvndr,
 	},
 	/* The body falls in the read-only extended gap */
 	[VK_XRO] = {
-		.name = "extended", .perm = perm_xhdr, .nperm = ARRAY_SIZE(perm_xhdr),
+		.name = "extended", .perm = &perm_xhdr[0][0], .nperm = ARRAY_SIZE(perm_xhdr[0]),
 		.fixed_len = VCFG_XHDR_LEN,
 	},
 };
@@ -830,15 +834,29 @@ static struct vcfg_perm vcfg_perm_at(enum vcfg_kind k, unsigned int off)
 {
 	const struct vcfg_kind_desc *d = &vcfg_kinds[k];
 
-	return off < d->nperm ? d->perm[off] : d->tail;
+	struct vcfg_perm perm = d->tail;
+
+	if (off < d->nperm) {
+		perm.virt = d->perm[off];
+		perm.write = d->perm[d->nperm + off];
+	}
+	return perm;
 }
 
 /* The masks of @len bytes at offset @off of a @k structure */
 static void vcfg_masks(enum vcfg_kind k, unsigned int off, unsigned int len,
 		       u32 *virt, u32 *write)
 {
+	const struct vcfg_kind_desc *d = &vcfg_kinds[k];
 	struct vcfg_perm perm;
 	unsigned int i;
+
+	/* Inside the table: the masks of all @len bytes lie side by side */
+	if (off + len <= d->nperm) {
+		*virt = vcfg_get(d->perm + off, len);
+		*write = vcfg_get(d->perm + d->nperm + off, len);
+		return;
+	}
 
 	*virt = 0;
 	*write = 0;
@@ -1493,7 +1511,7 @@ ssize_t vfio_pci_config_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 	u64 pos = *ppos & VFIO_PCI_OFFSET_MASK;
 	struct vcfg_fx fx = {};
 	bool mem_locked = false;
-	u8 small[8], *kbuf;
+	u8 small[8] __aligned(8), *kbuf;
 	ssize_t done;
 
 	if (!count)
@@ -1507,10 +1525,9 @@ ssize_t vfio_pci_config_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 		return -ENOMEM;
 
 	if (iswrite) {
-		if (copy_from_user(kbuf, buf, count)) {
-			done = -EFAULT;
+		done = vfio_pci_get_user_small(kbuf, buf, count);
+		if (done)
 			goto out_free;
-		}
 		/*
 		 * The memory-enable bit may change: no BAR access or mapping
 		 * may run meanwhile, and none may stay mapped if it goes off.
@@ -1531,9 +1548,10 @@ ssize_t vfio_pci_config_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 	if (mem_locked)
 		up_write(&vdev->memory_lock);
 
-	vcfg_run_effects(vdev, &fx);
+	if (iswrite)
+		vcfg_run_effects(vdev, &fx);
 
-	if (!iswrite && done > 0 && copy_to_user(buf, kbuf, done))
+	if (!iswrite && done > 0 && vfio_pci_put_user_small(buf, kbuf, done))
 		done = -EFAULT;
 	if (done > 0)
 		*ppos += done;

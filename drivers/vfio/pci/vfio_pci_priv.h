@@ -16,6 +16,7 @@
 #ifndef __VFIO_PCI_PRIV_H
 #define __VFIO_PCI_PRIV_H
 
+#include <linux/uaccess.h>
 #include <linux/vfio_pci_core.h>
 
 /* Fixed region indexes beyond VFIO_PCI_NUM_REGIONS are device-specific */
@@ -28,6 +29,47 @@
 extern bool vfio_pci_nointxmask;
 extern bool vfio_pci_disable_vga;
 extern bool vfio_pci_disable_idle_d3;
+
+/*
+ * Copies of the few bytes one register access moves.  Guests access
+ * registers 1, 2, 4 or 8 bytes at a time; for those sizes a single
+ * get_user()/put_user() replaces copy_{from,to}_user(), which for a
+ * run-time size also runs the hardened-usercopy object check.  Other sizes
+ * take the general copy.  Return 0 or -EFAULT.
+ */
+static inline int vfio_pci_get_user_small(void *dst, const char __user *src,
+					  size_t n)
+{
+	switch (n) {
+	case 1:
+		return get_user(*(u8 *)dst, (const u8 __user *)src);
+	case 2:
+		return get_user(*(u16 *)dst, (const u16 __user *)src);
+	case 4:
+		return get_user(*(u32 *)dst, (const u32 __user *)src);
+	case 8:
+		return get_user(*(u64 *)dst, (const u64 __user *)src);
+	default:
+		return copy_from_user(dst, src, n) ? -EFAULT : 0;
+	}
+}
+
+static inline int vfio_pci_put_user_small(char __user *dst, const void *src,
+					  size_t n)
+{
+	switch (n) {
+	case 1:
+		return put_user(*(const u8 *)src, (u8 __user *)dst);
+	case 2:
+		return put_user(*(const u16 *)src, (u16 __user *)dst);
+	case 4:
+		return put_user(*(const u32 *)src, (u32 __user *)dst);
+	case 8:
+		return put_user(*(const u64 *)src, (u64 __user *)dst);
+	default:
+		return copy_to_user(dst, src, n) ? -EFAULT : 0;
+	}
+}
 
 /* ---- vfio_pci_config.c ------------------------------------------------ */
 

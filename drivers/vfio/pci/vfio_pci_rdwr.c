@@ -375,10 +375,10 @@ ssize_t vfio_pci_core_do_io_rw(struct vfio_pci_core_device *vdev,
 				    sizeof(val));
 			if (!iswrite) {
 				memset(&val, 0xff, sizeof(val));
-				if (copy_to_user(buf + done, &val, size)) {
-					ret = -EFAULT;
+				ret = vfio_pci_put_user_small(buf + done, &val,
+							      size);
+				if (ret)
 					break;
-				}
 			}
 		} else {
 			size = count - done;
@@ -387,17 +387,21 @@ ssize_t vfio_pci_core_do_io_rw(struct vfio_pci_core_device *vdev,
 				size = min_t(size_t, size, x_start - pos);
 			size = vfio_pci_access_size(pos, size);
 
-			if (iswrite && copy_from_user(&val, buf + done, size)) {
-				ret = -EFAULT;
-				break;
+			if (iswrite) {
+				ret = vfio_pci_get_user_small(&val, buf + done,
+							      size);
+				if (ret)
+					break;
 			}
 			ret = vfio_pci_gated_xfer(vdev, test_mem, io + pos,
 						  &val, size, iswrite);
 			if (ret)
 				break;
-			if (!iswrite && copy_to_user(buf + done, &val, size)) {
-				ret = -EFAULT;
-				break;
+			if (!iswrite) {
+				ret = vfio_pci_put_user_small(buf + done, &val,
+							      size);
+				if (ret)
+					break;
 			}
 		}
 		done += size;
@@ -589,9 +593,12 @@ ssize_t vfio_pci_bar_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 	if (!count)
 		return 0;
 
-	ret = vfio_pci_core_setup_barmap(vdev, bar);
-	if (ret)
-		return ret;
+	/* The mapping stays until close: only the first access makes it */
+	if (!smp_load_acquire(&vdev->barmap[bar])) {
+		ret = vfio_pci_core_setup_barmap(vdev, bar);
+		if (ret)
+			return ret;
+	}
 
 	if (bar == vdev->msix_bar && vdev->msix_size) {
 		x_start = vdev->msix_offset;
