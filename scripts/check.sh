@@ -58,7 +58,7 @@ if [ -n "$debug_dir" ]; then
 	git ls-files -co --exclude-standard | grep -v '^build/' | cpio -pdm --quiet "$dtree"
 	ln -s "$top/build/tests" "$dtree/build/tests"
 	if make -s -C "$debug_dir/build" M="$dtree" CONFIG_VFIO_PCI_CORE=m CONFIG_VFIO_PCI=m \
-		modules > "$logdir/debug-modules.log" 2>&1; then
+		CONFIG_VFIO_PCI_CORE_FAULT_INJECTION=y modules > "$logdir/debug-modules.log" 2>&1; then
 		case_ok "build: modules for the debug kernel"
 		kernels+=("debug|--kernel $debug_dir --tree $dtree")
 	else

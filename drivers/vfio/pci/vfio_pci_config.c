@@ -1219,7 +1219,7 @@ int vfio_pci_config_init(struct vfio_pci_core_device *vdev)
 	struct vfio_pci_vconfig *vc, *old;
 	int ret;
 
-	vc = kvzalloc(sizeof(*vc), GFP_KERNEL_ACCOUNT);
+	vc = vfio_pci_fail() ? NULL : kvzalloc(sizeof(*vc), GFP_KERNEL_ACCOUNT);
 	if (!vc)
 		return -ENOMEM;
 
@@ -1520,7 +1520,10 @@ ssize_t vfio_pci_config_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 	if (pos >= PCI_CFG_SPACE_EXP_SIZE || count > PCI_CFG_SPACE_EXP_SIZE - pos)
 		return -EFAULT;
 
-	kbuf = count <= sizeof(small) ? small : kmalloc(count, GFP_KERNEL);
+	if (count <= sizeof(small))
+		kbuf = small;
+	else
+		kbuf = vfio_pci_fail() ? NULL : kmalloc(count, GFP_KERNEL);
 	if (!kbuf)
 		return -ENOMEM;
 

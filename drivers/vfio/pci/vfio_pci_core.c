@@ -10,6 +10,8 @@
  * register (through the saved state) and, where possible, a reset.
  */
 #include <linux/aperture.h>
+#include <linux/debugfs.h>
+#include <linux/fault-inject.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/pm_runtime.h>
@@ -229,7 +231,7 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *vdev)
 	if (ret)
 		return ret;
 
-	ret = pci_enable_device(pdev);
+	ret = vfio_pci_fail() ? -EIO : pci_enable_device(pdev);
 	if (ret)
 		goto out_pm;
 
@@ -564,13 +566,57 @@ int vfio_pci_core_match(struct vfio_device *core_vdev, char *buf)
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_match);
 
+#ifdef CONFIG_VFIO_PCI_CORE_FAULT_INJECTION
+/*
+ * Test-only fault injection: /sys/kernel/debug/fail_vfio_pci_core/ holds the
+ * usual fault attributes (probability, interval, times, ...), and a task's
+ * /proc/self/task/<tid>/fail-nth counts these points too.  Only the
+ * library's own calls that can fail are points, so a sweep exercises our
+ * unwinding without failing allocations deep inside other subsystems.
+ */
+static DECLARE_FAULT_ATTR(vfio_pci_fault_attr);
+static struct dentry *vfio_pci_fault_dir;
+
+bool vfio_pci_fail(void)
+{
+	return should_fail(&vfio_pci_fault_attr, 1);
+}
+
+static void vfio_pci_fault_init(void)
+{
+	vfio_pci_fault_dir = fault_create_debugfs_attr("fail_vfio_pci_core",
+						       NULL,
+						       &vfio_pci_fault_attr);
+}
+
+static void vfio_pci_fault_exit(void)
+{
+	debugfs_remove_recursive(vfio_pci_fault_dir);
+}
+#else
+static void vfio_pci_fault_init(void)
+{
+}
+
+static void vfio_pci_fault_exit(void)
+{
+}
+#endif
+
 static int __init vfio_pci_core_init(void)
 {
-	return vfio_pci_config_perm_init();
+	int ret;
+
+	ret = vfio_pci_config_perm_init();
+	if (ret)
+		return ret;
+	vfio_pci_fault_init();
+	return 0;
 }
 
 static void __exit vfio_pci_core_exit(void)
 {
+	vfio_pci_fault_exit();
 	vfio_pci_config_perm_exit();
 }
 

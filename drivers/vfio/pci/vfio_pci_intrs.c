@@ -100,7 +100,7 @@ vfio_irq_ctx_new(struct vfio_pci_core_device *vdev, unsigned int index,
 
 	lockdep_assert_held(&vdev->igate);
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	ctx = vfio_pci_fail() ? NULL : kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return NULL;
 
@@ -111,8 +111,8 @@ vfio_irq_ctx_new(struct vfio_pci_core_device *vdev, unsigned int index,
 		ctx->name = kasprintf(GFP_KERNEL_ACCOUNT, "vfio-msi%s[%u](%s)",
 				      index == VFIO_PCI_MSIX_IRQ_INDEX ?
 				      "x" : "", vector, bdf);
-	if (!ctx->name)
-		goto out_free_ctx;
+	if (!ctx->name || vfio_pci_fail())
+		goto out_free_name;
 
 	if (xa_insert(&vdev->ctx, vector, ctx, GFP_KERNEL_ACCOUNT))
 		goto out_free_name;
@@ -120,7 +120,6 @@ vfio_irq_ctx_new(struct vfio_pci_core_device *vdev, unsigned int index,
 
 out_free_name:
 	kfree(ctx->name);
-out_free_ctx:
 	kfree(ctx);
 	return NULL;
 }
@@ -165,7 +164,7 @@ static int vfio_eventfd_get(s32 fd, struct eventfd_ctx **trigger)
 	if (fd < 0)
 		return -EINVAL;
 
-	ctx = eventfd_ctx_fdget(fd);
+	ctx = vfio_pci_fail() ? ERR_PTR(-EBADF) : eventfd_ctx_fdget(fd);
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
 	*trigger = ctx;
@@ -340,7 +339,8 @@ static int vfio_intx_enable(struct vfio_pci_core_device *vdev,
 	vdev->irq_type = VFIO_PCI_INTX_IRQ_INDEX;
 	vdev->num_ctx = 1;
 
-	ret = request_irq(pdev->irq, vfio_intx_handler, irqflags, ctx->name,
+	ret = vfio_pci_fail() ? -EBUSY :
+	      request_irq(pdev->irq, vfio_intx_handler, irqflags, ctx->name,
 			  ctx);
 	if (ret)
 		goto out_undo;
@@ -420,7 +420,8 @@ static void vfio_msi_bypass_add(struct vfio_pci_irq_ctx *ctx)
 
 	ctx->producer.token = ctx->trigger;
 	ctx->producer.irq = ctx->irq;
-	ret = irq_bypass_register_producer(&ctx->producer);
+	ret = vfio_pci_fail() ? -EBUSY :
+	      irq_bypass_register_producer(&ctx->producer);
 	if (ret) {
 		/* Interrupts still arrive through the eventfd, only slower */
 		pci_info_ratelimited(ctx->vdev->pdev,
@@ -457,6 +458,8 @@ static int vfio_msi_request(struct vfio_pci_core_device *vdev,
 		get_cached_msi_msg(ctx->irq, &msg);
 		pci_write_msi_msg(ctx->irq, &msg);
 	}
+	if (vfio_pci_fail())
+		return -EBUSY;
 	return request_irq(ctx->irq, vfio_msi_handler, 0, ctx->name, ctx);
 }
 
@@ -479,6 +482,8 @@ static int vfio_msi_vector_irq(struct vfio_pci_core_device *vdev,
 	if (!msix || !vfio_msix_can_grow(vdev))
 		return -EINVAL;
 
+	if (vfio_pci_fail())
+		return -ENOSPC;
 	map = pci_msix_alloc_irq_at(pdev, vector, NULL);
 	if (map.index < 0)
 		return map.index;
@@ -498,7 +503,8 @@ static int vfio_msi_enable(struct vfio_pci_core_device *vdev,
 	lockdep_assert_held(&vdev->igate);
 
 	cmd = vfio_pci_memory_lock_and_enable(vdev);
-	ret = pci_alloc_irq_vectors(vdev->pdev, nvec, nvec, type);
+	ret = vfio_pci_fail() ? -ENOSPC :
+	      pci_alloc_irq_vectors(vdev->pdev, nvec, nvec, type);
 	if (ret >= 0) {
 		vdev->irq_type = msix ? VFIO_PCI_MSIX_IRQ_INDEX :
 					VFIO_PCI_MSI_IRQ_INDEX;
@@ -572,7 +578,8 @@ static int vfio_msix_regrow(struct vfio_pci_core_device *vdev,
 		free_irq(ctx->irq, ctx);
 	pci_free_irq_vectors(pdev);
 
-	ret = pci_alloc_irq_vectors(pdev, nvec, nvec, PCI_IRQ_MSIX);
+	ret = vfio_pci_fail() ? -ENOSPC :
+	      pci_alloc_irq_vectors(pdev, nvec, nvec, PCI_IRQ_MSIX);
 	if (ret < 0) {
 		nvec = old;
 		err = pci_alloc_irq_vectors(pdev, nvec, nvec, PCI_IRQ_MSIX);
@@ -635,7 +642,7 @@ static int vfio_msi_set_block(struct vfio_pci_core_device *vdev,
 
 	triggers = kcalloc(count, sizeof(*triggers), GFP_KERNEL_ACCOUNT);
 	fresh = kcalloc(count, sizeof(*fresh), GFP_KERNEL_ACCOUNT);
-	if (!triggers || !fresh) {
+	if (!triggers || !fresh || vfio_pci_fail()) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -799,6 +806,8 @@ static int vfio_set_intx_unmask(struct vfio_pci_core_device *vdev,
 	vfio_virqfd_disable(&ctx->unmask);
 	if (fd == -1)
 		return 0;
+	if (vfio_pci_fail())
+		return -ENOMEM;
 	return vfio_virqfd_enable(vdev, vfio_intx_unmask_handler,
 				  vfio_intx_signal, ctx, &ctx->unmask, fd);
 }

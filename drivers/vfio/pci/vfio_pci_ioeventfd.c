@@ -160,7 +160,7 @@ static int vfio_pci_ioeventfd_add(struct vfio_pci_core_device *vdev,
 	if (ret)
 		return ret;
 
-	ioe = kzalloc(sizeof(*ioe), GFP_KERNEL_ACCOUNT);
+	ioe = vfio_pci_fail() ? NULL : kzalloc(sizeof(*ioe), GFP_KERNEL_ACCOUNT);
 	if (!ioe)
 		return -ENOMEM;
 
@@ -181,7 +181,8 @@ static int vfio_pci_ioeventfd_add(struct vfio_pci_core_device *vdev,
 		goto out_unlock;
 	}
 
-	ret = vfio_virqfd_enable(ioe, vfio_pci_ioeventfd_handler,
+	ret = vfio_pci_fail() ? -ENOMEM :
+	      vfio_virqfd_enable(ioe, vfio_pci_ioeventfd_handler,
 				 vfio_pci_ioeventfd_thread, NULL,
 				 &ioe->virqfd, fd);
 	if (ret)

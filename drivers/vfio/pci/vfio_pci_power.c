@@ -298,7 +298,8 @@ vfio_pci_feature_low_power_wakeup(struct vfio_pci_core_device *vdev, u32 flags,
 	if (entry.reserved || entry.wakeup_eventfd < 0)
 		return -EINVAL;
 
-	wake = eventfd_ctx_fdget(entry.wakeup_eventfd);
+	wake = vfio_pci_fail() ? ERR_PTR(-EBADF) :
+	       eventfd_ctx_fdget(entry.wakeup_eventfd);
 	if (IS_ERR(wake))
 		return PTR_ERR(wake);
 

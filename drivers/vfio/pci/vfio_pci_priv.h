@@ -31,6 +31,24 @@ extern bool vfio_pci_disable_vga;
 extern bool vfio_pci_disable_idle_d3;
 
 /*
+ * Test-only fault injection (CONFIG_VFIO_PCI_CORE_FAULT_INJECTION, see
+ * vfio_pci_core.c): each call the library makes that can fail asks first,
+ * "x = vfio_pci_fail() ? <its failure> : call()", so that a fail-nth sweep
+ * reaches every one of our error paths.  Always false otherwise.
+ */
+#ifdef CONFIG_VFIO_PCI_CORE_FAULT_INJECTION
+#ifndef CONFIG_FAULT_INJECTION_DEBUG_FS
+#error "CONFIG_VFIO_PCI_CORE_FAULT_INJECTION needs CONFIG_FAULT_INJECTION_DEBUG_FS"
+#endif
+bool vfio_pci_fail(void);
+#else
+static inline bool vfio_pci_fail(void)
+{
+	return false;
+}
+#endif
+
+/*
  * Copies of the few bytes one register access moves.  Guests access
  * registers 1, 2, 4 or 8 bytes at a time; for those sizes a single
  * get_user()/put_user() replaces copy_{from,to}_user(), which for a

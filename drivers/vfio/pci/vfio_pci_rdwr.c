@@ -458,11 +458,12 @@ int vfio_pci_core_setup_barmap(struct vfio_pci_core_device *vdev, int bar)
 		goto out_unlock;
 	}
 
-	ret = pci_request_selected_regions(pdev, 1 << bar, "vfio");
+	ret = vfio_pci_fail() ? -EBUSY :
+	      pci_request_selected_regions(pdev, 1 << bar, "vfio");
 	if (ret)
 		goto out_unlock;
 
-	io = pci_iomap(pdev, bar, 0);
+	io = vfio_pci_fail() ? NULL : pci_iomap(pdev, bar, 0);
 	if (!io) {
 		ret = -ENOMEM;
 		goto out_release;
@@ -504,7 +505,7 @@ static int vfio_pci_rom_copy(struct vfio_pci_core_device *vdev, void *kbuf,
 
 	/* pci_map_rom() toggles the ROM enable bit: one user at a time */
 	mutex_lock(&vdev->vconfig_lock);
-	rom = pci_map_rom(pdev, &romsize);
+	rom = vfio_pci_fail() ? NULL : pci_map_rom(pdev, &romsize);
 	if (!rom) {
 		ret = -EIO;
 		goto out_unlock_config;
@@ -537,7 +538,8 @@ static ssize_t vfio_pci_rom_read(struct vfio_pci_core_device *vdev,
 	if (!count)
 		return 0;
 
-	kbuf = kvmalloc(min_t(size_t, count, VFIO_PCI_ROM_CHUNK), GFP_KERNEL);
+	kbuf = vfio_pci_fail() ? NULL :
+	       kvmalloc(min_t(size_t, count, VFIO_PCI_ROM_CHUNK), GFP_KERNEL);
 	if (!kbuf)
 		return -ENOMEM;
 
@@ -798,7 +800,8 @@ static int vfio_pci_msix_caps(struct vfio_pci_core_device *vdev,
 		return 0;
 
 	if (vfio_pci_msix_mappable(vdev)) {
-		hdr = vfio_info_cap_add(caps, sizeof(*hdr),
+		hdr = vfio_pci_fail() ? ERR_PTR(-ENOMEM) :
+		      vfio_info_cap_add(caps, sizeof(*hdr),
 					VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, 1);
 		return PTR_ERR_OR_ZERO(hdr);
 	}
@@ -810,7 +813,8 @@ static int vfio_pci_msix_caps(struct vfio_pci_core_device *vdev,
 		return 0;
 	}
 
-	hdr = vfio_info_cap_add(caps, struct_size(sparse, areas, nr),
+	hdr = vfio_pci_fail() ? ERR_PTR(-ENOMEM) :
+	      vfio_info_cap_add(caps, struct_size(sparse, areas, nr),
 				VFIO_REGION_INFO_CAP_SPARSE_MMAP, 1);
 	if (IS_ERR(hdr))
 		return PTR_ERR(hdr);
@@ -898,7 +902,8 @@ static int vfio_pci_dev_region_info(struct vfio_pci_core_device *vdev,
 	type.type = region->type;
 	type.subtype = region->subtype;
 
-	ret = vfio_info_add_capability(caps, &type.header, sizeof(type));
+	ret = vfio_pci_fail() ? -ENOMEM :
+	      vfio_info_add_capability(caps, &type.header, sizeof(type));
 	if (ret)
 		return ret;
 

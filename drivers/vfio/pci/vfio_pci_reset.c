@@ -406,7 +406,8 @@ long vfio_pci_ioctl_get_hot_reset_info(struct vfio_pci_core_device *vdev,
 		return copy_to_user(arg, &hdr, minsz) ? -EFAULT : -ENOSPC;
 	}
 
-	fill.devices = kcalloc(needed, sizeof(*fill.devices), GFP_KERNEL);
+	fill.devices = vfio_pci_fail() ? NULL :
+		       kcalloc(needed, sizeof(*fill.devices), GFP_KERNEL);
 	if (!fill.devices)
 		return -ENOMEM;
 	fill.max = needed;
@@ -562,7 +563,8 @@ long vfio_pci_ioctl_hot_reset(struct vfio_pci_core_device *vdev,
 	if (IS_ERR(fds))
 		return PTR_ERR(fds);
 
-	groups = kcalloc(hdr.count, sizeof(*groups), GFP_KERNEL);
+	groups = vfio_pci_fail() ? NULL :
+		 kcalloc(hdr.count, sizeof(*groups), GFP_KERNEL);
 	if (!groups) {
 		ret = -ENOMEM;
 		goto out_fds;

@@ -142,7 +142,7 @@ int vfio_pci_sriov_init(struct vfio_pci_core_device *vdev)
 		return -EBUSY;
 	}
 
-	token = kzalloc(sizeof(*token), GFP_KERNEL);
+	token = vfio_pci_fail() ? NULL : kzalloc(sizeof(*token), GFP_KERNEL);
 	if (!token)
 		return -ENOMEM;
 	mutex_init(&token->lock);
