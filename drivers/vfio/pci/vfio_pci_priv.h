@@ -53,11 +53,21 @@ static inline bool vfio_pci_fail(void)
  * registers 1, 2, 4 or 8 bytes at a time; for those sizes a single
  * get_user()/put_user() replaces copy_{from,to}_user(), which for a
  * run-time size also runs the hardened-usercopy object check.  Other sizes
- * take the general copy.  Return 0 or -EFAULT.
+ * take the general copy, and so does a misaligned user buffer where the
+ * CPU does not handle unaligned accesses well.  Return 0 or -EFAULT.
  */
+static inline bool vfio_pci_user_small_ok(const void __user *p, size_t n)
+{
+	return IS_ENABLED(CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS) ||
+	       IS_ALIGNED((unsigned long)p, n);
+}
+
 static inline int vfio_pci_get_user_small(void *dst, const char __user *src,
 					  size_t n)
 {
+	if (!vfio_pci_user_small_ok(src, n))
+		return copy_from_user(dst, src, n) ? -EFAULT : 0;
+
 	switch (n) {
 	case 1:
 		return get_user(*(u8 *)dst, (const u8 __user *)src);
@@ -75,6 +85,9 @@ static inline int vfio_pci_get_user_small(void *dst, const char __user *src,
 static inline int vfio_pci_put_user_small(char __user *dst, const void *src,
 					  size_t n)
 {
+	if (!vfio_pci_user_small_ok(dst, n))
+		return copy_to_user(dst, src, n) ? -EFAULT : 0;
+
 	switch (n) {
 	case 1:
 		return put_user(*(const u8 *)src, (u8 __user *)dst);
