@@ -203,10 +203,18 @@ TEST_F_TIMEOUT(failnth, region_paths, 600)
 	uint8_t cfg[64];
 	uint32_t v, idx;
 	ssize_t ret, ret2;
-	int nth, reached = 0;
+	int nth, reached = 0, want = 0;
 
 	ASSERT_EQ(0, vfio_dev_open(&d, self->bdf));
 	vfio_cmd_set(&d, PCI_COMMAND_MEMORY);
+	/* Regions that have info at all (no VGA region on these devices) */
+	for (idx = 0; idx < d.info.num_regions; idx++) {
+		if (!vfio_region_info_full(&d, idx, &ri)) {
+			free(ri);
+			want++;
+		}
+	}
+	ASSERT_LT(0, want);
 	for (nth = 1; nth < MAX_NTH; nth++) {
 		int infos = 0;
 
@@ -225,7 +233,7 @@ TEST_F_TIMEOUT(failnth, region_paths, 600)
 		if (disarm()) {
 			ASSERT_EQ(4, ret);
 			ASSERT_EQ((ssize_t)sizeof(cfg), ret2);
-			ASSERT_EQ(d.info.num_regions, infos);
+			ASSERT_EQ(want, infos);
 			break;
 		}
 		reached++;
