@@ -13,7 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cd "$top"
-rounds=${ROUNDS:-5}
+rounds=${ROUNDS:-15}
 make -s modules tests >/dev/null
 out=build/bench
 "$here/guest-run.sh" --out "$out" --devices "edu nvme" --test-timeout 900 --timeout 1200 \
@@ -78,7 +78,7 @@ set grid ytics
 set key top left
 set datafile missing "?"
 plot "build/bench.dat" using 2:xtic(4) title "wall clock" lc rgb "#4477aa", \
-	"" using 3 title "instruction count (-icount), per-call metrics" lc rgb "#ee7733", \
+	"" using 3 title "calls per guest instruction (-icount), per-call metrics" lc rgb "#ee7733", \
 	1 with lines notitle lc rgb "#cc3311" dt 2
 GP
 fi

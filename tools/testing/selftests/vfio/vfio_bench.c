@@ -3,7 +3,8 @@
  * vfio_bench: stock Debian vfio-pci against ours on the same devices in the
  * same guest.  Rounds alternate the module sets (vfio-swap) and each metric's
  * median over the rounds is reported, with the ratio ours/stock and the
- * syscall floor (the same call on /dev/zero) where one applies.
+ * syscall floor (the same call on /dev/zero) where one applies.  Within a
+ * round a per-call rate is the best of 10 batches.
  *
  *   vfio_bench [-r ROUNDS]
  *
@@ -14,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,7 @@
 
 #include "vfio_util.h"
 
-#define MAX_ROUNDS 15
+#define MAX_ROUNDS 31
 #define NMETRICS 16
 
 enum { SET_STOCK, SET_OURS, NSETS };
@@ -70,6 +72,9 @@ static void record(int set, const char *name, const char *unit, bool higher, dou
 
 	if (x->n[set] < MAX_ROUNDS)
 		x->v[set][x->n[set]++] = v;
+	/* Every sample, for a reader who wants the spread behind a median */
+	printf("# sample %s %s %.3f %s\n", set == SET_STOCK ? "stock" : "ours",
+	       name, v, unit);
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -90,37 +95,57 @@ static double median(double *v, int n)
 	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
 }
 
+/*
+ * Per-call rates are the best of BATCHES batches: a batch that the host
+ * (this is a TCG guest on a shared machine) preempted or slowed says
+ * nothing about the code under test, the fastest batch says the most.
+ */
+#define BATCHES 10
+
 /* Calls per second of pread/pwrite of 4 bytes at @off of @fd */
 static double rate_rw(int fd, uint64_t off, bool wr, int iters)
 {
+	double t0, best = -1;
 	uint32_t v = 0;
-	double t0 = now_s();
-	int i;
+	int b, i;
 
-	for (i = 0; i < iters; i++) {
-		if (wr ? pwrite(fd, &v, 4, off) != 4 : pread(fd, &v, 4, off) != 4)
-			return -1;
+	for (b = 0; b < BATCHES; b++) {
+		t0 = now_s();
+		for (i = 0; i < iters / BATCHES; i++) {
+			if (wr ? pwrite(fd, &v, 4, off) != 4 : pread(fd, &v, 4, off) != 4)
+				return -1;
+		}
+		t0 = (iters / BATCHES) / (now_s() - t0);
+		if (t0 > best)
+			best = t0;
 	}
-	return iters / (now_s() - t0);
+	return best;
 }
 
 static double rate_cfg_sweep(struct vfio_dev *d, int iters)
 {
 	struct vfio_region_info ri;
-	uint32_t v, off = 0, top;
-	double t0;
-	int i;
+	uint32_t v, off, top;
+	double t0, best = -1;
+	int b, i;
 
 	if (vfio_region_info(d, VFIO_PCI_CONFIG_REGION_INDEX, &ri))
 		return -1;
 	top = ri.size > 256 ? 256 : ri.size;	/* header and capabilities */
-	t0 = now_s();
-	for (i = 0; i < iters; i++) {
-		if (pread(d->fd, &v, 4, ri.offset + off) != 4)
-			return -1;
-		off = (off + 4) % top;
+	for (b = 0; b < BATCHES; b++) {
+		/* Every batch sweeps the same offsets */
+		off = 0;
+		t0 = now_s();
+		for (i = 0; i < iters / BATCHES; i++) {
+			if (pread(d->fd, &v, 4, ri.offset + off) != 4)
+				return -1;
+			off = (off + 4) % top;
+		}
+		t0 = (iters / BATCHES) / (now_s() - t0);
+		if (t0 > best)
+			best = t0;
 	}
-	return iters / (now_s() - t0);
+	return best;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -268,6 +293,7 @@ static void floors(void)
 int main(int argc, char **argv)
 {
 	int rounds = 5, r, c, i;
+	cpu_set_t cpus;
 
 	while ((c = getopt(argc, argv, "r:")) != -1) {
 		if (c == 'r')
@@ -275,6 +301,16 @@ int main(int argc, char **argv)
 	}
 	if (rounds < 1 || rounds > MAX_ROUNDS)
 		rounds = 5;
+
+	/*
+	 * One guest CPU for every sample: under TCG each vCPU is a host
+	 * thread, and which one the scheduler picks moves per-call rates by
+	 * a third, more than anything measured here.
+	 */
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus))
+		perror("sched_setaffinity");
 
 	for (r = 0; r < rounds; r++) {
 		/* alternate which set goes first to cancel drift */
