@@ -87,7 +87,8 @@ struct vfio_pci_region {
  * @bar_mmap_ok: bitmap of the BARs userspace may mmap (decided at open)
  * @bar_pad: resources reserving the rest of the page of sub-page BARs
  * @vconfig: emulated config space, private to vfio_pci_config.c
- * @vconfig_lock: serialises config-space emulation and @barmap
+ * @vconfig_lock: serialises config-space emulation (changes; reads go
+ *	without it) and @barmap
  * @msix_bar: BAR holding the MSI-X table, -1 without MSI-X
  * @msix_offset: offset of the MSI-X table in @msix_bar
  * @msix_size: bytes of the MSI-X table
@@ -150,8 +151,9 @@ struct vfio_pci_region {
  *   ioeventfds_lock	 the ioeventfd list
  *   irqlock		 (spinlock) INTx masked state, taken in hard irq context
  *
- * vconfig_lock serialises config-space emulation; it nests inside igate and
- * memory_lock and is taken before irqlock.
+ * vconfig_lock serialises config-space emulation (config reads run without
+ * it, validated by a sequence count, see vfio_pci_config.c); it nests inside
+ * igate and memory_lock and is taken before irqlock.
  */
 struct vfio_pci_core_device {
 	struct vfio_device	vdev;

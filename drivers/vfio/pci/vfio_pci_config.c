@@ -57,9 +57,12 @@
  *    secondary PCIe, L1 PM substates, PTM, DVSEC, DLF, 16 GT/s.  Anything
  *    else is unlinked from the virtual chain.
  *
- * Locking: vdev->vconfig_lock serialises every access to the emulated bytes
- * and the hardware accesses made on their behalf.  It nests inside igate and
- * memory_lock and outside irqlock (see the order in vfio_pci_core.h).  A
+ * Locking: vdev->vconfig_lock serialises every change to the emulated bytes
+ * and the hardware accesses made on their behalf; reads run without it and
+ * are checked afterwards against a sequence count the changes bump, falling
+ * back to the lock when one overlapped (vcfg_read_unlocked()).  The lock
+ * nests inside igate and memory_lock and outside irqlock (see the order in
+ * vfio_pci_core.h).  A
  * user write that reaches the command register takes memory_lock for write
  * first, zapping BAR mappings when it turns memory decode off, so the
  * emulated memory-enable bit only changes under memory_lock held for write.
@@ -70,6 +73,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
+#include <linux/seqlock.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
@@ -143,10 +147,17 @@ struct vcfg_fx {
  * @msix_pos: offset of the MSI-X capability, likewise
  * @order: scratch space for the capability walks
  *
+ * @seq: odd while @bytes are being changed, bumped by every change made
+ *	after open (all under vconfig_lock), so that config reads can run
+ *	without the lock and retry with it if a change overlapped them
+ *
  * Everything is guarded by vdev->vconfig_lock, except the command register
- * memory bit which vfio_pci_memory_enabled() may read under memory_lock.
+ * memory bit which vfio_pci_memory_enabled() may read under memory_lock,
+ * and the reads of vcfg_read_unlocked(), which @seq validates.  Only @bytes
+ * changes after open; the layout (@kind, @start, masks) is fixed then.
  */
 struct vfio_pci_vconfig {
+	seqcount_t seq;
 	unsigned int size;
 	u8 bytes[PCI_CFG_SPACE_EXP_SIZE];
 	u8 kind[PCI_CFG_SPACE_EXP_SIZE];
@@ -1222,6 +1233,7 @@ int vfio_pci_config_init(struct vfio_pci_core_device *vdev)
 	vc = vfio_pci_fail() ? NULL : kvzalloc(sizeof(*vc), GFP_KERNEL_ACCOUNT);
 	if (!vc)
 		return -ENOMEM;
+	seqcount_init(&vc->seq);
 
 	vc->size = pdev->cfg_size > PCI_CFG_SPACE_SIZE ?
 		   PCI_CFG_SPACE_EXP_SIZE : PCI_CFG_SPACE_SIZE;
@@ -1383,20 +1395,37 @@ static int vcfg_write_piece(struct vfio_pci_core_device *vdev,
 	return 0;
 }
 
-/* Move @count bytes at @pos between @kbuf and the emulated config space */
+/*
+ * Change sections of @vc->bytes.  The raw_ variants keep preemption on: a
+ * writer may sleep (config accesses wait while the PCI core blocks them)
+ * and readers never wait for a writer, they fall back to vconfig_lock.
+ */
+static void vcfg_change_begin(struct vfio_pci_core_device *vdev,
+			      struct vfio_pci_vconfig *vc)
+{
+	lockdep_assert_held(&vdev->vconfig_lock);
+	raw_write_seqcount_begin(&vc->seq);
+}
+
+static void vcfg_change_end(struct vfio_pci_vconfig *vc)
+{
+	raw_write_seqcount_end(&vc->seq);
+}
+
+/*
+ * Move @count bytes at @pos between @kbuf and the emulated config space @vc.
+ * Writes need vconfig_lock and a write section of @vc->seq; reads need one
+ * or the other (see vcfg_read_unlocked()).
+ */
 static ssize_t vcfg_transfer(struct vfio_pci_core_device *vdev,
+			     struct vfio_pci_vconfig *vc,
 			     unsigned int pos, u8 *kbuf, size_t count,
 			     bool iswrite, struct vcfg_fx *fx)
 {
-	struct vfio_pci_vconfig *vc = vdev->vconfig;
 	struct vcfg_piece p;
 	size_t done = 0;
 	int ret;
 
-	lockdep_assert_held(&vdev->vconfig_lock);
-
-	if (!vc)
-		return -ENODEV;
 	if (pos >= vc->size || count > vc->size - pos)
 		return -EFAULT;
 
@@ -1435,7 +1464,9 @@ static void vcfg_sync_power_state(struct vfio_pci_core_device *vdev)
 		else
 			state = 3;
 		ctrl = vc->bytes + vc->pm_pos + PCI_PM_CTRL;
+		vcfg_change_begin(vdev, vc);
 		*ctrl = (*ctrl & ~PCI_PM_CTRL_STATE_MASK) | state;
+		vcfg_change_end(vc);
 	}
 	mutex_unlock(&vdev->vconfig_lock);
 }
@@ -1484,6 +1515,33 @@ static void vcfg_run_effects(struct vfio_pci_core_device *vdev,
 		vfio_pci_msix_restore(vdev);
 }
 
+/*
+ * A config read without vconfig_lock: two atomic operations fewer on the
+ * path guests use most (in a TCG guest they are most of the cost).  The
+ * emulated space lives from the first open to the last close, so it cannot
+ * go away under a read made through an open device fd.  Return -EAGAIN if
+ * a change was in progress or overlapped the read; the caller then reads
+ * under the lock.  Reads have no side effects, so repeating the hardware
+ * part of one is harmless.
+ */
+static ssize_t vcfg_read_unlocked(struct vfio_pci_core_device *vdev,
+				  unsigned int pos, u8 *kbuf, size_t count)
+{
+	struct vfio_pci_vconfig *vc = READ_ONCE(vdev->vconfig);
+	unsigned int seq;
+	ssize_t done;
+
+	if (!vc)
+		return -EAGAIN;
+	seq = raw_read_seqcount(&vc->seq);
+	if (seq & 1)
+		return -EAGAIN;
+	done = vcfg_transfer(vdev, vc, pos, kbuf, count, false, NULL);
+	if (read_seqcount_retry(&vc->seq, seq))
+		return -EAGAIN;
+	return done;
+}
+
 /**
  * vfio_pci_config_rw() - access the config region of the device fd
  * @vdev: the device
@@ -1509,6 +1567,7 @@ ssize_t vfio_pci_config_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 			   size_t count, loff_t *ppos, bool iswrite)
 {
 	u64 pos = *ppos & VFIO_PCI_OFFSET_MASK;
+	struct vfio_pci_vconfig *vc;
 	struct vcfg_fx fx = {};
 	bool mem_locked = false;
 	u8 small[8] __aligned(8), *kbuf;
@@ -1545,8 +1604,23 @@ ssize_t vfio_pci_config_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 		}
 	}
 
+	if (!iswrite) {
+		done = vcfg_read_unlocked(vdev, pos, kbuf, count);
+		if (done != -EAGAIN)
+			goto out_copy;
+	}
+
 	mutex_lock(&vdev->vconfig_lock);
-	done = vcfg_transfer(vdev, pos, kbuf, count, iswrite, &fx);
+	vc = vdev->vconfig;
+	if (!vc) {
+		done = -ENODEV;
+	} else if (iswrite) {
+		vcfg_change_begin(vdev, vc);
+		done = vcfg_transfer(vdev, vc, pos, kbuf, count, true, &fx);
+		vcfg_change_end(vc);
+	} else {
+		done = vcfg_transfer(vdev, vc, pos, kbuf, count, false, NULL);
+	}
 	mutex_unlock(&vdev->vconfig_lock);
 	if (mem_locked)
 		up_write(&vdev->memory_lock);
@@ -1554,6 +1628,7 @@ ssize_t vfio_pci_config_rw(struct vfio_pci_core_device *vdev, char __user *buf,
 	if (iswrite)
 		vcfg_run_effects(vdev, &fx);
 
+out_copy:
 	if (!iswrite && done > 0 && vfio_pci_put_user_small(buf, kbuf, done))
 		done = -EFAULT;
 	if (done > 0)
@@ -1630,7 +1705,9 @@ void vfio_pci_config_intx_disable(struct vfio_pci_core_device *vdev, bool set)
 		else
 			cmd &= ~PCI_COMMAND_INTX_DISABLE;
 		/* Only the high byte changes: the memory bit is left alone */
+		vcfg_change_begin(vdev, vc);
 		vc->bytes[PCI_COMMAND + 1] = cmd >> 8;
+		vcfg_change_end(vc);
 		WRITE_ONCE(vdev->virq_disabled, set);
 	}
 	mutex_unlock(&vdev->vconfig_lock);

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,69 @@ TEST_F(config, bar_sizing)
 		hw_after[i] = hw_read(self->bdf, PCI_BASE_ADDRESS_0 + 4 * i, 4);
 		EXPECT_EQ(hw_before[i], hw_after[i]) TH_LOG("hardware BAR%u", i);
 	}
+}
+
+struct bar_flipper {
+	struct vfio_dev *d;
+	volatile bool stop;
+	unsigned long writes;
+};
+
+/* Write all-ones and zero to BAR0, over and over */
+static void *bar_flip(void *arg)
+{
+	struct bar_flipper *f = arg;
+	uint32_t v[2] = { 0xffffffff, 0 };
+
+	while (!f->stop) {
+		vfio_region_write(f->d, CFG, PCI_BASE_ADDRESS_0, &v[f->writes & 1], 4);
+		f->writes++;
+	}
+	return NULL;
+}
+
+/*
+ * Config reads run without the emulation lock: one racing a write must
+ * still see the register before or after the write, never the user's raw
+ * value before the BAR mask was applied to it.
+ */
+TEST_F(config, reads_see_whole_writes)
+{
+	struct vfio_dev *d = &self->d;
+	struct bar_flipper f = { .d = d };
+	uint32_t orig, sized, zero, rb;
+	struct vfio_region_info ri;
+	pthread_t t;
+	int i, odd = 0, n_sized = 0, n_zero = 0;
+
+	ASSERT_EQ(0, vfio_region_info(d, 0, &ri));
+	if (!ri.size || ri.size > (1ull << 31))
+		SKIP(return, "BAR0 is not a 32-bit BAR");
+	orig = vfio_cfg_read32(d, PCI_BASE_ADDRESS_0);
+	vfio_cfg_write32(d, PCI_BASE_ADDRESS_0, 0xffffffff);
+	sized = vfio_cfg_read32(d, PCI_BASE_ADDRESS_0);
+	vfio_cfg_write32(d, PCI_BASE_ADDRESS_0, 0);
+	zero = vfio_cfg_read32(d, PCI_BASE_ADDRESS_0);
+	ASSERT_NE(0xffffffffu, sized);
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, bar_flip, &f));
+	for (i = 0; i < 200000; i++) {
+		rb = vfio_cfg_read32(d, PCI_BASE_ADDRESS_0);
+		if (rb == sized)
+			n_sized++;
+		else if (rb == zero)
+			n_zero++;
+		else if (!odd++)
+			TH_LOG("read %#x, want %#x or %#x", rb, sized, zero);
+	}
+	f.stop = true;
+	pthread_join(t, NULL);
+	vfio_cfg_write32(d, PCI_BASE_ADDRESS_0, orig);
+	TH_LOG("%lu writes raced %d reads: %d sized, %d zero", f.writes, i,
+	       n_sized, n_zero);
+	EXPECT_EQ(0, odd);
+	/* The reads did run against the writes */
+	EXPECT_LT(0, f.writes);
 }
 
 TEST_F(config, rom_sizing)
