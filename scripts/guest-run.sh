@@ -229,6 +229,11 @@ fi
 
 # --- boot; one guest at a time on this machine
 lock=${GUEST_LOCK:-/tmp/vfio-pci-core-guest.lock}
+# A guest kernel that dies before any test ran (seen: an int3 oops while
+# the kernel patches its own text at boot under multi-threaded TCG, before
+# our modules are loaded) gets one more boot; its console is kept as
+# console.attempt1.log.  Anything after "GUEST READY" counts as it is.
+for attempt in 1 2; do
 rc=0
 flock "$lock" timeout --kill-after=10 "$timeout" \
 	qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel tcg -cpu max \
@@ -239,6 +244,14 @@ flock "$lock" timeout --kill-after=10 "$timeout" \
 	-append "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=4 rdinit=/init$extra_append" \
 	-serial "file:$out/console.log" -serial "file:$out/results.log" \
 	"${qdev[@]}" "${fsdev[@]+"${fsdev[@]}"}" ${QEMU_EXTRA:-} > "$out/qemu.log" 2>&1 || rc=$?
+if [ $attempt = 1 ] && ! grep -q '^# GUEST READY' "$out/results.log" 2>/dev/null &&
+   grep -q 'Kernel panic' "$out/console.log" 2>/dev/null; then
+	cp "$out/console.log" "$out/console.attempt1.log"
+	echo "# guest kernel died before the tests started: booting again (console.attempt1.log)"
+	continue
+fi
+break
+done
 
 args=("$out")
 [ $quiet = 1 ] && args+=(--quiet)
