@@ -844,7 +844,6 @@ static unsigned int vcfg_kind_len(enum vcfg_kind k, const u8 *cfg,
 static struct vcfg_perm vcfg_perm_at(enum vcfg_kind k, unsigned int off)
 {
 	const struct vcfg_kind_desc *d = &vcfg_kinds[k];
-
 	struct vcfg_perm perm = d->tail;
 
 	if (off < d->nperm) {

@@ -65,41 +65,37 @@ static inline bool vfio_pci_user_small_ok(const void __user *p, size_t n)
 static inline int vfio_pci_get_user_small(void *dst, const char __user *src,
 					  size_t n)
 {
-	if (!vfio_pci_user_small_ok(src, n))
-		return copy_from_user(dst, src, n) ? -EFAULT : 0;
-
-	switch (n) {
-	case 1:
-		return get_user(*(u8 *)dst, (const u8 __user *)src);
-	case 2:
-		return get_user(*(u16 *)dst, (const u16 __user *)src);
-	case 4:
-		return get_user(*(u32 *)dst, (const u32 __user *)src);
-	case 8:
-		return get_user(*(u64 *)dst, (const u64 __user *)src);
-	default:
-		return copy_from_user(dst, src, n) ? -EFAULT : 0;
+	if (vfio_pci_user_small_ok(src, n)) {
+		switch (n) {
+		case 1:
+			return get_user(*(u8 *)dst, (const u8 __user *)src);
+		case 2:
+			return get_user(*(u16 *)dst, (const u16 __user *)src);
+		case 4:
+			return get_user(*(u32 *)dst, (const u32 __user *)src);
+		case 8:
+			return get_user(*(u64 *)dst, (const u64 __user *)src);
+		}
 	}
+	return copy_from_user(dst, src, n) ? -EFAULT : 0;
 }
 
 static inline int vfio_pci_put_user_small(char __user *dst, const void *src,
 					  size_t n)
 {
-	if (!vfio_pci_user_small_ok(dst, n))
-		return copy_to_user(dst, src, n) ? -EFAULT : 0;
-
-	switch (n) {
-	case 1:
-		return put_user(*(const u8 *)src, (u8 __user *)dst);
-	case 2:
-		return put_user(*(const u16 *)src, (u16 __user *)dst);
-	case 4:
-		return put_user(*(const u32 *)src, (u32 __user *)dst);
-	case 8:
-		return put_user(*(const u64 *)src, (u64 __user *)dst);
-	default:
-		return copy_to_user(dst, src, n) ? -EFAULT : 0;
+	if (vfio_pci_user_small_ok(dst, n)) {
+		switch (n) {
+		case 1:
+			return put_user(*(const u8 *)src, (u8 __user *)dst);
+		case 2:
+			return put_user(*(const u16 *)src, (u16 __user *)dst);
+		case 4:
+			return put_user(*(const u32 *)src, (u32 __user *)dst);
+		case 8:
+			return put_user(*(const u64 *)src, (u64 __user *)dst);
+		}
 	}
+	return copy_to_user(dst, src, n) ? -EFAULT : 0;
 }
 
 /* ---- vfio_pci_config.c ------------------------------------------------ */
