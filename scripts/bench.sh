@@ -56,14 +56,11 @@ awk 'FNR == NR { t = t $0 "\n"; next }
 	!skip' <(tail -n +3 bench/results.md) README.md > build/README.bench
 cmp -s build/README.bench README.md || cp build/README.bench README.md
 if command -v gnuplot >/dev/null; then
-	# Column 3: the icount ratio for per-call metrics (same meaning as $5)
-	join -t $'\t' -a1 -e '?' -o 1.1,1.2,2.2 \
-		<(tail -n +2 bench/results.tsv | awk -F'\t' '{print $1 "\t" $5}' | sort) \
-		<(tail -n +2 bench/icount.tsv | awk -F'\t' '$2 == "kcalls/s" {print $1 "\t" $5}' | sort) \
-		> build/bench.join
-	tail -n +2 bench/results.tsv | while IFS=$'\t' read -r name _; do
-		grep -F -m1 "$name"$'\t' build/bench.join
-	done | awk -F'\t' '{print NR-1 "\t" $2 "\t" $3 "\t\"" $1 "\""}' > build/bench.dat
+	# Per metric, in table order: index, wall-clock ratio, icount ratio of
+	# the per-call metrics ("?" for the rest), name
+	awk -F'\t' 'NR == FNR { if ($2 == "kcalls/s") ic[$1] = $5; next }
+		FNR > 1 { print FNR - 2 "\t" $5 "\t" ($1 in ic ? ic[$1] : "?") "\t\"" $1 "\"" }' \
+		bench/icount.tsv bench/results.tsv > build/bench.dat
 	gnuplot <<GP
 set terminal pngcairo size 1000,520 font ",10"
 set output "bench/ratios.png"
