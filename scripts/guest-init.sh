@@ -47,10 +47,14 @@ if [ -n "$HOSTROOT" ]; then
 	fi
 fi
 
-# Bind every requested device ("name vendor device" lines) to $DRIVER
+# Bind every requested device ("name vendor device [n]" lines: the n-th
+# function with those IDs, default the first) to $DRIVER
 find_bdf() {
+	n=${3:-1}
 	for d in /sys/bus/pci/devices/*; do
 		if [ "$(cat $d/vendor)" = "0x$1" ] && [ "$(cat $d/device)" = "0x$2" ]; then
+			n=$((n - 1))
+			[ $n = 0 ] || continue
 			basename $d
 			return 0
 		fi
@@ -58,9 +62,9 @@ find_bdf() {
 	return 1
 }
 
-while read -r name ven dev; do
+while read -r name ven dev nth; do
 	[ -n "$name" ] || continue
-	bdf=$(find_bdf "$ven" "$dev") || { say "# device $name ($ven:$dev) not found"; continue; }
+	bdf=$(find_bdf "$ven" "$dev" "$nth") || { say "# device $name ($ven:$dev) not found"; continue; }
 	if [ -e /sys/bus/pci/devices/$bdf/driver ]; then
 		echo "$bdf" > /sys/bus/pci/devices/$bdf/driver/unbind
 	fi

@@ -7,7 +7,12 @@
 # build/tests, and report.  One boot runs many tests.
 #
 # usage: guest-run.sh [options] TEST...
-#   --devices "edu e1000e nvme ivshmem nvme-sriov vga"   devices to add and bind
+#   --devices "edu e1000e nvme ivshmem nvme-sriov vga"   devices to add and bind;
+#                      "ivshmem=SIZE" (e.g. ivshmem=64M) sets BAR2's size, and
+#                      ivshmem may repeat: the first is VFIO_IVSHMEM_BDF, the
+#                      next VFIO_IVSHMEM2_BDF, ...
+#   --modules "M ..."  also load these modules of ours from drivers/vfio/pci/*/
+#                      (all of them are in the guest's /lib/modules/extra)
 #   --stock            load Debian's vfio-pci-core/vfio-pci instead of ours
 #   --modparam "MOD ARGS"  extra insmod arguments, e.g. "vfio-pci enable_sriov=1"
 #   --hostroot         share the host's / read-only over virtio-9p at /host
@@ -40,6 +45,7 @@ test_timeout=300
 out=""
 quiet=0
 modparams=()
+extra_mods=""
 tests=()
 kdir=""
 
@@ -48,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--devices) devices=$2; shift 2 ;;
 	--stock) stock=1; shift ;;
 	--modparam) modparams+=("$2"); shift 2 ;;
+	--modules) extra_mods=$2; shift 2 ;;
 	--hostroot) hostroot=1; shift ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--test-timeout) test_timeout=$2; shift 2 ;;
@@ -131,13 +138,19 @@ else
 		[ -f "$ko" ] || { echo "guest-run: $ko not built (make)" >&2; exit 1; }
 		add_mod_file "$ko" $(mod_args $m)
 	done
-	# Further modules of ours (variant drivers, simulators) when built
-	for ko in "$tree"/drivers/vfio/pci/*/*.ko; do
-		[ -f "$ko" ] || continue
-		m=$(basename "$ko" .ko)
-		add_mod_file "$ko" $(mod_args "$m")
-	done
 fi
+# Further modules of ours (variant drivers, simulators): all of them in
+# /lib/modules/extra for tests that load and unload them; those named by
+# --modules loaded at boot, after the library
+mkdir -p "$stage/lib/modules/extra"
+for ko in "$tree"/drivers/vfio/pci/*/*.ko; do
+	[ -f "$ko" ] && cp "$ko" "$stage/lib/modules/extra/"
+done
+for m in $extra_mods; do
+	ko=$(ls "$tree"/drivers/vfio/pci/*/"$m.ko" 2>/dev/null | head -n1)
+	[ -n "$ko" ] || { echo "guest-run: module $m not built" >&2; exit 1; }
+	add_mod_file "$ko" $(mod_args "$m")
+done
 # Both module sets, for tests that swap them in one boot (vfio-swap)
 mkdir -p "$stage/lib/modules/sets/ours" "$stage/lib/modules/sets/stock"
 for m in vfio-pci-core vfio-pci; do
@@ -161,6 +174,7 @@ fi
 qdev=()
 : > "$stage/etc/devices.list"
 rp=0
+nshm=0
 bus=""
 root_port() {	# a PCIe root port of its own, so slot/bus resets are possible
 	rp=$((rp + 1))
@@ -190,10 +204,16 @@ for d in $devices; do
 	vga)
 		# the machine's default std VGA (1234:1111), a VGA-class device
 		echo "vga 1234 1111" >> "$stage/etc/devices.list" ;;
-	ivshmem)
-		qdev+=(-object memory-backend-ram,id=shm0,size=1M,share=on)
-		qdev+=(-device ivshmem-plain,memdev=shm0)
-		echo "ivshmem 1af4 1110" >> "$stage/etc/devices.list" ;;
+	ivshmem|ivshmem=*)
+		# each instance its own memory backend (BAR2), default 1 MiB
+		size=1M
+		[ "$d" = ivshmem ] || size=${d#ivshmem=}
+		nshm=$((nshm + 1))
+		qdev+=(-object "memory-backend-ram,id=shm$nshm,size=$size,share=on")
+		qdev+=(-device "ivshmem-plain,memdev=shm$nshm")
+		name=ivshmem
+		[ $nshm = 1 ] || name=ivshmem$nshm
+		echo "$name 1af4 1110 $nshm" >> "$stage/etc/devices.list" ;;
 	*)
 		echo "guest-run: unknown device $d" >&2; exit 2 ;;
 	esac
