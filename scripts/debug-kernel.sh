@@ -30,7 +30,8 @@ make -s -C "$src" O="$dir/build" x86_64_defconfig kvm_guest.config >&2
 "$src/scripts/kconfig/merge_config.sh" -m -O "$dir/build" "$dir/build/.config" \
 	"$here/debug-kernel.config" >&2
 make -s -C "$src" O="$dir/build" olddefconfig >&2
-for s in KASAN PROVE_LOCKING DEBUG_KMEMLEAK FAILSLAB IOMMUFD VFIO_DEVICE_CDEV INTEL_IOMMU IRQ_REMAP; do
+for s in KASAN PROVE_LOCKING DEBUG_KMEMLEAK FAILSLAB IOMMUFD VFIO_DEVICE_CDEV INTEL_IOMMU IRQ_REMAP \
+	AUXILIARY_BUS SOFTLOCKUP_DETECTOR; do
 	grep -q "^CONFIG_$s=y" "$dir/build/.config" || { echo "debug-kernel: CONFIG_$s did not stick" >&2; exit 1; }
 done
 make -s -C "$src" O="$dir/build" -j"$(nproc)" bzImage modules >&2
