@@ -283,7 +283,7 @@ host_watchdog() {	# qemu-pid
 	kill -0 "$1" 2>/dev/null || return 0
 	echo "killed after ${timeout}s" > "$out/killed"
 	python3 - "$mon" > "$out/cpus.txt" 2>&1 <<'PY' || true
-import socket, sys, time
+import re, socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(5)
 s.connect(sys.argv[1])
@@ -300,10 +300,14 @@ try:
         out += b
 except OSError:
     pass
-sys.stdout.write(out.decode(errors="replace"))
+# the monitor echoes each keystroke with terminal escapes
+sys.stdout.write(re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\r", "", out.decode(errors="replace")))
 PY
 	kill "$1" 2>/dev/null
-	sleep 10
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 1
+	done
 	kill -9 "$1" 2>/dev/null
 	return 0
 }
