@@ -135,6 +135,19 @@ tree_ticks() {
 	}'
 }
 
+# Every descendant of $1
+tree_pids() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+	{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); ppid[$1] = f[2] }
+	END {
+		for (p in ppid) {
+			q = ppid[p]
+			while (q != "" && q != root && q > 1) q = ppid[q]
+			if (q == root) print p
+		}
+	}'
+}
+
 # Run one test command in the background and watch it.  It is stopped at
 # TEST_TIMEOUT seconds or at BOOT_DEADLINE (guest uptime; the host kills the
 # guest a reserve later), whichever comes first.  Before stopping it the
@@ -176,16 +189,17 @@ run_one() {
 			elif [ "$t1" = "$t0" ]; then
 				say "# VERDICT hang: no CPU progress in 5s; program tasks:$states"
 			else
-				say "# VERDICT slow: still running, $((t1 - t0)) CPU ticks in 5s, nothing blocked; program tasks:$states"
+				say "# VERDICT slow: still running, $((t1 - t0)) CPU ticks (1/100 s) in 5s, nothing blocked; program tasks:$states"
 			fi
 			klog "watchdog dump begin"
 			echo w > /proc/sysrq-trigger
 			echo l > /proc/sysrq-trigger
 			sleep 1
 			klog "watchdog dump end"
-			# busybox has no pkill: kill the children by parent pid
-			for c in $(ps -o pid,ppid | awk -v p=$pid '$2 == p {print $1}'); do
-				kill -9 "$c"
+			# busybox has no pkill: kill every descendant, then the
+			# program's shell
+			for c in $(tree_pids $pid); do
+				kill -9 "$c" 2>/dev/null
 			done
 			kill -9 $pid
 			sleep 1
