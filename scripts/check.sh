@@ -82,8 +82,8 @@ for kern in "${kernels[@]}"; do
 kname=${kern%%|*}
 kopts=${kern#*|}
 while IFS='|' read -r name opts tests <&4; do
+	[[ "$name" =~ ^[[:space:]]*(#|$) ]] && continue
 	name=$(echo "$name" | xargs)
-	[ -n "$name" ] && [ "${name:0:1}" != "#" ] || continue
 	[ -z "${BOOTS:-}" ] || [[ " $BOOTS " == *" $name "* ]] || continue
 	# QEMU inside a KASAN guest adds minutes and tests nothing new
 	if [ "$kname" = debug ] && [ "$name" = qemu ]; then
