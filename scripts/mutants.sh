@@ -79,7 +79,10 @@ for patch in "${patches[@]}"; do
 		results+=("SURVIVED  $name: $what; boots $boots passed (log: $log)")
 		bad=1
 	else
-		why=$(grep -m1 -E '^(\[[^]]*\] )?# FAILED: ' "$log" | sed 's/# FAILED: //')
+		# the first failure the harness named (not kselftest's own
+		# "# FAILED: N / M tests passed." line)
+		why=$(grep -E '^(\[[^]]*\] )?# FAILED: ' "$log" |
+			grep -vE 'FAILED: [0-9]+ / [0-9]+ tests passed' | head -n1 | sed 's/# FAILED: //')
 		results+=("killed    $name: $why")
 	fi
 	# keep the log, drop the copy (a few MB of sources and modules)
