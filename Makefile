@@ -6,6 +6,7 @@
 #   make demo       build, boot a guest, bind devices, show VFIO working
 #   make check      build, lint and run every guest test
 #   make check-debug  the same, plus every boot on a KASAN/lockdep/kmemleak kernel
+#   make mutants    break the driver on purpose, one way at a time: check must fail
 #   make lint       sparse (C=2), W=1 and checkpatch --strict
 #   make bench      stock vs ours benchmark table and chart
 #   make fuzz       long fuzzer run (>= 1M calls)
@@ -26,7 +27,7 @@ KCONFIG_ARGS := CONFIG_VFIO_PCI_CORE=m CONFIG_VFIO_PCI=m
 KBUILD := $(MAKE) -C $(KDIR) M=$(TOP) $(KCONFIG_ARGS)
 
 .PHONY: all modules deps clean lint check check-debug demo intree kunit tests \
-	bench fuzz modules_install help
+	bench fuzz modules_install help mutants
 
 all: modules
 
@@ -50,6 +51,10 @@ check: deps
 
 check-debug: deps
 	@CHECK_DEBUG=1 $(TOP)/scripts/check.sh
+
+# MUTANTS="01 05" runs only those
+mutants: deps
+	@$(TOP)/scripts/mutants.sh $(MUTANTS)
 
 demo: deps
 	@$(TOP)/scripts/demo.sh

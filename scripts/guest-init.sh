@@ -23,16 +23,36 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 
 R=/dev/ttyS1
 say() { echo "$*" > $R; }
+# A line in the kernel log too: on the console, and kept by a panic
+klog() { echo "vfio-harness: $*" > /dev/kmsg; }
+# A harness case ("ok"/"not ok", name[: reason]), counted by tap-summary.py
+case_line() { say "# HARNESS $*"; }
+uptime_s() { read -r up _ < /proc/uptime; echo "${up%.*}"; }
 
-# A task blocked this long is reported (and fails the run).
+# Stalls are reported, to the console and the log: a task blocked this
+# long (and fails the run), soft lockups (kernel command line:
+# watchdog_thresh) and RCU stalls (rcupdate.rcu_cpu_stall_timeout)
 echo 30 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+echo -1 > /proc/sys/kernel/hung_task_warnings 2>/dev/null
+echo 1 > /proc/sys/kernel/softlockup_all_cpu_backtrace 2>/dev/null
+echo 1 > /proc/sys/kernel/sysrq 2>/dev/null
 echo 64 > /proc/sys/vm/nr_hugepages 2>/dev/null
 
-# Modules, in dependency order, listed by the host
+# Modules, in dependency order, listed by the host.  The moment before the
+# first module under test (/etc/modules.ours) is marked: guest-run.sh boots
+# again after an early kernel death only when this marker was not reached.
+marked=0
 while read -r ko args; do
 	[ -n "$ko" ] || continue
-	if ! insmod "/lib/modules/$ko" $args 2>/tmp/insmod.err; then
-		say "# insmod $ko failed: $(cat /tmp/insmod.err)"
+	if [ $marked = 0 ] && grep -qxF "$ko" /etc/modules.ours; then
+		say "# LOADING MODULES UNDER TEST"
+		klog "loading modules under test"
+		marked=1
+	fi
+	if insmod "/lib/modules/$ko" $args 2>/tmp/insmod.err; then
+		case_line "ok insmod ${ko%.ko}"
+	else
+		case_line "not ok insmod ${ko%.ko}: $(tr '\n' ' ' < /tmp/insmod.err)"
 	fi
 done < /etc/modules.list
 
@@ -42,13 +62,14 @@ if [ -n "$HOSTROOT" ]; then
 		# /host/tmp stays the host's (read-only): a tree under /tmp, as in
 		# a CI clone, must stay visible; /run is the guest's and writable
 		for d in proc sys dev dev/shm run; do mount --bind /$d /host/$d; done
+		case_line "ok mount host root"
 	else
-		say "# mounting the host root failed"
+		case_line "not ok mount host root"
 	fi
 fi
 
 # Bind every requested device ("name vendor device [n]" lines: the n-th
-# function with those IDs, default the first) to $DRIVER
+# function with those IDs, default the first) to $DRIVER; one case each
 find_bdf() {
 	n=${3:-1}
 	for d in /sys/bus/pci/devices/*; do
@@ -64,25 +85,77 @@ find_bdf() {
 
 while read -r name ven dev nth; do
 	[ -n "$name" ] || continue
-	bdf=$(find_bdf "$ven" "$dev" "$nth") || { say "# device $name ($ven:$dev) not found"; continue; }
+	bdf=$(find_bdf "$ven" "$dev" "$nth") || {
+		case_line "not ok bind $name: no device $ven:$dev"
+		continue
+	}
 	if [ -e /sys/bus/pci/devices/$bdf/driver ]; then
 		echo "$bdf" > /sys/bus/pci/devices/$bdf/driver/unbind
 	fi
 	echo "$DRIVER" > /sys/bus/pci/devices/$bdf/driver_override
 	echo "$bdf" > /sys/bus/pci/drivers_probe
-	if [ "$(basename "$(readlink /sys/bus/pci/devices/$bdf/driver)")" = "$DRIVER" ]; then
+	drv=$(basename "$(readlink /sys/bus/pci/devices/$bdf/driver)" 2>/dev/null)
+	if [ "$drv" = "$DRIVER" ]; then
 		var=VFIO_$(echo "$name" | tr 'a-z-' 'A-Z_')_BDF
 		eval "export $var=$bdf"
-		say "# bound $name $bdf to $DRIVER"
+		case_line "ok bind $name $bdf to $DRIVER"
 	else
-		say "# binding $name $bdf to $DRIVER failed"
+		case_line "not ok bind $name $bdf to $DRIVER: driver is '${drv:-none}'"
 	fi
 done < /etc/devices.list
 
 say "# GUEST READY $(uname -r)"
+# The kernel log so far, then after every program: read and cleared, so
+# each report is charged to the program it came during
+dmesg_section() {
+	say "# DMESG BEGIN $1"
+	dmesg -c > $R
+	say "# DMESG END"
+}
+dmesg_section boot
 
-# Run one test command in the background and watch it: past TEST_TIMEOUT
-# the blocked tasks are dumped to dmesg (sysrq w) and the test is killed.
+# CPU ticks (utime + stime) of $1 and its descendants, then the states of
+# those tasks and of every task in D state anywhere
+tree_ticks() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+	{
+		pid = $1; s = $0; sub(/^.*\) /, "", s); split(s, f, " ")
+		ppid[pid] = f[2]; st[pid] = f[1]; ticks[pid] = f[12] + f[13]
+		c = $0; sub(/^[0-9]+ \(/, "", c); sub(/\) [A-Za-z] .*$/, "", c); comm[pid] = c
+	}
+	END {
+		t = 0; d = ""
+		for (p in ppid) {
+			q = p
+			while (q != "" && q != root && q > 1) q = ppid[q]
+			if (q == root) { t += ticks[p]; states = states " " comm[p] ":" st[p] }
+			if (st[p] == "D") d = d " " comm[p] "(" p ")"
+		}
+		printf "%d|%s|%s\n", t, states, d
+	}'
+}
+
+# Every descendant of $1
+tree_pids() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+	{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); ppid[$1] = f[2] }
+	END {
+		for (p in ppid) {
+			q = ppid[p]
+			while (q != "" && q != root && q > 1) q = ppid[q]
+			if (q == root) print p
+		}
+	}'
+}
+
+# Run one test command in the background and watch it.  It is stopped at
+# TEST_TIMEOUT seconds or at BOOT_DEADLINE (guest uptime; the host kills the
+# guest a reserve later), whichever comes first.  Before stopping it the
+# watchdog tells a hang from a slow machine: with no CPU progress of the
+# program's tasks over 5 s or any task in D state it is hung; still
+# consuming CPU with nothing blocked, it is slow (or spinning).  The
+# blocked tasks and all CPUs' stacks go to the kernel log (sysrq w, l)
+# between markers that tap-summary.py knows.
 run_one() {
 	case "$1" in
 	host:*)
@@ -94,24 +167,45 @@ run_one() {
 		;;
 	esac
 	pid=$!
-	waited=0
+	started=$(uptime_s)
+	limit=$((started + TEST_TIMEOUT))
+	[ "$limit" -le "$BOOT_DEADLINE" ] || limit=$BOOT_DEADLINE
 	while kill -0 $pid 2>/dev/null; do
-		if [ $waited -ge "$TEST_TIMEOUT" ]; then
-			say "# TIMEOUT: $1 still running after ${waited}s; blocked tasks follow"
+		now=$(uptime_s)
+		if [ "$now" -ge "$limit" ]; then
+			why="its ${TEST_TIMEOUT}s test timeout"
+			[ "$limit" = "$BOOT_DEADLINE" ] && why="the boot's deadline (uptime ${BOOT_DEADLINE}s)"
+			say "# TIMEOUT: $1 still running after $((now - started))s, at $why"
+			a=$(tree_ticks $pid)
+			sleep 5
+			b=$(tree_ticks $pid)
+			t0=${a%%|*}
+			t1=${b%%|*}
+			rest=${b#*|}
+			states=${rest%%|*}
+			dtasks=${rest#*|}
+			if [ -n "$dtasks" ]; then
+				say "# VERDICT hang: tasks in D state:$dtasks; program tasks:$states"
+			elif [ "$t1" = "$t0" ]; then
+				say "# VERDICT hang: no CPU progress in 5s; program tasks:$states"
+			else
+				say "# VERDICT slow: still running, $((t1 - t0)) CPU ticks (1/100 s) in 5s, nothing blocked; program tasks:$states"
+			fi
+			klog "watchdog dump begin"
 			echo w > /proc/sysrq-trigger
-			say "# BLOCKED BEGIN"
-			dmesg | tail -n 400 > $R
-			say "# BLOCKED END"
-			# busybox has no pkill: kill the children by parent pid
-			for c in $(ps -o pid,ppid | awk -v p=$pid '$2 == p {print $1}'); do
-				kill -9 "$c"
+			echo l > /proc/sysrq-trigger
+			sleep 1
+			klog "watchdog dump end"
+			# busybox has no pkill: kill every descendant, then the
+			# program's shell
+			for c in $(tree_pids $pid); do
+				kill -9 "$c" 2>/dev/null
 			done
 			kill -9 $pid
 			sleep 1
 			return 124
 		fi
 		sleep 1
-		waited=$((waited + 1))
 	done
 	wait $pid
 }
@@ -119,9 +213,18 @@ run_one() {
 # One test command per line; fd 3 keeps the list off the tests' stdin
 while read -r t <&3; do
 	[ -n "$t" ] || continue
+	if [ "$(uptime_s)" -ge "$BOOT_DEADLINE" ]; then
+		say "# NOT RUN $t: the boot's deadline has passed"
+		continue
+	fi
 	say "# PROG $t"
-	run_one "$t"
-	say "# EXIT $t $?"
+	klog "program begin: $t"
+	s0=$(uptime_s)
+	rc=0
+	run_one "$t" || rc=$?
+	klog "program end: $t"
+	say "# EXIT $t rc=$rc time=$(($(uptime_s) - s0))s"
+	dmesg_section "$t"
 done 3< /etc/tests.list
 
 # Debug kernels: a module unload/load cycle, then a kmemleak scan
@@ -138,9 +241,10 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 	say "# KMEMLEAK END"
 fi
 
-say "# DMESG BEGIN"
-dmesg > $R
-say "# DMESG END"
+# Let late reports (deferred work, RCU callbacks, a release) land
+sleep 3
+dmesg_section shutdown
+say "# GUEST DONE"
 sync
 # Leave through QEMU's isa-debug-exit port: immediate, even when a stuck
 # task holds a device lock that a regular power-off would wait for.

@@ -16,13 +16,19 @@
 #   --stock            load Debian's vfio-pci-core/vfio-pci instead of ours
 #   --modparam "MOD ARGS"  extra insmod arguments, e.g. "vfio-pci enable_sriov=1"
 #   --hostroot         share the host's / read-only over virtio-9p at /host
-#   --timeout SEC      kill the guest after SEC seconds (default 600)
-#   --test-timeout SEC per-test timeout inside the guest (default 300)
+#   --timeout SEC      the boot's wall-time limit: past it the host dumps the
+#                      guest's CPUs and tasks and kills it (default 600)
+#   --debug-timeout SEC  the limit instead of --timeout when --kernel is given
+#   --test-timeout SEC per-test timeout inside the guest (default 300); the
+#                      in-guest watchdog also fires at the boot's deadline, a
+#                      reserve before the limit, so a slow or hung program
+#                      is named and its tasks dumped before the host kills
 #   --out DIR          where console.log, results.log, dmesg.txt go
 #   --tree DIR         tree whose modules and build/tests to use (default: ours)
 #   --kernel DIR       boot DIR/bzImage with modules from DIR/root (the debug
 #                      kernel of scripts/debug-kernel.sh) instead of Debian's
 #   --quiet            print only the summary line
+# Writes boot.txt (wall time against the limit) next to results.log.
 # A TEST is a program name in build/tests (with arguments), or
 # "host:<command>" to run a host program inside the shared root (@TREE@ in it
 # stands for the tree's path).
@@ -41,6 +47,7 @@ devices="edu"
 stock=0
 hostroot=0
 timeout=600
+debug_timeout=""
 test_timeout=300
 out=""
 quiet=0
@@ -57,12 +64,13 @@ while [ $# -gt 0 ]; do
 	--modules) extra_mods=$2; shift 2 ;;
 	--hostroot) hostroot=1; shift ;;
 	--timeout) timeout=$2; shift 2 ;;
+	--debug-timeout) debug_timeout=$2; shift 2 ;;
 	--test-timeout) test_timeout=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--tree) tree=$(cd "$2" && pwd); shift 2 ;;
 	--quiet) quiet=1; shift ;;
 	--kernel) kdir=$(cd "$2" && pwd); shift 2 ;;
-	-h|--help) sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	--*) echo "guest-run: unknown option $1" >&2; exit 2 ;;
 	*) tests+=("$1"); shift ;;
 	esac
@@ -77,6 +85,7 @@ if [ -n "$kdir" ]; then
 	# KASAN reports a wild access in an interrupt taken during early boot
 	# with 5-level paging (TCG's -cpu max has LA57): not ours, keep 4 levels
 	extra_append=" no5lvl"
+	timeout=${debug_timeout:-$timeout}
 else
 	KVER=${KVER:-$("$here/kver.sh")}
 	[ -n "$KVER" ] || { echo "guest-run: no Debian 6.12 kernel installed (make deps)" >&2; exit 1; }
@@ -99,6 +108,9 @@ install -m 0755 "$here/guest-init.sh" "$stage/init"
 # --- modules, dependencies first, decompressed (busybox insmod has no xz)
 modlist=$stage/etc/modules.list
 : > "$modlist"
+# the modules under test: guest-init.sh marks the moment before the first
+ours=$stage/etc/modules.ours
+: > "$ours"
 add_mod_file() {	# path-on-host [args]
 	local src=$1 base
 	shift
@@ -130,6 +142,8 @@ add_stock vfio_iommu_type1
 add_stock irqbypass
 if [ $stock = 1 ]; then
 	add_stock vfio-pci-core
+	echo vfio-pci-core.ko >> "$ours"
+	echo vfio-pci.ko >> "$ours"
 	p=$(modprobe "${modroot[@]+"${modroot[@]}"}" -S "$KVER" --show-depends vfio-pci | awk '$1 == "insmod" {print $2}' | tail -n1)
 	add_mod_file "$p" $(mod_args vfio-pci)
 else
@@ -137,6 +151,7 @@ else
 		ko=$tree/drivers/vfio/pci/$m.ko
 		[ -f "$ko" ] || { echo "guest-run: $ko not built (make)" >&2; exit 1; }
 		add_mod_file "$ko" $(mod_args $m)
+		echo "$m.ko" >> "$ours"
 	done
 fi
 # Further modules of ours (variant drivers, simulators): all of them in
@@ -150,6 +165,7 @@ for m in $extra_mods; do
 	ko=$(ls "$tree"/drivers/vfio/pci/*/"$m.ko" 2>/dev/null | head -n1)
 	[ -n "$ko" ] || { echo "guest-run: module $m not built" >&2; exit 1; }
 	add_mod_file "$ko" $(mod_args "$m")
+	echo "$m.ko" >> "$ours"
 done
 # Both module sets, for tests that swap them in one boot (vfio-swap)
 mkdir -p "$stage/lib/modules/sets/ours" "$stage/lib/modules/sets/stock"
@@ -233,10 +249,17 @@ for t in "${tests[@]+"${tests[@]}"}"; do
 	echo "$t" >> "$stage/etc/tests.list"
 done
 
+# The in-guest watchdog stops a program by the boot's deadline (guest
+# uptime), a reserve before the host's limit: time for the verdict, the
+# task dump, the remaining dmesg and power-off, plus the seconds between
+# QEMU's start and the kernel's
+reserve=$((timeout / 8))
+[ $reserve -ge 30 ] || reserve=30
 cat > "$stage/etc/guest.conf" <<EOF
 DRIVER=vfio-pci
 HOSTROOT=$([ $hostroot = 1 ] && echo 1)
 TEST_TIMEOUT=$test_timeout
+BOOT_DEADLINE=$((timeout - reserve))
 EOF
 
 (cd "$stage" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out/initramfs.cpio.gz"
@@ -247,33 +270,94 @@ if [ $hostroot = 1 ]; then
 	       -device "virtio-9p-pci,fsdev=hr,mount_tag=hostroot")
 fi
 
+# The host's end of the limit: the guest's own watchdog should have
+# stopped a slow or hung program by then.  If the guest is still there,
+# ask its kernel for blocked tasks and all CPUs' stacks (sysrq w and l
+# through the emulated keyboard: they land on the console), save every
+# vCPU's registers (cpus.txt) and kill it.
+host_watchdog() {	# qemu-pid
+	local end=$((SECONDS + timeout))
+	while kill -0 "$1" 2>/dev/null && [ $SECONDS -lt $end ]; do
+		sleep 1
+	done
+	kill -0 "$1" 2>/dev/null || return 0
+	echo "killed after ${timeout}s" > "$out/killed"
+	python3 - "$mon" > "$out/cpus.txt" 2>&1 <<'PY' || true
+import re, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+for cmd, pause in (("sendkey alt-sysrq-w", 3), ("sendkey alt-sysrq-l", 5),
+                   ("info registers -a", 2)):
+    s.sendall((cmd + "\n").encode())
+    time.sleep(pause)
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except OSError:
+    pass
+# the monitor echoes each keystroke with terminal escapes
+sys.stdout.write(re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\r", "", out.decode(errors="replace")))
+PY
+	kill "$1" 2>/dev/null
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 1
+	done
+	kill -9 "$1" 2>/dev/null
+	return 0
+}
+
 # --- boot; one guest at a time on this machine
 lock=${GUEST_LOCK:-/tmp/vfio-pci-core-guest.lock}
-# A guest kernel that dies before any test ran (seen: an int3 oops while
-# the kernel patches its own text at boot under multi-threaded TCG, before
-# our modules are loaded) gets one more boot; its console is kept as
-# console.attempt1.log.  Anything after "GUEST READY" counts as it is.
+exec 9>>"$lock"
+flock 9
+# A guest kernel that dies before any module under test was loaded (seen:
+# an int3 oops while the kernel patches its own text at boot under
+# multi-threaded TCG) gets one more boot; its console is kept as
+# console.attempt1.log.  Once guest-init.sh has marked the loading of our
+# modules, a death counts as it is.
+# (a short path: a unix socket's is limited to 107 bytes)
+mon=/tmp/vfio-pci-core-monitor.$$.sock
+t0=$SECONDS
 for attempt in 1 2; do
 rc=0
-flock "$lock" timeout --kill-after=10 "$timeout" \
-	qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel tcg -cpu max \
-	-smp 2 -m 2G -display none -monitor none -no-reboot \
+rm -f "$mon" "$out/killed"
+qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel tcg -cpu max \
+	-smp 2 -m 2G -display none -no-reboot \
+	-monitor "unix:$mon,server=on,wait=off" \
 	-device intel-iommu,intremap=on,caching-mode=on \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=4 rdinit=/init$extra_append" \
+	-append "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=7 log_buf_len=8M sysrq_always_enabled rcupdate.rcu_cpu_stall_suppress=0 rcupdate.rcu_cpu_stall_timeout=21 rdinit=/init$extra_append" \
 	-serial "file:$out/console.log" -serial "file:$out/results.log" \
-	"${qdev[@]}" "${fsdev[@]+"${fsdev[@]}"}" ${QEMU_EXTRA:-} > "$out/qemu.log" 2>&1 || rc=$?
-if [ $attempt = 1 ] && ! grep -q '^# GUEST READY' "$out/results.log" 2>/dev/null &&
-   grep -q 'Kernel panic' "$out/console.log" 2>/dev/null; then
+	"${qdev[@]}" "${fsdev[@]+"${fsdev[@]}"}" ${QEMU_EXTRA:-} > "$out/qemu.log" 2>&1 9>&- &
+qpid=$!
+host_watchdog $qpid 9>&- &
+wpid=$!
+wait $qpid || rc=$?
+wait $wpid || true
+[ -e "$out/killed" ] && rc=124
+if [ $attempt = 1 ] && [ $rc != 124 ] &&
+   ! grep -qs '^# LOADING MODULES UNDER TEST' "$out/results.log" &&
+   ! grep -qs 'vfio-harness: loading modules under test' "$out/console.log" &&
+   grep -qs 'Kernel panic' "$out/console.log"; then
 	cp "$out/console.log" "$out/console.attempt1.log"
-	echo "# guest kernel died before the tests started: booting again (console.attempt1.log)"
+	echo "# guest kernel died before our modules were loaded: booting again (console.attempt1.log)"
 	continue
 fi
 break
 done
+flock -u 9
+exec 9>&-
+rm -f "$mon"
+echo "elapsed=$((SECONDS - t0)) limit=$timeout attempts=$attempt" > "$out/boot.txt"
 
 args=("$out")
 [ $quiet = 1 ] && args+=(--quiet)
-[ $rc = 124 ] || [ $rc = 137 ] && args+=(--timed-out)
+[ $rc = 124 ] && args+=(--timed-out)
 python3 "$here/tap-summary.py" "${args[@]}"
