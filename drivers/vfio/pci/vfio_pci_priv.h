@@ -135,6 +135,7 @@ enum vfio_pci_intx_policy {
 	VFIO_PCI_INTX_NONE,	/* no pin, no line, or a VF: pin reads 0 */
 	VFIO_PCI_INTX_BROKEN,	/* status bit unreliable: keep it disabled */
 };
+
 enum vfio_pci_intx_policy vfio_pci_intx_policy(unsigned int irq, bool is_virtfn,
 					       u16 vendor, u16 device);
 
