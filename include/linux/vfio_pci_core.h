@@ -126,6 +126,8 @@ struct vfio_pci_region {
  * @pm_idle_d3: the usage count PCI core took for probe was dropped, so an
  *	idle function may runtime-suspend to D3hot
  * @sriov_pf_core_dev: for a VF, the core device of its PF if bound to us
+ * @sriov_vf_counted: this VF's session is counted in its PF's VF-token users
+ *	(under the PF's VF-token lock)
  * @nb: bus notifier of an SR-IOV PF
  * @vf_token: an SR-IOV PF's VF token (private to vfio_pci_sriov.c)
  *
@@ -220,6 +222,7 @@ struct vfio_pci_core_device {
 
 	/* SR-IOV; see vfio_pci_sriov.c */
 	struct vfio_pci_core_device *sriov_pf_core_dev;
+	bool			sriov_vf_counted;
 	struct notifier_block	nb;
 	struct vfio_pci_vf_token *vf_token;
 };
