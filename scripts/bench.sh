@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # `make bench`: one guest boot measures Debian's stock vfio-pci-core and
-# vfio-pci against ours on the same emulated devices (edu, nvme), several
-# interleaved rounds, medians.  A second boot runs under QEMU's -icount
+# vfio-pci against ours on the same emulated devices (edu, nvme, and a
+# 512 MiB ivshmem BAR for the large-BAR rows), several interleaved rounds,
+# medians.  A second boot runs under QEMU's -icount
 # (the guest clock advances one nanosecond per guest instruction), which
 # turns the per-call rates into instruction counts that host load does not
 # move.  Writes bench/results.md (tables, machine, date), bench/results.tsv,
@@ -16,13 +17,13 @@ cd "$top"
 rounds=${ROUNDS:-15}
 make -s modules tests >/dev/null
 out=build/bench
-"$here/guest-run.sh" --out "$out" --devices "edu nvme" --test-timeout 900 --timeout 1200 \
+"$here/guest-run.sh" --out "$out" --devices "edu nvme ivshmem=512M" --test-timeout 900 --timeout 1200 \
 	"vfio_bench -r $rounds" > "$out.log" 2>&1 || true
 grep -q '^@tsv' "$out.log" || { cat "$out.log"; echo "bench: no results" >&2; exit 1; }
 mkdir -p bench
 grep '^@tsv' "$out.log" | cut -f2- > bench/results.tsv
 QEMU_EXTRA="-icount shift=0,sleep=off" "$here/guest-run.sh" --out "$out-icount" \
-	--devices "edu nvme" --test-timeout 900 --timeout 1200 \
+	--devices "edu nvme ivshmem=512M" --test-timeout 900 --timeout 1200 \
 	"vfio_bench -r ${ICOUNT_ROUNDS:-3}" > "$out-icount.log" 2>&1 || true
 grep -q '^@tsv' "$out-icount.log" || { cat "$out-icount.log"; echo "bench: no icount results" >&2; exit 1; }
 grep '^@tsv' "$out-icount.log" | cut -f2- > bench/icount.tsv

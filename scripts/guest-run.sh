@@ -8,7 +8,8 @@
 #
 # usage: guest-run.sh [options] TEST...
 #   --devices "edu e1000e nvme ivshmem nvme-sriov vga"   devices to add and bind;
-#                      "ivshmem=SIZE" (e.g. ivshmem=64M) sets BAR2's size, and
+#                      "ivshmem=SIZE" (e.g. ivshmem=64M) sets BAR2's size and
+#                      puts the function behind a root port of its own, and
 #                      ivshmem may repeat: the first is VFIO_IVSHMEM_BDF, the
 #                      next VFIO_IVSHMEM2_BDF, ...
 #   --modules "M ..."  also load these modules of ours from drivers/vfio/pci/*/
@@ -226,7 +227,13 @@ for d in $devices; do
 		[ "$d" = ivshmem ] || size=${d#ivshmem=}
 		nshm=$((nshm + 1))
 		qdev+=(-object "memory-backend-ram,id=shm$nshm,size=$size,share=on")
-		qdev+=(-device "ivshmem-plain,memdev=shm$nshm")
+		if [ "$d" = ivshmem ]; then
+			qdev+=(-device "ivshmem-plain,memdev=shm$nshm")
+		else
+			# sized ones behind a root port: a bus reset resets them
+			root_port
+			qdev+=(-device "ivshmem-plain,bus=$bus,memdev=shm$nshm")
+		fi
 		name=ivshmem
 		[ $nshm = 1 ] || name=ivshmem$nshm
 		echo "$name 1af4 1110 $nshm" >> "$stage/etc/devices.list" ;;

@@ -115,7 +115,6 @@ struct vfio_pci_region {
  * @has_pm_reset: a D3hot->D0 transition resets the function
  * @nointx: INTx is not offered to the user
  * @needs_reset: the function was used since its last reset
- * @bardirty: the user wrote a BAR register (emulated copy needs refresh)
  * @virq_disabled: the user set DisINTx in the emulated command register:
  *	INTx stays masked and is not signalled (set by config emulation)
  * @extended_caps: extended config space (0x100+) is present
@@ -123,12 +122,12 @@ struct vfio_pci_region {
  * @needs_pm_restore: state must be restored when leaving D3hot
  * @pm_intx_masked: INTx was masked for runtime suspend
  * @pm_runtime_engaged: the user asked for low power (a feature)
- * @pm_idle_d3: register dropped the PCI core's probe reference, so an
- *	unused function suspends to D3hot and each session holds one
  * @pm_wake_eventfd_ctx: eventfd signalled when the device wakes up
  * @pm_idle_d3: the usage count PCI core took for probe was dropped, so an
  *	idle function may runtime-suspend to D3hot
  * @sriov_pf_core_dev: for a VF, the core device of its PF if bound to us
+ * @sriov_vf_counted: this VF's session is counted in its PF's VF-token users
+ *	(under the PF's VF-token lock)
  * @nb: bus notifier of an SR-IOV PF
  * @vf_token: an SR-IOV PF's VF token (private to vfio_pci_sriov.c)
  *
@@ -210,7 +209,6 @@ struct vfio_pci_core_device {
 	bool			has_pm_reset;
 	bool			nointx;
 	bool			needs_reset;
-	bool			bardirty;
 	bool			virq_disabled;
 	bool			extended_caps;
 	bool			has_vga;
@@ -224,6 +222,7 @@ struct vfio_pci_core_device {
 
 	/* SR-IOV; see vfio_pci_sriov.c */
 	struct vfio_pci_core_device *sriov_pf_core_dev;
+	bool			sriov_vf_counted;
 	struct notifier_block	nb;
 	struct vfio_pci_vf_token *vf_token;
 };

@@ -68,9 +68,11 @@ static const struct vfio_device_ops vfio_pci_ops = {
 };
 
 /*
- * Functions known to be unsafe to hand to an untrusted user: Intel QuickAssist
- * PFs whose firmware interfaces can corrupt host memory when driven without
- * the host driver's cooperation.
+ * Functions known to be unsafe to hand to an untrusted user: Intel
+ * QuickAssist PFs and VFs, whose firmware interfaces can corrupt host
+ * memory when driven without the host driver's cooperation, and the Sapphire
+ * Rapids DSA and IAA accelerators (DSA_SPR0, IAX_SPR0), whose errata let a
+ * user of the function reach beyond what the IOMMU grants it.
  */
 static const struct pci_device_id vfio_pci_denylist[] = {
 	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C3XXX) },
@@ -79,13 +81,26 @@ static const struct pci_device_id vfio_pci_denylist[] = {
 	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C62X_VF) },
 	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_DH895XCC) },
 	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_DH895XCC_VF) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_DSA_SPR0) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_IAX_SPR0) },
 	{}
 };
+
+/* Whether @vendor:@device is on the denylist (any subsystem IDs) */
+static bool vfio_pci_denylisted(u16 vendor, u16 device)
+{
+	const struct pci_device_id *id;
+
+	for (id = vfio_pci_denylist; id->vendor; id++)
+		if (id->vendor == vendor && id->device == device)
+			return true;
+	return false;
+}
 
 /* -EINVAL for a function on the denylist, unless the admin disabled it */
 static int vfio_pci_check_denylist(struct pci_dev *pdev)
 {
-	if (disable_denylist || !pci_match_id(vfio_pci_denylist, pdev))
+	if (disable_denylist || !vfio_pci_denylisted(pdev->vendor, pdev->device))
 		return 0;
 
 	pci_warn(pdev, "%04x:%04x is denylisted for vfio-pci; disable_denylist=1 overrides\n",
@@ -210,3 +225,7 @@ module_exit(vfio_pci_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION(DRIVER_DESC);
+
+#if IS_ENABLED(CONFIG_VFIO_PCI_CORE_KUNIT_TEST)
+#include "vfio_pci_kunit.c"
+#endif

@@ -128,6 +128,7 @@ struct vcfg_fx {
 	pci_power_t state;
 	bool flr;		/* function level reset requested */
 	bool msix_restore;	/* memory decode came back on */
+	u8 readrq;		/* MRRS encoding + 1 the user wrote, 0: none */
 };
 
 /**
@@ -308,12 +309,15 @@ static void __init vcfg_perm_init_caps(void)
 	vcfg_perm_set(VK_EXP, PCI_EXP_DEVCAP, 4, VCFG_ALL, 0);
 	/*
 	 * Device control: error reporting, relaxed ordering, extended tags,
-	 * aux power, no-snoop and read request size pass through; payload
-	 * size must match the fabric and phantom functions would widen the
-	 * requester IDs the IOMMU sees, both read-only; Initiate FLR is a
-	 * virtual trigger.
+	 * aux power and no-snoop pass through; payload size must match the
+	 * fabric and phantom functions would widen the requester IDs the
+	 * IOMMU sees, both read-only; Initiate FLR is a virtual trigger.  The
+	 * max read request size is virtual: the user reads back what it
+	 * wrote, the function gets it through the PCI core
+	 * (vcfg_apply_readrq()), which knows the platform's limits.
 	 */
-	vcfg_perm_set(VK_EXP, PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR,
+	vcfg_perm_set(VK_EXP, PCI_EXP_DEVCTL, 2,
+		      PCI_EXP_DEVCTL_BCR_FLR | PCI_EXP_DEVCTL_READRQ,
 		      PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE |
 		      PCI_EXP_DEVCTL_FERE | PCI_EXP_DEVCTL_URRE |
 		      PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_EXT_TAG |
@@ -692,6 +696,14 @@ static void vcfg_hook_exp(struct vfio_pci_core_device *vdev,
 	u8 *ctl = vc->bytes + p->start + PCI_EXP_DEVCTL;
 	u32 devcap = get_unaligned_le32(vc->bytes + p->start + PCI_EXP_DEVCAP);
 	u16 val = get_unaligned_le16(ctl);
+	u16 old;
+
+	/* READRQ is bits 14:12, all in the high byte */
+	if (vcfg_covers(p, p->start + PCI_EXP_DEVCTL + 1)) {
+		old = vcfg_before(vc, p, p->start + PCI_EXP_DEVCTL + 1, 1) << 8;
+		if ((old ^ val) & PCI_EXP_DEVCTL_READRQ)
+			fx->readrq = FIELD_GET(PCI_EXP_DEVCTL_READRQ, val) + 1;
+	}
 
 	if (!(val & PCI_EXP_DEVCTL_BCR_FLR))
 		return;
@@ -1444,8 +1456,17 @@ static ssize_t vcfg_transfer(struct vfio_pci_core_device *vdev,
 	return done;
 }
 
-/* Re-read the power state the function is really in after a transition */
-static void vcfg_sync_power_state(struct vfio_pci_core_device *vdev)
+/**
+ * vfio_pci_config_sync_power_state() - emulated PMCSR state from the hardware
+ * @vdev: the core device
+ *
+ * The power-state field the user reads is emulated; every power
+ * transition (the user's PMCSR writes, resets that bring the function to
+ * D0, runtime PM moving a function the user left in D3hot) ends here so
+ * it says where the function really is.  Takes vconfig_lock: the caller
+ * may hold memory_lock, not vconfig_lock.
+ */
+void vfio_pci_config_sync_power_state(struct vfio_pci_core_device *vdev)
 {
 	struct vfio_pci_vconfig *vc;
 	pci_power_t now = vdev->pdev->current_state;
@@ -1471,6 +1492,23 @@ static void vcfg_sync_power_state(struct vfio_pci_core_device *vdev)
 }
 
 /*
+ * The max read request size the user wrote (encoding @enc), applied through
+ * the PCI core: never below the function's max payload size, so reads still
+ * fill whole TLPs, and capped where the platform says so.  The reserved
+ * encodings (6, 7) change nothing in the hardware.
+ */
+static void vcfg_apply_readrq(struct pci_dev *pdev, unsigned int enc)
+{
+	int rq;
+
+	if (enc > 5)
+		return;
+	rq = max(128 << enc, pcie_get_mps(pdev));
+	if (pcie_set_readrq(pdev, rq))
+		pci_info_ratelimited(pdev, "vfio: read request size %d refused\n", rq);
+}
+
+/*
  * Carry out what the hooks asked for.  No lock of ours is held: power
  * transitions and resets take memory_lock themselves, INTx masking takes
  * igate.  As on real hardware, the config write itself has succeeded
@@ -1489,12 +1527,14 @@ static void vcfg_run_effects(struct vfio_pci_core_device *vdev,
 			vfio_pci_intx_unmask(vdev);
 	}
 
+	if (fx->readrq)
+		vcfg_apply_readrq(pdev, fx->readrq - 1);
+
 	if (fx->power) {
 		ret = vfio_pci_set_power_state(vdev, fx->state);
 		if (ret)
 			pci_info_ratelimited(pdev, "vfio: power state change refused: %d\n",
 					     ret);
-		vcfg_sync_power_state(vdev);
 		if (pdev->current_state == PCI_D0)
 			vfio_pci_config_restore_bars(vdev);
 	}

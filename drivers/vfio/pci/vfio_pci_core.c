@@ -235,11 +235,17 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *vdev)
 	if (ret)
 		goto out_pm;
 
+	/*
+	 * Nobody gets a function that was not reset when it can be: a
+	 * contended device lock (-EAGAIN) fails the open, the user may retry.
+	 */
 	if (vdev->reset_works) {
 		ret = pci_try_reset_function(pdev);
+		if (ret == -EAGAIN)
+			goto out_disable;
 		if (!ret)
 			vdev->needs_reset = false;
-		else if (ret != -EAGAIN)
+		else
 			pci_dbg(pdev, "reset on open failed: %d\n", ret);
 	}
 
@@ -249,11 +255,25 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *vdev)
 		pci_dbg(pdev, "could not save PCI state\n");
 
 	vdev->pci_2_3 = false;
-	vdev->nointx = false;
-	if (pdev->irq && !vfio_pci_nointxmask)
-		vdev->pci_2_3 = pci_intx_mask_supported(pdev);
-	if (!pdev->irq || !IS_ENABLED(CONFIG_VFIO_PCI_INTX))
+	switch (vfio_pci_intx_policy(pdev->irq, pdev->is_virtfn, pdev->vendor,
+				     pdev->device)) {
+	case VFIO_PCI_INTX_OK:
+		vdev->nointx = !IS_ENABLED(CONFIG_VFIO_PCI_INTX);
+		if (!vdev->nointx && !vfio_pci_nointxmask)
+			vdev->pci_2_3 = pci_intx_mask_supported(pdev);
+		break;
+	case VFIO_PCI_INTX_BROKEN:
+		/* nointxmask=1 takes the risk of an exclusive line instead */
+		vdev->nointx = !vfio_pci_nointxmask;
+		if (vdev->nointx) {
+			pci_info(pdev, "INTx status bit unreliable: INTx not offered\n");
+			pci_intx(pdev, 0);
+		}
+		break;
+	case VFIO_PCI_INTX_NONE:
 		vdev->nointx = true;
+		break;
+	}
 
 	ret = vfio_pci_config_init(vdev);
 	if (ret)
@@ -268,6 +288,7 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *vdev)
 out_state:
 	kfree(vdev->pci_saved_state);
 	vdev->pci_saved_state = NULL;
+out_disable:
 	pci_disable_device(pdev);
 out_pm:
 	vfio_pci_pm_close(vdev);
@@ -300,6 +321,7 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_finish_enable);
 void vfio_pci_core_disable(struct vfio_pci_core_device *vdev)
 {
 	struct pci_dev *pdev = vdev->pdev;
+	bool saved;
 	u16 cmd;
 
 	lockdep_assert_held(&vdev->vdev.dev_set->lock);
@@ -318,20 +340,37 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *vdev)
 
 	vdev->needs_reset = true;
 
-	if (vdev->pci_saved_state &&
-	    !pci_load_and_free_saved_state(pdev, &vdev->pci_saved_state)) {
-		if (vdev->reset_works) {
-			cmd = vfio_pci_memory_lock_and_enable(vdev);
-			if (!pci_try_reset_function(pdev))
-				vdev->needs_reset = false;
-			vfio_pci_memory_unlock_and_restore(vdev, cmd);
-		}
-		pci_restore_state(pdev);
-	} else {
+	/*
+	 * Put back the config the function had at open: load it as the PCI
+	 * core's saved state, reset, restore.  The reset must not save state
+	 * itself (pci_try_reset_function() would, overwriting what was just
+	 * loaded with the user's AER masks, DEVCTL and DEVCTL2 values), so
+	 * it is the bare __pci_reset_function_locked() under a device lock
+	 * taken without waiting: whoever holds it (an unbind in progress)
+	 * may be waiting for this close.  Without a saved state a reset
+	 * still clears what the user left in the function, and the config
+	 * as it is now comes back after it.
+	 */
+	saved = vdev->pci_saved_state &&
+		!pci_load_and_free_saved_state(pdev, &vdev->pci_saved_state);
+	if (!saved) {
 		kfree(vdev->pci_saved_state);
 		vdev->pci_saved_state = NULL;
-		pci_info(pdev, "no saved state to restore, device left as is\n");
+		pci_info(pdev, "no state saved at open to restore at close\n");
+		if (vdev->reset_works)
+			pci_save_state(pdev);
 	}
+	if (vdev->reset_works) {
+		cmd = vfio_pci_memory_lock_and_enable(vdev);
+		if (pci_dev_trylock(pdev)) {
+			if (!__pci_reset_function_locked(pdev))
+				vdev->needs_reset = false;
+			pci_dev_unlock(pdev);
+		}
+		vfio_pci_memory_unlock_and_restore(vdev, cmd);
+	}
+	if (saved || vdev->reset_works)
+		pci_restore_state(pdev);
 
 	pci_disable_device(pdev);
 

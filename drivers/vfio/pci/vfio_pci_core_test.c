@@ -67,7 +67,7 @@ static const struct perm_case perm_cases[] = {
 	  PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE | PCI_EXP_DEVCTL_FERE |
 	  PCI_EXP_DEVCTL_URRE | PCI_EXP_DEVCTL_RELAX_EN },
 	{ "PCIe devctl hi", false, PCI_CAP_ID_EXP, PCI_EXP_DEVCTL + 1,
-	  PCI_EXP_DEVCTL_BCR_FLR >> 8,
+	  (PCI_EXP_DEVCTL_BCR_FLR | PCI_EXP_DEVCTL_READRQ) >> 8,
 	  (PCI_EXP_DEVCTL_BCR_FLR | PCI_EXP_DEVCTL_READRQ |
 	   PCI_EXP_DEVCTL_NOSNOOP_EN | PCI_EXP_DEVCTL_AUX_PME |
 	   PCI_EXP_DEVCTL_EXT_TAG) >> 8 },
@@ -520,6 +520,51 @@ static void vfio_pci_offsets(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, VFIO_PCI_DEV_REGION(VFIO_PCI_NUM_REGIONS));
 }
 
+/* ---- INTx policy --------------------------------------------------------- */
+
+struct intx_case {
+	const char *what;
+	unsigned int irq;
+	bool virtfn;
+	u16 vendor;
+	u16 device;
+	enum vfio_pci_intx_policy want;
+};
+
+static const struct intx_case intx_cases[] = {
+	{ "edu on a routed line", 11, false, 0x1234, 0x11e8, VFIO_PCI_INTX_OK },
+	{ "no line", 0, false, 0x1234, 0x11e8, VFIO_PCI_INTX_NONE },
+	{ "pin not connected", IRQ_NOTCONNECTED, false, 0x1234, 0x11e8,
+	  VFIO_PCI_INTX_NONE },
+	{ "a VF", 11, true, 0x1b36, 0x0010, VFIO_PCI_INTX_NONE },
+	{ "XL710", 11, false, PCI_VENDOR_ID_INTEL, 0x1572, VFIO_PCI_INTX_BROKEN },
+	{ "X710 10GBASE-T", 11, false, PCI_VENDOR_ID_INTEL, 0x1589,
+	  VFIO_PCI_INTX_BROKEN },
+	{ "XXV710", 11, false, PCI_VENDOR_ID_INTEL, 0x158b, VFIO_PCI_INTX_BROKEN },
+	{ "X722", 11, false, PCI_VENDOR_ID_INTEL, 0x37d1, VFIO_PCI_INTX_BROKEN },
+	{ "X550", 11, false, PCI_VENDOR_ID_INTEL, 0x1563, VFIO_PCI_INTX_BROKEN },
+	{ "i40e gap 0x1582", 11, false, PCI_VENDOR_ID_INTEL, 0x1582, VFIO_PCI_INTX_OK },
+	{ "82574L", 11, false, PCI_VENDOR_ID_INTEL, 0x10d3, VFIO_PCI_INTX_OK },
+	{ "XL710 ID, other vendor", 11, false, 0x1234, 0x1572, VFIO_PCI_INTX_OK },
+	{ "broken NIC as a VF", 11, true, PCI_VENDOR_ID_INTEL, 0x1572,
+	  VFIO_PCI_INTX_NONE },
+};
+
+static void intx_case_desc(const struct intx_case *c, char *desc)
+{
+	strscpy(desc, c->what, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(intx, intx_cases, intx_case_desc);
+
+static void vfio_pci_intx_policy_table(struct kunit *test)
+{
+	const struct intx_case *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, c->want,
+			vfio_pci_intx_policy(c->irq, c->virtfn, c->vendor, c->device));
+}
+
 static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE_PARAM(vfio_pci_cfg_perm_table, perm_gen_params),
 	KUNIT_CASE(vfio_pci_cfg_perm_bars),
@@ -533,6 +578,7 @@ static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE(vfio_pci_cfg_layout_ext_first_hidden),
 	KUNIT_CASE(vfio_pci_cfg_layout_ext_misc),
 	KUNIT_CASE(vfio_pci_offsets),
+	KUNIT_CASE_PARAM(vfio_pci_intx_policy_table, intx_gen_params),
 	{}
 };
 

@@ -42,6 +42,8 @@
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 
+#include <kunit/visibility.h>
+
 #include "vfio_pci_priv.h"
 
 static bool disable_dyn_msix;
@@ -290,6 +292,45 @@ static void vfio_intx_unmask_locked(struct vfio_pci_core_device *vdev)
 	if (vfio_intx_unmask_handler(vdev, ctx))
 		vfio_intx_signal(vdev, ctx);
 }
+
+/**
+ * vfio_pci_intx_policy() - whether INTx may be offered to a user
+ * @irq: the function's legacy interrupt (pdev->irq)
+ * @is_virtfn: the function is an SR-IOV VF
+ * @vendor: PCI vendor ID
+ * @device: PCI device ID
+ *
+ * VFs have no INTx, and a function without a routed line (0, or
+ * IRQ_NOTCONNECTED when firmware says the pin goes nowhere) has none to
+ * offer: its interrupt pin must read 0 or QEMU tries to wire it up and
+ * fails.  Some Intel NICs (the i40e family: XL710, X710, XXV710, X722;
+ * and X550) never set the INTx status bit, so DisINTx masking cannot tell
+ * whether they asserted the line: offered, a single assertion would storm
+ * until the host shuts down a line other devices may share.  Those keep
+ * INTx disabled for the whole session.
+ *
+ * Return: the policy for the function.
+ */
+enum vfio_pci_intx_policy vfio_pci_intx_policy(unsigned int irq, bool is_virtfn,
+					       u16 vendor, u16 device)
+{
+	if (is_virtfn || !irq || irq == IRQ_NOTCONNECTED)
+		return VFIO_PCI_INTX_NONE;
+	if (vendor != PCI_VENDOR_ID_INTEL)
+		return VFIO_PCI_INTX_OK;
+
+	switch (device) {
+	case 0x1572: case 0x1574:		/* XL710/X710 */
+	case 0x1580: case 0x1581:		/* XL710 KX/KR backplane */
+	case 0x1583 ... 0x158b:			/* XL710, X710, XXV710 */
+	case 0x37d0 ... 0x37d2:			/* X722 */
+	case 0x1563:				/* X550 */
+		return VFIO_PCI_INTX_BROKEN;
+	default:
+		return VFIO_PCI_INTX_OK;
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_intx_policy);
 
 /*
  * With no INTx handler registered, keep the function from asserting its

@@ -60,7 +60,7 @@ static bool vfio_pci_state_is_d3(pci_power_t state)
  * The caller holds memory_lock for write (and has zapped BAR mappings when
  * leaving D0).  A function whose PMCSR reads NoSoftRst- loses its config
  * space on D3hot->D0: save it into pm_save on the way down, restore it on
- * the way up.
+ * the way up.  The emulated PMCSR is brought in line with the outcome.
  *
  * Return: 0 or a negative errno; -EBUSY for a PF whose VFs are enabled.
  */
@@ -74,8 +74,10 @@ int vfio_pci_set_power_state_locked(struct vfio_pci_core_device *vdev,
 	lockdep_assert_held_write(&vdev->memory_lock);
 
 	/* VFs cannot work below a PF that is not in D0 */
-	if (state != PCI_D0 && vfio_pci_sriov_active(vdev))
-		return -EBUSY;
+	if (state != PCI_D0 && vfio_pci_sriov_active(vdev)) {
+		ret = -EBUSY;
+		goto out_sync;
+	}
 
 	if (vdev->needs_pm_restore) {
 		save = !vfio_pci_state_is_d3(pdev->current_state) &&
@@ -87,18 +89,19 @@ int vfio_pci_set_power_state_locked(struct vfio_pci_core_device *vdev,
 	}
 
 	ret = pci_set_power_state(pdev, state);
-	if (ret)
-		return ret;
-
-	if (save && vfio_pci_state_is_d3(pdev->current_state)) {
+	if (!ret && save && vfio_pci_state_is_d3(pdev->current_state)) {
 		/* A stale copy exists if D0 was reached behind our back */
 		kfree(vdev->pm_save);
 		vdev->pm_save = pci_store_saved_state(pdev);
-	} else if (restore && vdev->pm_save) {
+	} else if (!ret && restore && vdev->pm_save) {
 		if (!pci_load_and_free_saved_state(pdev, &vdev->pm_save))
 			pci_restore_state(pdev);
 	}
-	return 0;
+
+out_sync:
+	/* What the user reads in PMCSR follows, whoever asked for the move */
+	vfio_pci_config_sync_power_state(vdev);
+	return ret;
 }
 
 /*

@@ -129,6 +129,19 @@ void vfio_pci_config_restore_bars(struct vfio_pci_core_device *vdev);
 /* Re-sync the emulated INTx-disable bit with vdev state */
 void vfio_pci_config_intx_disable(struct vfio_pci_core_device *vdev, bool set);
 
+/* What INTx a function can offer, decided at open (vfio_pci_intrs.c) */
+enum vfio_pci_intx_policy {
+	VFIO_PCI_INTX_OK,	/* offer it */
+	VFIO_PCI_INTX_NONE,	/* no pin, no line, or a VF: pin reads 0 */
+	VFIO_PCI_INTX_BROKEN,	/* status bit unreliable: keep it disabled */
+};
+
+enum vfio_pci_intx_policy vfio_pci_intx_policy(unsigned int irq, bool is_virtfn,
+					       u16 vendor, u16 device);
+
+/* Make the emulated PMCSR power state match the function's (vconfig_lock) */
+void vfio_pci_config_sync_power_state(struct vfio_pci_core_device *vdev);
+
 #if IS_ENABLED(CONFIG_VFIO_PCI_CORE_KUNIT_TEST)
 /* Pure config-space logic, exported for vfio_pci_core_test.c only */
 #define VFIO_PCI_CFG_TEST_HEADER	0xffff	/* the type 0 header */

@@ -22,7 +22,8 @@
  *   This matches what existing userspace (QEMU) expects.
  * - mmap is offered for memory BARs; one smaller than a page only if the
  *   rest of its page can be reserved so no other device shows up there.
- *   Mappings are populated on fault, one page at a time, and dropped
+ *   Mappings are populated on fault with the largest entry (page, PMD or
+ *   PUD) the BAR's physical alignment and the vma allow, and dropped
  *   wholesale by vfio_pci_zap_bars() whenever memory must not be reachable
  *   (decode off, reset, low power); the next touch faults again and gets
  *   SIGBUS until memory is back.
@@ -40,6 +41,7 @@
 #include <linux/mm.h>
 #include <linux/msi.h>
 #include <linux/nospec.h>
+#include <linux/pfn_t.h>
 #include <linux/pci.h>
 #include <linux/pm_runtime.h>
 #include <linux/sched/signal.h>
@@ -1093,27 +1095,88 @@ void vfio_pci_probe_mmaps(struct vfio_pci_core_device *vdev)
 	}
 }
 
-static vm_fault_t vfio_pci_mmap_fault(struct vm_fault *vmf)
+/*
+ * The first page frame a mapping of a BAR covers: the region index and the
+ * page offset into the BAR both live in vm_pgoff.
+ */
+static unsigned long vfio_pci_vma_base_pfn(struct vm_area_struct *vma)
+{
+	struct vfio_pci_core_device *vdev = vma->vm_private_data;
+	unsigned int bar = vma->vm_pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+
+	return PHYS_PFN(pci_resource_start(vdev->pdev, bar)) +
+	       (vma->vm_pgoff & VFIO_PCI_PGOFF_MASK);
+}
+
+/*
+ * One entry of 2^order pages: a page table entry, or a PMD or PUD leaf
+ * where the architecture maps PFNs that large.  Anything else falls back
+ * to the next smaller order.
+ */
+static vm_fault_t vfio_pci_insert_order(struct vm_fault *vmf, unsigned long pfn,
+					unsigned int order)
+{
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+
+	if (!order)
+		return vmf_insert_pfn(vmf->vma, vmf->address, pfn);
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+	if (order == PMD_ORDER)
+		return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV), write);
+#endif
+#ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
+	if (order == PUD_ORDER)
+		return vmf_insert_pfn_pud(vmf, __pfn_to_pfn_t(pfn, PFN_DEV), write);
+#endif
+	return VM_FAULT_FALLBACK;
+}
+
+/*
+ * Faults of BAR mappings, at any order the mm core asks for: the largest
+ * entry whose virtual range lies inside the vma and whose physical start
+ * is aligned to its size is inserted; the core retries a smaller order on
+ * VM_FAULT_FALLBACK, down to single pages.  Decode off, a function out of
+ * D0 or low power entered by the user (LOW_POWER_ENTRY until EXIT, even
+ * while the function is still in D0 waiting to suspend) give SIGBUS.
+ * Every entry, huge ones included, goes with vfio_pci_zap_bars().
+ */
+static vm_fault_t vfio_pci_mmap_fault_order(struct vm_fault *vmf,
+					    unsigned int order)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct vfio_pci_core_device *vdev = vma->vm_private_data;
-	unsigned int bar = vmf->pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+	unsigned long span = PAGE_SIZE << order;
+	unsigned long start = ALIGN_DOWN(vmf->address, span);
 	unsigned long pfn;
-	vm_fault_t ret = VM_FAULT_SIGBUS;
+	vm_fault_t ret;
 
-	pfn = PHYS_PFN(pci_resource_start(vdev->pdev, bar)) +
-	      (vmf->pgoff & VFIO_PCI_PGOFF_MASK);
+	pfn = vfio_pci_vma_base_pfn(vma) + ((start - vma->vm_start) >> PAGE_SHIFT);
+	if (order) {
+		if (start < vma->vm_start || vma->vm_end - start < span ||
+		    !IS_ALIGNED(pfn, 1UL << order))
+			return VM_FAULT_FALLBACK;
+	}
 
 	down_read(&vdev->memory_lock);
-	if (vfio_pci_memory_enabled(vdev))
-		ret = vmf_insert_pfn(vma, vmf->address, pfn);
+	if (vdev->pm_runtime_engaged || !vfio_pci_memory_enabled(vdev))
+		ret = VM_FAULT_SIGBUS;
+	else
+		ret = vfio_pci_insert_order(vmf, pfn, order);
 	up_read(&vdev->memory_lock);
 
 	return ret;
 }
 
+static vm_fault_t vfio_pci_mmap_fault(struct vm_fault *vmf)
+{
+	return vfio_pci_mmap_fault_order(vmf, 0);
+}
+
 static const struct vm_operations_struct vfio_pci_mmap_ops = {
 	.fault = vfio_pci_mmap_fault,
+#ifdef CONFIG_ARCH_SUPPORTS_HUGE_PFNMAP
+	.huge_fault = vfio_pci_mmap_fault_order,
+#endif
 #ifdef CONFIG_HAVE_IOREMAP_PROT
 	.access = generic_access_phys,
 #endif
@@ -1170,8 +1233,15 @@ int vfio_pci_core_mmap(struct vfio_device *core_vdev, struct vm_area_struct *vma
 		return -EINVAL;
 
 	vma->vm_private_data = vdev;
-	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
-	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	/*
+	 * Uncached, and never encrypted: inside an SEV or TDX guest a BAR is
+	 * shared with the host.  VM_ALLOW_ANY_UNCACHED lets a hypervisor
+	 * that maps this into a guest pick write-combining where the guest
+	 * asks for it (arm64 KVM reads it); x86 ignores it.
+	 */
+	vma->vm_page_prot = pgprot_decrypted(pgprot_noncached(vma->vm_page_prot));
+	vm_flags_set(vma, VM_ALLOW_ANY_UNCACHED | VM_IO | VM_PFNMAP |
+		     VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &vfio_pci_mmap_ops;
 	return 0;
 }

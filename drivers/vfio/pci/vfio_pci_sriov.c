@@ -391,13 +391,21 @@ void vfio_pci_sriov_open(struct vfio_pci_core_device *vdev)
 		return;
 
 	mutex_lock(&pf->vf_token->lock);
-	pf->vf_token->users++;
+	if (!vdev->sriov_vf_counted) {
+		pf->vf_token->users++;
+		vdev->sriov_vf_counted = true;
+	}
 	mutex_unlock(&pf->vf_token->lock);
 }
 
 /**
  * vfio_pci_sriov_close() - a session ends: undo vfio_pci_sriov_open()
  * @vdev: the core device
+ *
+ * Only a session that vfio_pci_sriov_open() counted is uncounted: a driver
+ * that called vfio_pci_core_enable(), failed its own set-up and called
+ * vfio_pci_core_disable() without vfio_pci_core_finish_enable() in between
+ * must not take a user away from another VF of the same PF.
  */
 void vfio_pci_sriov_close(struct vfio_pci_core_device *vdev)
 {
@@ -407,8 +415,10 @@ void vfio_pci_sriov_close(struct vfio_pci_core_device *vdev)
 		return;
 
 	mutex_lock(&pf->vf_token->lock);
-	if (!WARN_ON_ONCE(!pf->vf_token->users))
+	if (vdev->sriov_vf_counted) {
 		pf->vf_token->users--;
+		vdev->sriov_vf_counted = false;
+	}
 	mutex_unlock(&pf->vf_token->lock);
 }
 
