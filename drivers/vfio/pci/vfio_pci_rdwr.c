@@ -1116,17 +1116,17 @@ static unsigned long vfio_pci_vma_base_pfn(struct vm_area_struct *vma)
 static vm_fault_t vfio_pci_insert_order(struct vm_fault *vmf, unsigned long pfn,
 					unsigned int order)
 {
-	bool write = vmf->flags & FAULT_FLAG_WRITE;
-
 	if (!order)
 		return vmf_insert_pfn(vmf->vma, vmf->address, pfn);
 #ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 	if (order == PMD_ORDER)
-		return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV), write);
+		return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV),
+					  vmf->flags & FAULT_FLAG_WRITE);
 #endif
 #ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
 	if (order == PUD_ORDER)
-		return vmf_insert_pfn_pud(vmf, __pfn_to_pfn_t(pfn, PFN_DEV), write);
+		return vmf_insert_pfn_pud(vmf, __pfn_to_pfn_t(pfn, PFN_DEV),
+					  vmf->flags & FAULT_FLAG_WRITE);
 #endif
 	return VM_FAULT_FALLBACK;
 }
