@@ -1491,6 +1491,21 @@ void vfio_pci_config_sync_power_state(struct vfio_pci_core_device *vdev)
 	mutex_unlock(&vdev->vconfig_lock);
 }
 
+/**
+ * vfio_pci_readrq_bytes() - the read request size to give the function
+ * @enc: the DEVCTL max read request size encoding the user wrote
+ * @mps: the function's max payload size in bytes
+ *
+ * Return: 128 << @enc, but at least @mps; 0 for a reserved encoding.
+ */
+int vfio_pci_readrq_bytes(unsigned int enc, int mps)
+{
+	if (enc > 5)
+		return 0;
+	return max(128 << enc, mps);
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_readrq_bytes);
+
 /*
  * The max read request size the user wrote (encoding @enc), applied through
  * the PCI core: never below the function's max payload size, so reads still
@@ -1499,12 +1514,9 @@ void vfio_pci_config_sync_power_state(struct vfio_pci_core_device *vdev)
  */
 static void vcfg_apply_readrq(struct pci_dev *pdev, unsigned int enc)
 {
-	int rq;
+	int rq = vfio_pci_readrq_bytes(enc, pcie_get_mps(pdev));
 
-	if (enc > 5)
-		return;
-	rq = max(128 << enc, pcie_get_mps(pdev));
-	if (pcie_set_readrq(pdev, rq))
+	if (rq && pcie_set_readrq(pdev, rq))
 		pci_info_ratelimited(pdev, "vfio: read request size %d refused\n", rq);
 }
 

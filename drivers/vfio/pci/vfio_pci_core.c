@@ -231,6 +231,8 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *vdev)
 	if (ret)
 		return ret;
 
+	/* A host driver may have left bus mastering on: never save that */
+	pci_clear_master(pdev);
 	ret = vfio_pci_fail() ? -EIO : pci_enable_device(pdev);
 	if (ret)
 		goto out_pm;
@@ -264,7 +266,8 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *vdev)
 		break;
 	case VFIO_PCI_INTX_BROKEN:
 		/* nointxmask=1 takes the risk of an exclusive line instead */
-		vdev->nointx = !vfio_pci_nointxmask;
+		vdev->nointx = !vfio_pci_nointxmask ||
+			       !IS_ENABLED(CONFIG_VFIO_PCI_INTX);
 		if (vdev->nointx) {
 			pci_info(pdev, "INTx status bit unreliable: INTx not offered\n");
 			pci_intx(pdev, 0);
@@ -309,6 +312,26 @@ void vfio_pci_core_finish_enable(struct vfio_pci_core_device *vdev)
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_finish_enable);
 
+/*
+ * The reset of vfio_pci_core_disable(): the bridge's lock, then the
+ * function's, neither waited for; clears needs_reset when it happened.
+ */
+static void vfio_pci_reset_at_close(struct vfio_pci_core_device *vdev)
+{
+	struct pci_dev *pdev = vdev->pdev;
+	struct pci_dev *bridge = pci_upstream_bridge(pdev);
+
+	if (bridge && !pci_dev_trylock(bridge))
+		return;
+	if (pci_dev_trylock(pdev)) {
+		if (!__pci_reset_function_locked(pdev))
+			vdev->needs_reset = false;
+		pci_dev_unlock(pdev);
+	}
+	if (bridge)
+		pci_dev_unlock(bridge);
+}
+
 /**
  * vfio_pci_core_disable() - end a userspace session
  * @vdev: the core device
@@ -322,7 +345,6 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *vdev)
 {
 	struct pci_dev *pdev = vdev->pdev;
 	bool saved;
-	u16 cmd;
 
 	lockdep_assert_held(&vdev->vdev.dev_set->lock);
 
@@ -345,11 +367,15 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *vdev)
 	 * core's saved state, reset, restore.  The reset must not save state
 	 * itself (pci_try_reset_function() would, overwriting what was just
 	 * loaded with the user's AER masks, DEVCTL and DEVCTL2 values), so
-	 * it is the bare __pci_reset_function_locked() under a device lock
-	 * taken without waiting: whoever holds it (an unbind in progress)
-	 * may be waiting for this close.  Without a saved state a reset
-	 * still clears what the user left in the function, and the config
-	 * as it is now comes back after it.
+	 * it is the bare __pci_reset_function_locked() under the locks
+	 * pci_reset_function() would take (the upstream bridge's, whose
+	 * secondary bus a bus-reset method toggles, then the function's),
+	 * taken without waiting: whoever holds them (an unbind in progress)
+	 * may be waiting for this close.  Decode, bus master and INTx are
+	 * off across the reset, so a function whose BARs it cleared decodes
+	 * nothing until the restore.  Without a saved state a reset still
+	 * clears what the user left in the function, and the config as it
+	 * is now comes back after it.
 	 */
 	saved = vdev->pci_saved_state &&
 		!pci_load_and_free_saved_state(pdev, &vdev->pci_saved_state);
@@ -361,13 +387,8 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *vdev)
 			pci_save_state(pdev);
 	}
 	if (vdev->reset_works) {
-		cmd = vfio_pci_memory_lock_and_enable(vdev);
-		if (pci_dev_trylock(pdev)) {
-			if (!__pci_reset_function_locked(pdev))
-				vdev->needs_reset = false;
-			pci_dev_unlock(pdev);
-		}
-		vfio_pci_memory_unlock_and_restore(vdev, cmd);
+		pci_write_config_word(pdev, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE);
+		vfio_pci_reset_at_close(vdev);
 	}
 	if (saved || vdev->reset_works)
 		pci_restore_state(pdev);

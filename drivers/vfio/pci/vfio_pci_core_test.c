@@ -565,6 +565,22 @@ static void vfio_pci_intx_policy_table(struct kunit *test)
 			vfio_pci_intx_policy(c->irq, c->virtfn, c->vendor, c->device));
 }
 
+/* ---- max read request size -------------------------------------------- */
+
+static void vfio_pci_readrq(struct kunit *test)
+{
+	/* Each valid encoding, above the payload size */
+	KUNIT_EXPECT_EQ(test, 128, vfio_pci_readrq_bytes(0, 128));
+	KUNIT_EXPECT_EQ(test, 512, vfio_pci_readrq_bytes(2, 128));
+	KUNIT_EXPECT_EQ(test, 4096, vfio_pci_readrq_bytes(5, 256));
+	/* Never below the payload size */
+	KUNIT_EXPECT_EQ(test, 256, vfio_pci_readrq_bytes(0, 256));
+	KUNIT_EXPECT_EQ(test, 512, vfio_pci_readrq_bytes(1, 512));
+	/* Reserved encodings change nothing */
+	KUNIT_EXPECT_EQ(test, 0, vfio_pci_readrq_bytes(6, 128));
+	KUNIT_EXPECT_EQ(test, 0, vfio_pci_readrq_bytes(7, 128));
+}
+
 static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE_PARAM(vfio_pci_cfg_perm_table, perm_gen_params),
 	KUNIT_CASE(vfio_pci_cfg_perm_bars),
@@ -579,6 +595,7 @@ static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE(vfio_pci_cfg_layout_ext_misc),
 	KUNIT_CASE(vfio_pci_offsets),
 	KUNIT_CASE_PARAM(vfio_pci_intx_policy_table, intx_gen_params),
+	KUNIT_CASE(vfio_pci_readrq),
 	{}
 };
 

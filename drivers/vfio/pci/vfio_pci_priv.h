@@ -139,6 +139,9 @@ enum vfio_pci_intx_policy {
 enum vfio_pci_intx_policy vfio_pci_intx_policy(unsigned int irq, bool is_virtfn,
 					       u16 vendor, u16 device);
 
+/* DEVCTL read request size for encoding @enc, floored at @mps; 0: reserved */
+int vfio_pci_readrq_bytes(unsigned int enc, int mps);
+
 /* Make the emulated PMCSR power state match the function's (vconfig_lock) */
 void vfio_pci_config_sync_power_state(struct vfio_pci_core_device *vdev);
 

@@ -1111,7 +1111,9 @@ static unsigned long vfio_pci_vma_base_pfn(struct vm_area_struct *vma)
 /*
  * One entry of 2^order pages: a page table entry, or a PMD or PUD leaf
  * where the architecture maps PFNs that large.  Anything else falls back
- * to the next smaller order.
+ * to the next smaller order.  Huge leaves are inserted without the
+ * write hint: the mapping is shared and writable anyway, and with it the
+ * mm core would check an existing entry it never finds here.
  */
 static vm_fault_t vfio_pci_insert_order(struct vm_fault *vmf, unsigned long pfn,
 					unsigned int order)
@@ -1120,13 +1122,11 @@ static vm_fault_t vfio_pci_insert_order(struct vm_fault *vmf, unsigned long pfn,
 		return vmf_insert_pfn(vmf->vma, vmf->address, pfn);
 #ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 	if (order == PMD_ORDER)
-		return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV),
-					  vmf->flags & FAULT_FLAG_WRITE);
+		return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV), false);
 #endif
 #ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
 	if (order == PUD_ORDER)
-		return vmf_insert_pfn_pud(vmf, __pfn_to_pfn_t(pfn, PFN_DEV),
-					  vmf->flags & FAULT_FLAG_WRITE);
+		return vmf_insert_pfn_pud(vmf, __pfn_to_pfn_t(pfn, PFN_DEV), false);
 #endif
 	return VM_FAULT_FALLBACK;
 }
