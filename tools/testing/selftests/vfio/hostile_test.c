@@ -54,11 +54,12 @@ FIXTURE(hostile) {
 
 FIXTURE_VARIANT(hostile) {
 	const char *name;
+	bool hot_reset;		/* alone below a root port (guest-run.sh) */
 };
 
 FIXTURE_VARIANT_ADD(hostile, edu) { .name = "edu" };
-FIXTURE_VARIANT_ADD(hostile, e1000e) { .name = "e1000e" };
-FIXTURE_VARIANT_ADD(hostile, nvme) { .name = "nvme" };
+FIXTURE_VARIANT_ADD(hostile, e1000e) { .name = "e1000e", .hot_reset = true };
+FIXTURE_VARIANT_ADD(hostile, nvme) { .name = "nvme", .hot_reset = true };
 FIXTURE_VARIANT_ADD(hostile, ivshmem) { .name = "ivshmem" };
 
 FIXTURE_SETUP(hostile)
@@ -164,8 +165,15 @@ TEST_F(hostile, hot_reset_info_no_leak)
 
 	memset(buf, PATTERN, sizeof(buf));
 	hi->argsz = sizeof(buf);
-	if (ioctl(self->d.fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, hi))
-		SKIP(return, "no hot reset on this topology (%s)", strerror(errno));
+	if (!variant->hot_reset) {
+		/* On the root bus: no slot or bus to reset, and nothing written */
+		EXPECT_EQ(-1, ioctl(self->d.fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, hi));
+		EXPECT_EQ(ENODEV, errno);
+		EXPECT_EQ(0, foreign_bytes(buf, 4, sizeof(buf)));
+		return;
+	}
+	ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, hi))
+		TH_LOG("hot reset info: %s", strerror(errno));
 	used = sizeof(*hi) + hi->count * sizeof(hi->devices[0]);
 	ASSERT_LE(used, sizeof(buf));
 	EXPECT_EQ(0, foreign_bytes(buf, used, sizeof(buf)));
