@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,6 +488,7 @@ int vfio_kconfig(const char *sym)
 #define EDU_DMA_COUNT	0x90
 #define EDU_DMA_CMD	0x98
 #define EDU_DMA_BUF	0x40000
+#define EDU_DMA_MAX	2048
 #define EDU_CMD_START	0x1
 #define EDU_CMD_TO_RAM	0x2
 
@@ -514,11 +517,63 @@ int vfio_edu_dma_copy(int fd, uint64_t bar0, uint64_t from, uint64_t to,
 {
 	int ret;
 
-	if (len > 4096)
+	/* QEMU 7.2's edu stops the whole machine on a transfer that reaches
+	 * the end of its 4 KiB buffer: stay well inside it */
+	if (len > EDU_DMA_MAX)
 		return -EINVAL;
 	ret = edu_dma_one(fd, bar0, from, EDU_DMA_BUF, len, EDU_CMD_START);
 	if (ret)
 		return ret;
 	return edu_dma_one(fd, bar0, EDU_DMA_BUF, to, len,
 			   EDU_CMD_START | EDU_CMD_TO_RAM);
+}
+
+static sigjmp_buf probe_jmp;
+
+static void probe_sigbus(int sig)
+{
+	siglongjmp(probe_jmp, 1);
+}
+
+/* The atomic builtins make exactly one access the compiler cannot drop */
+static int probe32(volatile uint32_t *p, uint32_t *val, bool write)
+{
+	struct sigaction sa = { .sa_handler = probe_sigbus }, old;
+	int ret = 0;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(probe_jmp, 1))
+		ret = -1;
+	else if (write)
+		__atomic_store_n(p, *val, __ATOMIC_RELAXED);
+	else
+		*val = __atomic_load_n(p, __ATOMIC_RELAXED);
+	sigaction(SIGBUS, &old, NULL);
+	return ret;
+}
+
+int vfio_probe_read32(volatile uint32_t *p, uint32_t *val)
+{
+	return probe32(p, val, false);
+}
+
+int vfio_probe_write32(volatile uint32_t *p, uint32_t val)
+{
+	return probe32(p, &val, true);
+}
+
+int vfio_hw_find_cap(const char *bdf, uint8_t id)
+{
+	uint8_t pos;
+	int guard;
+
+	if (!(vfio_hw_cfg_read(bdf, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST))
+		return 0;
+	pos = vfio_hw_cfg_read(bdf, PCI_CAPABILITY_LIST, 1) & ~3;
+	for (guard = 0; pos && guard < 48; guard++) {
+		if (vfio_hw_cfg_read(bdf, pos, 1) == id)
+			return pos;
+		pos = vfio_hw_cfg_read(bdf, pos + 1, 1) & ~3;
+	}
+	return 0;
 }

@@ -120,8 +120,18 @@ uint32_t vfio_hw_cfg_read(const char *bdf, unsigned int off, unsigned int len);
 int vfio_kconfig(const char *sym);
 
 /*
+ * One 32-bit access through a BAR mapping: 0 (and *val for the read), or
+ * -1 when it raised SIGBUS (the kernel refused to map the page).
+ */
+int vfio_probe_read32(volatile uint32_t *p, uint32_t *val);
+int vfio_probe_write32(volatile uint32_t *p, uint32_t val);
+
+/* Standard capability @id in the function's real config space, 0 if none */
+int vfio_hw_find_cap(const char *bdf, uint8_t id);
+
+/*
  * QEMU edu's DMA engine, driven through BAR0 at device-fd offset @bar0:
- * copy @len bytes (at most 4 KiB) from IOVA @from into edu's buffer and
+ * copy @len bytes (at most 2 KiB) from IOVA @from into edu's buffer and
  * from there back out to IOVA @to.  Bus master must be on.  0, -EIO when a
  * register access fails, -ETIMEDOUT when a transfer does not complete.
  */
