@@ -418,7 +418,7 @@ static void *hammer_reads(void *arg)
  * function.  Not observable in QEMU: that the pages really were zapped.
  */
 static void mmap_across(struct __test_metadata *_metadata, struct vfio_dev *d,
-			const FIXTURE_VARIANT(reset) *variant,
+			const struct _fixture_variant_reset *variant,
 			int (*reset)(struct vfio_dev *d))
 {
 	struct vfio_region_info ri;

@@ -517,8 +517,10 @@ int vfio_edu_dma_copy(int fd, uint64_t bar0, uint64_t from, uint64_t to,
 {
 	int ret;
 
-	/* QEMU 7.2's edu stops the whole machine on a transfer that reaches
-	 * the end of its 4 KiB buffer: stay well inside it */
+	/*
+	 * QEMU 7.2's edu stops the whole machine on a transfer that reaches
+	 * the end of its 4 KiB buffer: stay well inside it
+	 */
 	if (len > EDU_DMA_MAX)
 		return -EINVAL;
 	ret = edu_dma_one(fd, bar0, from, EDU_DMA_BUF, len, EDU_CMD_START);
@@ -528,7 +530,7 @@ int vfio_edu_dma_copy(int fd, uint64_t bar0, uint64_t from, uint64_t to,
 			   EDU_CMD_START | EDU_CMD_TO_RAM);
 }
 
-static sigjmp_buf probe_jmp;
+static __thread sigjmp_buf probe_jmp;
 
 static void probe_sigbus(int sig)
 {
