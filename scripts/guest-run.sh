@@ -105,6 +105,13 @@ for a in $(/bin/busybox --list); do
 	[ "$a" = busybox ] || ln -sf busybox "$stage/bin/$a"
 done
 install -m 0755 "$here/guest-init.sh" "$stage/init"
+# The guest kernel's build options: tests whose expectations depend on them
+# (vfio_kconfig() in vfio_util) read /etc/kernel.config
+if [ -n "$kdir" ]; then
+	cp "$kdir/build/.config" "$stage/etc/kernel.config"
+else
+	cp "/boot/config-$KVER" "$stage/etc/kernel.config"
+fi
 
 # --- modules, dependencies first, decompressed (busybox insmod has no xz)
 modlist=$stage/etc/modules.list

@@ -516,8 +516,13 @@ static void vfio_pci_offsets(struct kunit *test)
 			VFIO_PCI_OFFSET_TO_INDEX(off));
 	KUNIT_EXPECT_EQ(test, (u64)VFIO_PCI_ROM_REGION_INDEX + 1,
 			VFIO_PCI_OFFSET_TO_INDEX(off + 1));
-	/* Device-specific regions follow the fixed ones */
-	KUNIT_EXPECT_EQ(test, 0, VFIO_PCI_DEV_REGION(VFIO_PCI_NUM_REGIONS));
+	/*
+	 * Device-specific regions follow the fixed ones: an offset inside the
+	 * third one leads to entry 2 of the device's region array
+	 */
+	off = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_NUM_REGIONS + 2) + 0x1234;
+	KUNIT_EXPECT_EQ(test, 2ULL,
+			VFIO_PCI_DEV_REGION(VFIO_PCI_OFFSET_TO_INDEX(off)));
 }
 
 /* ---- INTx policy --------------------------------------------------------- */

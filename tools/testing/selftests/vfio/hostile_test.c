@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A hostile user: no information leaks through ioctl replies or region
- * reads, no privilege without the group node, and no config-space write
- * that reaches what would hurt the host (BAR addresses, MSI address/data,
- * DMA without an IOMMU domain).
+ * reads, and no config-space write that reaches what would hurt the host
+ * (BAR addresses, MSI address/data).  Who may open the group node and
+ * whether a device fd needs a container are devtmpfs' and vfio.ko's
+ * business, not this driver's: not tested here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
 
@@ -54,11 +54,12 @@ FIXTURE(hostile) {
 
 FIXTURE_VARIANT(hostile) {
 	const char *name;
+	bool hot_reset;		/* alone below a root port (guest-run.sh) */
 };
 
 FIXTURE_VARIANT_ADD(hostile, edu) { .name = "edu" };
-FIXTURE_VARIANT_ADD(hostile, e1000e) { .name = "e1000e" };
-FIXTURE_VARIANT_ADD(hostile, nvme) { .name = "nvme" };
+FIXTURE_VARIANT_ADD(hostile, e1000e) { .name = "e1000e", .hot_reset = true };
+FIXTURE_VARIANT_ADD(hostile, nvme) { .name = "nvme", .hot_reset = true };
 FIXTURE_VARIANT_ADD(hostile, ivshmem) { .name = "ivshmem" };
 
 FIXTURE_SETUP(hostile)
@@ -164,8 +165,15 @@ TEST_F(hostile, hot_reset_info_no_leak)
 
 	memset(buf, PATTERN, sizeof(buf));
 	hi->argsz = sizeof(buf);
-	if (ioctl(self->d.fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, hi))
-		SKIP(return, "no hot reset on this topology (%s)", strerror(errno));
+	if (!variant->hot_reset) {
+		/* On the root bus: no slot or bus to reset, and nothing written */
+		EXPECT_EQ(-1, ioctl(self->d.fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, hi));
+		EXPECT_EQ(ENODEV, errno);
+		EXPECT_EQ(0, foreign_bytes(buf, 4, sizeof(buf)));
+		return;
+	}
+	ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, hi))
+		TH_LOG("hot reset info: %s", strerror(errno));
 	used = sizeof(*hi) + hi->count * sizeof(hi->devices[0]);
 	ASSERT_LE(used, sizeof(buf));
 	EXPECT_EQ(0, foreign_bytes(buf, used, sizeof(buf)));
@@ -232,43 +240,6 @@ TEST_F(hostile, vendor_and_device_are_read_only)
 	EXPECT_EQ(id, vfio_cfg_read32(&self->d, PCI_VENDOR_ID));
 	ASSERT_EQ(4, sysfs_config(self->bdf, PCI_VENDOR_ID, &hw, 4));
 	EXPECT_EQ(id, hw);
-}
-
-TEST_F(hostile, unprivileged_user_cannot_open_group)
-{
-	char path[64];
-	pid_t pid;
-	int status;
-
-	snprintf(path, sizeof(path), "/dev/vfio/%d", self->d.groupno);
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (!pid) {
-		if (setgid(65534) || setuid(65534))
-			_exit(2);
-		_exit(open(path, O_RDWR) < 0 && errno == EACCES ? 0 : 1);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
-TEST(no_device_without_iommu_domain)
-{
-	const char *bdf = vfio_test_bdf("edu");
-	char path[64];
-	int group, fd;
-
-	if (!bdf)
-		SKIP(return, "no edu bound");
-	snprintf(path, sizeof(path), "/dev/vfio/%d", vfio_group_of(bdf));
-	group = open(path, O_RDWR);
-	ASSERT_GE(group, 0);
-	/* No container, so no IOMMU domain: no device fd, so no DMA */
-	fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
-	EXPECT_EQ(-1, fd);
-	if (fd >= 0)
-		close(fd);
-	close(group);
 }
 
 TEST_HARNESS_MAIN

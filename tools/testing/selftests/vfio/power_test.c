@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
@@ -349,6 +350,83 @@ TEST_F(power, pmcsr_d3hot_and_back)
 	/* Back in D0 (config restored if it was lost): BARs answer again */
 	ASSERT_EQ(4, bar0_read32(&self->d, variant->id_reg, &v));
 	EXPECT_EQ(before, v);
+}
+
+/* ---- BAR mappings while the function cannot answer ---------------------- */
+
+/* Page 0 of BAR0 mapped, its @id_reg readable through the mapping */
+static volatile uint32_t *map_bar0(struct __test_metadata *_metadata,
+				   struct vfio_dev *d, uint32_t id_reg,
+				   uint32_t *val)
+{
+	struct vfio_region_info ri;
+	volatile uint32_t *p;
+
+	if (vfio_region_info(d, VFIO_PCI_BAR0_REGION_INDEX, &ri) ||
+	    !(ri.flags & VFIO_REGION_INFO_FLAG_MMAP))
+		return NULL;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd, ri.offset);
+	if (p == MAP_FAILED)
+		return NULL;
+	vfio_cmd_set(d, PCI_COMMAND_MEMORY);
+	if (vfio_probe_read32(p + id_reg / 4, val)) {
+		munmap((void *)p, 4096);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * D3hot through PMCSR: the populated mapping is zapped and every access
+ * raises SIGBUS until the function is back in D0; then the same mapping
+ * reads the same register again.
+ */
+TEST_F(power, mmap_across_pmcsr_d3hot)
+{
+	volatile uint32_t *p;
+	uint32_t before, v;
+	uint16_t pmcsr;
+
+	ASSERT_NE(0, self->pm);
+	p = map_bar0(_metadata, &self->d, variant->id_reg, &before);
+	ASSERT_NE(NULL, p);
+	pmcsr = vfio_cfg_read16(&self->d, self->pm + PCI_PM_CTRL);
+	vfio_cfg_write16(&self->d, self->pm + PCI_PM_CTRL,
+			 (pmcsr & ~PCI_PM_CTRL_STATE_MASK) | 3);
+	EXPECT_TRUE(sysfs_wait(self->d.bdf, "power_state", "D3hot", WAIT_MS));
+	EXPECT_EQ(-1, vfio_probe_read32(p + variant->id_reg / 4, &v));
+	EXPECT_EQ(-1, vfio_probe_write32(p, 0));
+
+	vfio_cfg_write16(&self->d, self->pm + PCI_PM_CTRL,
+			 pmcsr & ~PCI_PM_CTRL_STATE_MASK);
+	EXPECT_TRUE(sysfs_wait(self->d.bdf, "power_state", "D0", WAIT_MS));
+	ASSERT_EQ(0, vfio_probe_read32(p + variant->id_reg / 4, &v));
+	EXPECT_EQ(before, v);
+	munmap((void *)p, 4096);
+}
+
+/*
+ * LOW_POWER_ENTRY: the same, from entry until exit; accessing the mapping
+ * does not wake the function (only ioctls do)
+ */
+TEST_F(power, mmap_across_low_power)
+{
+	volatile uint32_t *p;
+	uint32_t before, v;
+
+	p = map_bar0(_metadata, &self->d, variant->id_reg, &before);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, low_power(&self->d, VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY));
+	expect_suspended(_metadata, self->d.bdf, self->pm);
+	EXPECT_EQ(-1, vfio_probe_read32(p + variant->id_reg / 4, &v));
+	EXPECT_EQ(-1, vfio_probe_write32(p, 0));
+	expect_suspended(_metadata, self->d.bdf, self->pm);
+
+	ASSERT_EQ(0, low_power(&self->d, VFIO_DEVICE_FEATURE_LOW_POWER_EXIT));
+	expect_awake(_metadata, self->d.bdf, 100);
+	ASSERT_EQ(0, vfio_probe_read32(p + variant->id_reg / 4, &v));
+	EXPECT_EQ(before, v);
+	munmap((void *)p, 4096);
 }
 
 TEST_HARNESS_MAIN

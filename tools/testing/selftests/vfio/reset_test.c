@@ -19,15 +19,18 @@
  * come back.  QEMU 7.2 root ports at their default 16 GT/s never report Data
  * Link Layer Link Active afterwards, and pci_reset_bus() then returns
  * -ENOTTY ("Data Link Layer Link Active not set" in dmesg); at 5 GT/s
- * (x-speed=5) it succeeds.  Both outcomes are accepted here, but only once
- * every check before the reset has passed.
+ * (x-speed=5, as guest-run.sh builds them) it succeeds, so here a hot reset
+ * that fails is a failure.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
 
@@ -294,14 +297,9 @@ TEST_F(reset, hot_reset_own_group)
 
 	dirty_register(_metadata, &self->d, variant->reg, variant->val);
 	ret = hot_reset(&self->d, fds, 1, 0, 0);
-	if (ret == -ENOTTY) {
-		/* The link did not come back; see the top of this file */
-		TH_LOG("pci_reset_bus() failed: root port link not active");
-	} else {
-		ASSERT_EQ(0, ret);
-		check_register_reset(_metadata, &self->d, variant->reg);
-	}
-	/* Either way the device still answers */
+	ASSERT_EQ(0, ret);
+	check_register_reset(_metadata, &self->d, variant->reg);
+	/* And the device still answers */
 	dirty_register(_metadata, &self->d, variant->reg, variant->val);
 }
 
@@ -316,11 +314,11 @@ TEST_F(reset, idle_set_reset_on_last_close)
 	int32_t fds[1] = { self->d.group };
 	int ret, fd;
 
-	if (!variant->hot_reset)
-		SKIP(return, "%s cannot be hot reset", variant->name);
+	if (!variant->hot_reset) {
+		EXPECT_EQ(-ENODEV, hot_reset(&self->d, fds, 1, 0, 0));
+		return;
+	}
 	ret = hot_reset(&self->d, fds, 1, 0, 0);
-	if (ret == -ENOTTY)
-		SKIP(return, "pci_reset_bus() fails here: root port link not active");
 	ASSERT_EQ(0, ret);
 
 	dirty_register(_metadata, &self->d, variant->reg, variant->val);
@@ -340,6 +338,200 @@ TEST_F(reset, idle_set_reset_on_last_close)
 	check_register_reset(_metadata, &self->d, variant->reg);
 	EXPECT_EQ(0, vfio_sysfs_write(self->d.bdf, "reset_method", "default"));
 	self->methods_changed = false;
+}
+
+/*
+ * Clean between users: what one user left in the function does not reach
+ * the next.  The first user dirties a register the reset clears, turns bus
+ * mastering and MSI or MSI-X on; after the last close the hardware (seen
+ * through sysfs) has bus mastering and both interrupt kinds off, and the
+ * next user finds the register reset (where the reset method clears it).
+ */
+TEST_F(reset, clean_between_users)
+{
+	int msix = vfio_hw_find_cap(self->d.bdf, PCI_CAP_ID_MSIX);
+	int msi = vfio_hw_find_cap(self->d.bdf, PCI_CAP_ID_MSI);
+	int32_t efd = eventfd(0, EFD_CLOEXEC);
+	char bdf[32];
+
+	ASSERT_LE(0, efd);
+	ASSERT_TRUE(msi || msix);
+	snprintf(bdf, sizeof(bdf), "%s", self->d.bdf);
+	if (variant->reg)
+		dirty_register(_metadata, &self->d, variant->reg, variant->val);
+	vfio_cmd_set(&self->d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->d, msix ? VFIO_PCI_MSIX_IRQ_INDEX :
+					   VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &efd));
+	ASSERT_TRUE(vfio_hw_cfg_read(bdf, PCI_COMMAND, 2) & PCI_COMMAND_MASTER);
+	if (msix) {
+		ASSERT_TRUE(vfio_hw_cfg_read(bdf, msix + PCI_MSIX_FLAGS, 2) &
+			    PCI_MSIX_FLAGS_ENABLE);
+	} else {
+		ASSERT_TRUE(vfio_hw_cfg_read(bdf, msi + PCI_MSI_FLAGS, 2) &
+			    PCI_MSI_FLAGS_ENABLE);
+	}
+
+	/* The user goes away without tidying up */
+	vfio_dev_close(&self->d);
+	EXPECT_EQ(0, vfio_hw_cfg_read(bdf, PCI_COMMAND, 2) & PCI_COMMAND_MASTER);
+	if (msix)
+		EXPECT_EQ(0, vfio_hw_cfg_read(bdf, msix + PCI_MSIX_FLAGS, 2) &
+			  PCI_MSIX_FLAGS_ENABLE);
+	if (msi)
+		EXPECT_EQ(0, vfio_hw_cfg_read(bdf, msi + PCI_MSI_FLAGS, 2) &
+			  PCI_MSI_FLAGS_ENABLE);
+
+	/*
+	 * The next one: a clean command register, a reset register.  Opening
+	 * resets the function too: with its reset methods disabled for that
+	 * open, a clean register can only come from the reset at close.
+	 */
+	if (variant->reset_clears) {
+		ASSERT_EQ(0, vfio_sysfs_write(bdf, "reset_method", "\n"));
+		self->methods_changed = true;
+	}
+	ASSERT_EQ(0, vfio_dev_open(&self->d, bdf));
+	EXPECT_EQ(0, vfio_cfg_read16(&self->d, PCI_COMMAND) & PCI_COMMAND_MASTER);
+	if (variant->reset_clears) {
+		check_register_reset(_metadata, &self->d, variant->reg);
+		EXPECT_EQ(0, vfio_sysfs_write(bdf, "reset_method", "default"));
+		self->methods_changed = false;
+	}
+	close(efd);
+}
+
+/* ---- BAR mappings across resets ----------------------------------------- */
+
+struct hammer {
+	volatile uint32_t *p;
+	volatile bool stop;
+	unsigned long reads, sigbus;
+};
+
+/* Read through the mapping until told to stop, counting refusals */
+static void *hammer_reads(void *arg)
+{
+	struct hammer *h = arg;
+	uint32_t v;
+
+	while (!h->stop) {
+		if (vfio_probe_read32(h->p, &v))
+			h->sigbus++;
+		h->reads++;
+	}
+	return NULL;
+}
+
+/*
+ * A mapping of BAR0 while @reset runs: accesses racing it wait for it (the
+ * mapping is zapped and faults take memory_lock, which the reset holds), so
+ * none is refused, and afterwards the same mapping reaches the reset
+ * function.  Not observable in QEMU: that the pages really were zapped.
+ */
+static void mmap_across(struct __test_metadata *_metadata, struct vfio_dev *d,
+			const struct _fixture_variant_reset *variant,
+			int (*reset)(struct vfio_dev *d))
+{
+	struct vfio_region_info ri;
+	struct hammer h = { 0 };
+	volatile uint32_t *p;
+	pthread_t t;
+	uint32_t v;
+
+	ASSERT_EQ(0, vfio_region_info(d, VFIO_PCI_BAR0_REGION_INDEX, &ri));
+	ASSERT_TRUE(ri.flags & VFIO_REGION_INFO_FLAG_MMAP);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd, ri.offset);
+	ASSERT_NE(MAP_FAILED, p);
+	vfio_cmd_set(d, PCI_COMMAND_MEMORY);
+	ASSERT_EQ(0, vfio_probe_write32(p + variant->reg / 4, variant->val));
+	ASSERT_EQ(0, vfio_probe_read32(p + variant->reg / 4, &v));
+	ASSERT_EQ(variant->val, v);
+
+	h.p = p + variant->reg / 4;
+	ASSERT_EQ(0, pthread_create(&t, NULL, hammer_reads, &h));
+	usleep(20000);
+	EXPECT_EQ(0, reset(d));
+	usleep(20000);
+	h.stop = true;
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, h.sigbus);
+	EXPECT_LT(0, h.reads);
+
+	/* The same mapping, after: live, and showing the reset state */
+	ASSERT_EQ(0, vfio_probe_read32(p + variant->reg / 4, &v));
+	if (variant->reset_clears)
+		EXPECT_EQ(0, v);
+	EXPECT_EQ(0, vfio_probe_write32(p + variant->reg / 4, variant->val));
+	ASSERT_EQ(0, vfio_probe_read32(p + variant->reg / 4, &v));
+	EXPECT_EQ(variant->val, v);
+	munmap((void *)p, 4096);
+}
+
+static int do_device_reset(struct vfio_dev *d)
+{
+	return ioctl(d->fd, VFIO_DEVICE_RESET) ? -errno : 0;
+}
+
+static int do_hot_reset(struct vfio_dev *d)
+{
+	int32_t fds[1] = { d->group };
+
+	return hot_reset(d, fds, 1, 0, 0);
+}
+
+TEST_F(reset, mmap_across_device_reset)
+{
+	if (!variant->has_reset) {
+		EXPECT_EQ(-EINVAL, do_device_reset(&self->d));
+		return;
+	}
+	mmap_across(_metadata, &self->d, variant, do_device_reset);
+}
+
+TEST_F(reset, mmap_across_hot_reset)
+{
+	if (!variant->hot_reset) {
+		EXPECT_EQ(-ENODEV, do_hot_reset(&self->d));
+		return;
+	}
+	mmap_across(_metadata, &self->d, variant, do_hot_reset);
+}
+
+/*
+ * Hot reset needs the group of every function it resets: another device's
+ * group (here the other root port's device, opened by this process) does
+ * not stand in for the affected one, and nothing is reset.
+ */
+TEST_F(reset, hot_reset_refused_without_affected_group)
+{
+	const char *other = vfio_test_bdf(strcmp(variant->name, "nvme") ? "nvme" : "e1000e");
+	struct vfio_dev o;
+	int32_t fds[2];
+
+	if (!variant->hot_reset) {
+		EXPECT_EQ(-ENODEV, do_hot_reset(&self->d));
+		return;
+	}
+	ASSERT_NE(NULL, other);
+	ASSERT_EQ(0, vfio_dev_open(&o, other));
+	ASSERT_NE(o.groupno, self->d.groupno);
+
+	dirty_register(_metadata, &self->d, variant->reg, variant->val);
+	fds[0] = o.group;
+	EXPECT_EQ(-EINVAL, hot_reset(&self->d, fds, 1, 0, 0));
+	/* Nothing was reset */
+	vfio_cmd_set(&self->d, PCI_COMMAND_MEMORY);
+	EXPECT_EQ(variant->val, bar0_read32(&self->d, variant->reg));
+
+	/* More groups than affected functions: refused too */
+	fds[1] = self->d.group;
+	EXPECT_EQ(-EINVAL, hot_reset(&self->d, fds, 2, 0, 0));
+	EXPECT_EQ(variant->val, bar0_read32(&self->d, variant->reg));
+	/* The affected group alone: it goes through */
+	EXPECT_EQ(0, hot_reset(&self->d, fds + 1, 1, 0, 0));
+	if (variant->reset_clears)
+		check_register_reset(_metadata, &self->d, variant->reg);
+	vfio_dev_close(&o);
 }
 
 TEST_HARNESS_MAIN

@@ -6,7 +6,9 @@
  * of extra device fds, while the main thread unbinds and rebinds the
  * function and removes and rescans it underneath.  The REQ interrupt tells
  * the workers to stop and drop the device.  Passes when nothing crashed or
- * hung (the harness timeout catches a hang; the guest dmesg a splat) and
+ * hung (the harness timeout catches a hang; the guest dmesg a splat), every
+ * worker got work done, no call failed other than as documented below
+ * before the function started going away, the REQ interrupt arrived, and
  * the device works afterwards.
  *
  *   stress_test [-t SECONDS]
@@ -41,12 +43,27 @@ static void on_sigbus(int sig)
 	raise(sig);
 }
 
+enum { OP_CFG, OP_MMAP, OP_RESET, OP_IRQ, OP_REOPEN, NR_OPS };
+static const char * const op_names[NR_OPS] = { "cfg", "mmap", "reset", "irq", "reopen" };
+
 struct ctx {
 	struct vfio_dev d;
 	const char *name;
 	uint64_t cfg_off;
-	uint64_t ops[6];
+	uint64_t ops[NR_OPS];
+	uint64_t errs[NR_OPS];	/* failed calls while the function was there */
+	int first_errno[NR_OPS];
+	volatile int removing;	/* from here on calls may fail */
 };
+
+/* Count a failed call of worker @op (errno holds why) */
+static void op_failed(struct ctx *c, int op)
+{
+	if (c->removing)
+		return;
+	if (!c->errs[op]++)
+		c->first_errno[op] = errno;
+}
 
 static void *cfg_worker(void *arg)
 {
@@ -57,13 +74,18 @@ static void *cfg_worker(void *arg)
 	while (!stop) {
 		uint64_t cfg_off = c->cfg_off;
 
-		if (pread(c->d.fd, &cmd, 2, cfg_off + PCI_COMMAND) != 2)
+		/* Config space answers whatever the memory decode bit says */
+		if (pread(c->d.fd, &cmd, 2, cfg_off + PCI_COMMAND) != 2) {
+			op_failed(c, OP_CFG);
 			continue;
+		}
 		cmd ^= PCI_COMMAND_MEMORY;
-		pwrite(c->d.fd, &cmd, 2, cfg_off + PCI_COMMAND);
+		if (pwrite(c->d.fd, &cmd, 2, cfg_off + PCI_COMMAND) != 2)
+			op_failed(c, OP_CFG);
 		line++;
-		pwrite(c->d.fd, &line, 1, cfg_off + PCI_INTERRUPT_LINE);
-		c->ops[0]++;
+		if (pwrite(c->d.fd, &line, 1, cfg_off + PCI_INTERRUPT_LINE) != 1)
+			op_failed(c, OP_CFG);
+		c->ops[OP_CFG]++;
 	}
 	return NULL;
 }
@@ -79,11 +101,17 @@ static void *mmap_worker(void *arg)
 		if (!vfio_region_info(&c->d, bar, &ri) && (ri.flags & VFIO_REGION_INFO_FLAG_MMAP) &&
 		    ri.size >= 4096)
 			break;
-	if (bar == 6)
+	if (bar == 6) {
+		errno = ENODEV;
+		op_failed(c, OP_MMAP);
 		return NULL;
+	}
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, c->d.fd, ri.offset);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		op_failed(c, OP_MMAP);
 		return NULL;
+	}
+	/* SIGBUS while memory decode is off is the expected answer */
 	while (!stop) {
 		in_touch = 1;
 		if (!sigsetjmp(bus_jmp, 1)) {
@@ -91,7 +119,7 @@ static void *mmap_worker(void *arg)
 			p[1] = 0x5a5a5a5a;
 		}
 		in_touch = 0;
-		c->ops[1]++;
+		c->ops[OP_MMAP]++;
 	}
 	munmap((void *)p, 4096);
 	return NULL;
@@ -101,9 +129,20 @@ static void *reset_worker(void *arg)
 {
 	struct ctx *c = arg;
 
+	bool has_reset = c->d.info.flags & VFIO_DEVICE_FLAGS_RESET;
+
+	/*
+	 * Without a reset method: EINVAL every time.  With one: done, or
+	 * EAGAIN when a racing config access holds the device lock.
+	 */
 	while (!stop) {
-		ioctl(c->d.fd, VFIO_DEVICE_RESET);
-		c->ops[2]++;
+		int ret = ioctl(c->d.fd, VFIO_DEVICE_RESET) ? errno : 0;
+
+		if (has_reset ? ret && ret != EAGAIN : ret != EINVAL) {
+			errno = ret;
+			op_failed(c, OP_RESET);
+		}
+		c->ops[OP_RESET]++;
 		usleep(2000);
 	}
 	return NULL;
@@ -117,17 +156,26 @@ static void *irq_worker(void *arg)
 	int i, idx, n;
 
 	if (vfio_irq_info(&c->d, VFIO_PCI_MSI_IRQ_INDEX, &msi) ||
-	    vfio_irq_info(&c->d, VFIO_PCI_MSIX_IRQ_INDEX, &msix))
+	    vfio_irq_info(&c->d, VFIO_PCI_MSIX_IRQ_INDEX, &msix)) {
+		op_failed(c, OP_IRQ);
 		return NULL;
+	}
 	idx = msix.count ? VFIO_PCI_MSIX_IRQ_INDEX : VFIO_PCI_MSI_IRQ_INDEX;
 	n = msix.count ? (msix.count < 4 ? msix.count : 4) : 1;
 	for (i = 0; i < 4; i++)
 		fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	while (!stop) {
-		vfio_irq_set_eventfds(&c->d, idx, 0, n, fds);
-		vfio_irq_set_none(&c->d, idx, VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1);
-		vfio_irq_disable(&c->d, idx);
-		c->ops[3]++;
+		int ret = vfio_irq_set_eventfds(&c->d, idx, 0, n, fds);
+
+		if (!ret)
+			ret = vfio_irq_set_none(&c->d, idx, VFIO_IRQ_SET_ACTION_TRIGGER, 0, 1);
+		if (!ret)
+			ret = vfio_irq_disable(&c->d, idx);
+		if (ret) {
+			errno = -ret;
+			op_failed(c, OP_IRQ);
+		}
+		c->ops[OP_IRQ]++;
 	}
 	for (i = 0; i < 4; i++)
 		close(fds[i]);
@@ -144,10 +192,14 @@ static void *reopen_worker(void *arg)
 		if (fd >= 0) {
 			struct vfio_device_info info = { .argsz = sizeof(info) };
 
-			ioctl(fd, VFIO_DEVICE_GET_INFO, &info);
+			if (ioctl(fd, VFIO_DEVICE_GET_INFO, &info))
+				op_failed(c, OP_REOPEN);
 			close(fd);
+		} else {
+			errno = -fd;
+			op_failed(c, OP_REOPEN);
 		}
-		c->ops[4]++;
+		c->ops[OP_REOPEN]++;
 	}
 	return NULL;
 }
@@ -199,7 +251,8 @@ static int episode(const char *name, const char *bdf, bool remove)
 	struct remover r = { .bdf = bdf, .remove = remove };
 	struct ctx c = { .name = name };
 	int32_t req;
-	int i, ms;
+	int i, ms, ret = 0;
+	uint64_t got_req;
 
 	if (vfio_dev_open(&c.d, bdf))
 		return -1;
@@ -213,14 +266,19 @@ static int episode(const char *name, const char *bdf, bool remove)
 		c.cfg_off = ri.offset;
 	}
 	req = eventfd(0, EFD_CLOEXEC);
-	vfio_irq_set_eventfds(&c.d, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &req);
+	if (req < 0 || vfio_irq_set_eventfds(&c.d, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &req)) {
+		printf("# %s: no REQ eventfd\n", name);
+		vfio_dev_close(&c.d);
+		return -1;
+	}
 	stop = 0;
 	for (i = 0; i < 5; i++)
 		pthread_create(&t[i], NULL, workers[i], &c);
 	sleep(seconds);
 	/* Remove the function while the workers still hammer it */
+	c.removing = 1;
 	pthread_create(&rt, NULL, remover, &r);
-	vfio_eventfd_wait(req, 15000);
+	got_req = vfio_eventfd_wait(req, 15000);
 	stop = 1;
 	for (i = 0; i < 5; i++)
 		pthread_join(t[i], NULL);
@@ -236,9 +294,27 @@ static int episode(const char *name, const char *bdf, bool remove)
 	       (unsigned long long)c.ops[0], (unsigned long long)c.ops[1],
 	       (unsigned long long)c.ops[2], (unsigned long long)c.ops[3],
 	       (unsigned long long)c.ops[4]);
+	if (!got_req) {
+		printf("# %s: no REQ interrupt while the function went away\n", name);
+		ret = -4;
+	}
+	for (i = 0; i < NR_OPS; i++) {
+		if (!c.ops[i]) {
+			printf("# %s: the %s worker got nothing done\n", name, op_names[i]);
+			ret = -5;
+		}
+		if (c.errs[i]) {
+			printf("# %s: %llu %s calls failed, the first with %s\n", name,
+			       (unsigned long long)c.errs[i], op_names[i],
+			       strerror(c.first_errno[i]));
+			ret = -6;
+		}
+	}
 	if (remove)
 		vfio_write_file("/sys/bus/pci/rescan", "1");
-	return rebind(bdf) ? -3 : 0;
+	if (rebind(bdf))
+		return -3;
+	return ret;
 }
 
 static bool works(const char *bdf)

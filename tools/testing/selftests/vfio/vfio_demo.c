@@ -105,11 +105,6 @@ static void bar_wr32(struct vfio_dev *d, int bar, uint64_t off, uint32_t v)
 	vfio_region_write(d, bar, off, &v, 4);
 }
 
-static void bar_wr64(struct vfio_dev *d, int bar, uint64_t off, uint64_t v)
-{
-	vfio_region_write(d, bar, off, &v, 8);
-}
-
 /* Arm MSI vector 0, make the device fire it with @fire, time the delivery */
 static void msi_roundtrip(struct vfio_dev *d, void (*fire)(struct vfio_dev *d))
 {
@@ -170,20 +165,11 @@ static void edu_tour(struct vfio_dev *d)
 	for (i = 0; i < 64; i++)
 		buf[i] = (char)(i * 7 + 1);
 	step(vfio_dma_map(d, buf, iova, sz) == 0, "IOMMU: map 4 KiB at IOVA 0x100000");
-	bar_wr64(d, 0, 0x80, iova);	/* source: our buffer */
-	bar_wr64(d, 0, 0x88, 0x40000);	/* destination: edu's buffer */
-	bar_wr64(d, 0, 0x90, 64);
-	bar_wr64(d, 0, 0x98, 0x1);	/* start, RAM to device */
-	for (i = 0; i < 1000 && (bar_rd32(d, 0, 0x98) & 1); i++)
-		usleep(1000);
-	memset(buf, 0, 64);
-	bar_wr64(d, 0, 0x80, 0x40000);
-	bar_wr64(d, 0, 0x88, iova);
-	bar_wr64(d, 0, 0x90, 64);
-	bar_wr64(d, 0, 0x98, 0x1 | 0x2);	/* start, device to RAM */
-	for (i = 0; i < 1000 && (bar_rd32(d, 0, 0x98) & 1); i++)
-		usleep(1000);
-	for (i = 0; i < 64 && buf[i] == (char)(i * 7 + 1); i++)
+	/* RAM -> edu's buffer -> the page's second half */
+	step(vfio_edu_dma_copy(d->fd, (uint64_t)VFIO_PCI_BAR0_REGION_INDEX << 40,
+			       iova, iova + 2048, 64) == 0,
+	     "DMA: edu's engine ran both transfers");
+	for (i = 0; i < 64 && buf[2048 + i] == (char)(i * 7 + 1); i++)
 		;
 	step(i == 64, "DMA: 64 bytes RAM -> edu -> RAM came back intact");
 	vfio_dma_unmap(d, iova, sz);

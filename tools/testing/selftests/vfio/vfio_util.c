@@ -4,11 +4,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
 
@@ -408,6 +411,23 @@ int vfio_sysfs_read(const char *bdf, const char *attr, char *buf, size_t len)
 	return 0;
 }
 
+int vfio_module_param(const char *mod, const char *param)
+{
+	char path[256], buf[8] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", mod, param);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return buf[0] == 'Y' || buf[0] == '1';
+}
+
 bool vfio_bound_to_vfio_pci(const char *bdf)
 {
 	char path[160];
@@ -415,4 +435,147 @@ bool vfio_bound_to_vfio_pci(const char *bdf)
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/vfio-pci/%s", bdf);
 	return !stat(path, &st);
+}
+
+uint32_t vfio_hw_cfg_read(const char *bdf, unsigned int off, unsigned int len)
+{
+	char path[256];
+	uint32_t v = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY);
+	n = fd < 0 ? -1 : pread(fd, &v, len, off);
+	if (fd >= 0)
+		close(fd);
+	if (len > sizeof(v) || n != (ssize_t)len) {
+		fprintf(stderr, "# %s: reading %u bytes of config at 0x%x failed\n",
+			bdf, len, off);
+		abort();
+	}
+	return v;
+}
+
+int vfio_kconfig(const char *sym)
+{
+	char path[300], line[512];
+	size_t n = strlen(sym);
+	struct utsname u;
+	int ret = 0;
+	FILE *f;
+
+	f = fopen("/etc/kernel.config", "r");
+	if (!f && !uname(&u)) {
+		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+		f = fopen(path, "r");
+	}
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, sym, n) || line[n] != '=')
+			continue;
+		if (line[n + 1] == 'y' || line[n + 1] == 'm')
+			ret = line[n + 1];
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+#define EDU_DMA_SRC	0x80
+#define EDU_DMA_DST	0x88
+#define EDU_DMA_COUNT	0x90
+#define EDU_DMA_CMD	0x98
+#define EDU_DMA_BUF	0x40000
+#define EDU_DMA_MAX	2048
+#define EDU_CMD_START	0x1
+#define EDU_CMD_TO_RAM	0x2
+
+/* One edu DMA transfer, polled for up to ~2 s */
+static int edu_dma_one(int fd, uint64_t bar0, uint64_t src, uint64_t dst,
+		       uint64_t len, uint64_t cmd)
+{
+	uint64_t regs[4] = { src, dst, len, cmd }, v;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (pwrite(fd, &regs[i], 8, bar0 + EDU_DMA_SRC + 8 * i) != 8)
+			return -EIO;
+	for (i = 0; i < 2000; i++) {
+		if (pread(fd, &v, 8, bar0 + EDU_DMA_CMD) != 8)
+			return -EIO;
+		if (!(v & EDU_CMD_START))
+			return 0;
+		usleep(1000);
+	}
+	return -ETIMEDOUT;
+}
+
+int vfio_edu_dma_copy(int fd, uint64_t bar0, uint64_t from, uint64_t to,
+		      uint32_t len)
+{
+	int ret;
+
+	/*
+	 * QEMU 7.2's edu stops the whole machine on a transfer that reaches
+	 * the end of its 4 KiB buffer: stay well inside it
+	 */
+	if (len > EDU_DMA_MAX)
+		return -EINVAL;
+	ret = edu_dma_one(fd, bar0, from, EDU_DMA_BUF, len, EDU_CMD_START);
+	if (ret)
+		return ret;
+	return edu_dma_one(fd, bar0, EDU_DMA_BUF, to, len,
+			   EDU_CMD_START | EDU_CMD_TO_RAM);
+}
+
+static __thread sigjmp_buf probe_jmp;
+
+static void probe_sigbus(int sig)
+{
+	siglongjmp(probe_jmp, 1);
+}
+
+/* The atomic builtins make exactly one access the compiler cannot drop */
+static int probe32(volatile uint32_t *p, uint32_t *val, bool write)
+{
+	struct sigaction sa = { .sa_handler = probe_sigbus }, old;
+	int ret = 0;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(probe_jmp, 1))
+		ret = -1;
+	else if (write)
+		__atomic_store_n(p, *val, __ATOMIC_RELAXED);
+	else
+		*val = __atomic_load_n(p, __ATOMIC_RELAXED);
+	sigaction(SIGBUS, &old, NULL);
+	return ret;
+}
+
+int vfio_probe_read32(volatile uint32_t *p, uint32_t *val)
+{
+	return probe32(p, val, false);
+}
+
+int vfio_probe_write32(volatile uint32_t *p, uint32_t val)
+{
+	return probe32(p, &val, true);
+}
+
+int vfio_hw_find_cap(const char *bdf, uint8_t id)
+{
+	uint8_t pos;
+	int guard;
+
+	if (!(vfio_hw_cfg_read(bdf, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST))
+		return 0;
+	pos = vfio_hw_cfg_read(bdf, PCI_CAPABILITY_LIST, 1) & ~3;
+	for (guard = 0; pos && guard < 48; guard++) {
+		if (vfio_hw_cfg_read(bdf, pos, 1) == id)
+			return pos;
+		pos = vfio_hw_cfg_read(bdf, pos + 1, 1) & ~3;
+	}
+	return 0;
 }

@@ -92,10 +92,50 @@ int vfio_sysfs_write(const char *bdf, const char *attr, const char *val);
 /* Read /sys/bus/pci/devices/<bdf>/<attr> without its newline; 0 or -errno */
 int vfio_sysfs_read(const char *bdf, const char *attr, char *buf, size_t len);
 
+/*
+ * /sys/module/<mod>/parameters/<param>: 1 when it reads Y or 1, 0 for
+ * anything else, -errno when it cannot be read
+ */
+int vfio_module_param(const char *mod, const char *param);
+
 /* Whether @bdf is bound to vfio-pci right now */
 bool vfio_bound_to_vfio_pci(const char *bdf);
 
 /* Set bits in the device's (virtual) command register */
 void vfio_cmd_set(struct vfio_dev *d, uint16_t bits);
+
+/*
+ * The function's real config space, read through sysfs behind VFIO's back
+ * (@len 1, 2 or 4).  A failed read aborts the test process: a caller never
+ * mistakes an error for a register value.
+ */
+uint32_t vfio_hw_cfg_read(const char *bdf, unsigned int off, unsigned int len);
+
+/*
+ * How the running kernel was built: 'y', 'm' or 0 (not set) for @sym
+ * ("CONFIG_..."), from the kernel config the guest harness copies to
+ * /etc/kernel.config (else /boot/config-<release>).  -1 when no config
+ * can be found: the caller cannot know what to expect and should fail.
+ */
+int vfio_kconfig(const char *sym);
+
+/*
+ * One 32-bit access through a BAR mapping: 0 (and *val for the read), or
+ * -1 when it raised SIGBUS (the kernel refused to map the page).
+ */
+int vfio_probe_read32(volatile uint32_t *p, uint32_t *val);
+int vfio_probe_write32(volatile uint32_t *p, uint32_t val);
+
+/* Standard capability @id in the function's real config space, 0 if none */
+int vfio_hw_find_cap(const char *bdf, uint8_t id);
+
+/*
+ * QEMU edu's DMA engine, driven through BAR0 at device-fd offset @bar0:
+ * copy @len bytes (at most 2 KiB) from IOVA @from into edu's buffer and
+ * from there back out to IOVA @to.  Bus master must be on.  0, -EIO when a
+ * register access fails, -ETIMEDOUT when a transfer does not complete.
+ */
+int vfio_edu_dma_copy(int fd, uint64_t bar0, uint64_t from, uint64_t to,
+		      uint32_t len);
 
 #endif
