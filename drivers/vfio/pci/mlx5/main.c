@@ -73,7 +73,7 @@
 struct mlx5vf_slot {
 	u32 key;
 	unsigned int users;
-	struct mutex lock;
+	struct mutex lock;	/* the fields below; after the VF's device lock */
 	struct pci_dev *pdev;
 	struct mlx5_vfio_aux_dev *madev;
 	struct mlx5vf_dev *mvdev;

@@ -146,7 +146,7 @@ enum mlx5vf_load_pos {
  * @total: bytes moved through this session
  */
 struct mlx5vf_session {
-	struct mutex lock;
+	struct mutex lock;	/* everything below; inside mlx5vf_mig.lock */
 	struct kref kref;
 	enum mlx5vf_session_kind kind;
 	struct mlx5_vfio_aux_dev *madev;
@@ -214,7 +214,7 @@ u64 mlx5vf_stream_overhead(void);
  * @session: the data stream of the saving group or of RESUMING, or NULL
  */
 struct mlx5vf_mig {
-	struct mutex lock;
+	struct mutex lock;	/* all of it; inside dev_set->lock */
 	struct mlx5_vfio_aux_dev *madev;
 	struct device *dev;
 	bool offered;
