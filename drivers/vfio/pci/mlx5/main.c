@@ -32,15 +32,15 @@
  *
  * Locking
  *
- *   mlx5vf_registry_lock	the registry and every slot's @users;
- *				taken alone, never while holding another
  *   pci_dev device lock	held (by the driver core on the VF side, by
  *				us on the PF side) around fusion and
  *				unfusion, so the VF's driver data never
  *				changes under the PCI core's callbacks
  *   mlx5vf_slot.lock		the slot's halves and its vfio_device
  *
- * then the locks of mlx5_vfio_priv.h (dev_set, migration, session).  The
+ * then the locks of mlx5_vfio_priv.h (dev_set, migration, session).
+ * mlx5vf_registry_lock (the registry and every slot's @users) is
+ * innermost: nothing else is taken while it is held.  The
  * status attribute reads the slot's flags without its lock: unfusion may
  * hold that lock for as long as a user keeps the device open.
  */
@@ -432,9 +432,7 @@ static struct pci_driver mlx5vf_pci_driver = {
 	.remove			= mlx5vf_pci_remove,
 	.err_handler		= &vfio_pci_core_err_handlers,
 	.driver_managed_dma	= true,
-	.driver			= {
-		.dev_groups	= mlx5vf_pci_groups,
-	},
+	.dev_groups		= mlx5vf_pci_groups,
 };
 
 /* ---- the PF half ---- */

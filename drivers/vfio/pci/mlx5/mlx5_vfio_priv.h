@@ -71,7 +71,9 @@ int mlx5vf_cmd_load_vhca(struct mlx5_vfio_aux_dev *madev, u32 mkey, u32 size);
 #define MLX5VF_REC_IMAGE	1
 #define MLX5VF_REC_END		2
 /* Largest record payload: the biggest piece a save may produce or load take */
-#define MLX5VF_REC_MAX		(80U << 20)
+#define MLX5VF_REC_MAX		(32U << 20)
+/* Smallest incremental image worth sending during pre-copy */
+#define MLX5VF_PRECOPY_MIN	PAGE_SIZE
 
 struct mlx5vf_stream_hdr {
 	__le64 magic;
@@ -134,6 +136,7 @@ enum mlx5vf_load_pos {
  * @tracking: a set_track save was done: later saves are incremental
  * @image_more: the firmware has more of the current image (next size)
  * @image_incremental: the current image is incremental
+ * @image_track: the current image is saved with set_track (pre-copy)
  * @image_initial: the current image is the first (full) one of a pre-copy
  * @image_left: bytes of the current image the firmware still holds
  * @initial_saved: the first pre-copy image is completely saved
@@ -166,6 +169,7 @@ struct mlx5vf_session {
 	bool tracking;
 	u32 image_more;
 	bool image_incremental;
+	bool image_track;
 	bool image_initial;
 	u64 image_left;
 	bool initial_saved;

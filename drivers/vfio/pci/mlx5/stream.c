@@ -13,7 +13,9 @@
  * Saving produces lazily: when the reader has taken everything in flight,
  * the next piece is saved.  In pre-copy, a reader that finds the firmware
  * idle gets -ENOMSG; in stop-copy the stream ends with an END record and
- * then reads return 0.
+ * then reads return 0.  "Idle" is an incremental image smaller than
+ * MLX5VF_PRECOPY_MIN: the VHCA's own context changes all the time and
+ * travels in stop-copy anyway, so pre-copy waits for changed memory.
  *
  * A session ends (mlx5vf_session_disable()) when the device leaves its
  * state: the buffer and its key go back to the PF side and every later
@@ -296,7 +298,6 @@ static int mlx5vf_save_next(struct mlx5vf_session *s)
 	struct mlx5_vfio_aux_dev *madev = s->madev;
 	u32 required, actual, next;
 	u64 remaining;
-	bool track;
 	int ret;
 
 	lockdep_assert_held(&s->lock);
@@ -321,7 +322,6 @@ static int mlx5vf_save_next(struct mlx5vf_session *s)
 	}
 
 	for (;;) {
-		track = false;
 		if (s->image_more) {
 			/* The firmware holds more of the image in progress */
 			required = s->image_more;
@@ -335,29 +335,36 @@ static int mlx5vf_save_next(struct mlx5vf_session *s)
 			if (ret)
 				return ret;
 			s->final_started = stopcopy;
+			if (!stopcopy && s->tracking &&
+			    max_t(u64, required, remaining) < MLX5VF_PRECOPY_MIN)
+				required = 0;
 			if (!required) {
 				if (stopcopy)
 					return mlx5vf_queue_end(s);
 				return s->hdr_len ? 0 : -ENOMSG;
 			}
-			/* Pre-copy tracks changes from its first save on */
-			track = !stopcopy && !s->tracking;
-			s->image_incremental = s->tracking || track;
-			s->image_initial = track;
+			/*
+			 * Pre-copy: a full image that starts tracking, then
+			 * the changes, tracking on.  Stop-copy: the changes
+			 * since pre-copy (tracking ends), or a full image.
+			 */
+			s->image_incremental = s->tracking;
+			s->image_track = !stopcopy;
+			s->image_initial = !s->tracking;
 			s->image_left = max_t(u64, remaining, required);
 		}
 
 		ret = mlx5vf_buf_reserve(madev, &s->buf, required);
 		if (ret)
 			return ret;
-		ret = mlx5vf_cmd_save_vhca(madev, s->image_incremental, track,
-					   s->buf.mkey,
+		ret = mlx5vf_cmd_save_vhca(madev, s->image_incremental,
+					   s->image_track, s->buf.mkey,
 					   min_t(u64, mlx5vf_buf_size(&s->buf),
 						 U32_MAX),
 					   &actual, &next);
 		if (ret)
 			return ret;
-		if (track)
+		if (s->image_track)
 			s->tracking = true;
 		if (!actual && next)
 			return -EPROTO;
@@ -660,9 +667,11 @@ int mlx5vf_session_precopy_info(struct mlx5vf_session *s, u64 *initial,
 		*dirty = inflight + s->image_left;
 	} else {
 		ret = mlx5vf_cmd_query_mig_state(s->madev, true, &required,
-						 NULL);
+						 &remaining);
+		if (!ret && max_t(u64, required, remaining) < MLX5VF_PRECOPY_MIN)
+			required = 0;
 		if (!ret)
-			*dirty = inflight + required;
+			*dirty = inflight + max_t(u64, required, remaining);
 	}
 	if (ret)
 		s->err = ret;
@@ -682,6 +691,7 @@ out_unlock:
 __poll_t mlx5vf_session_poll_mask(struct mlx5vf_session *s)
 {
 	__poll_t mask = 0;
+	u64 remaining = 0;
 	u32 required = 0;
 
 	mutex_lock(&s->lock);
@@ -692,8 +702,9 @@ __poll_t mlx5vf_session_poll_mask(struct mlx5vf_session *s)
 	else if (s->kind == MLX5VF_SAVE_STOPCOPY || mlx5vf_session_inflight(s) ||
 		 s->image_more || !s->tracking)
 		mask = EPOLLIN | EPOLLRDNORM;
-	else if (mlx5vf_cmd_query_mig_state(s->madev, true, &required, NULL) ||
-		 required)
+	else if (mlx5vf_cmd_query_mig_state(s->madev, true, &required,
+					    &remaining) ||
+		 max_t(u64, required, remaining) >= MLX5VF_PRECOPY_MIN)
 		mask = EPOLLIN | EPOLLRDNORM;
 	mutex_unlock(&s->lock);
 	return mask;
