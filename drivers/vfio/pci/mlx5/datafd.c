@@ -121,12 +121,21 @@ static struct file *mlx5vf_set_state(struct vfio_device *vdev,
 	struct mlx5vf_session *s;
 	int ret;
 
+	/* ERROR is a state the device falls into, never one to ask for */
+	if (new == VFIO_DEVICE_STATE_ERROR)
+		return ERR_PTR(-EINVAL);
+
 	mutex_lock(&mig->lock);
 	if (mig->dead) {
 		res = ERR_PTR(-ENODEV);
 		goto out_unlock;
 	}
 	while (mig->state != new) {
+		/* Only a reset leaves ERROR (and the helper warns about it) */
+		if (mig->state == VFIO_DEVICE_STATE_ERROR) {
+			res = ERR_PTR(-EINVAL);
+			break;
+		}
 		ret = vfio_mig_get_next_state(vdev, mig->state, new, &next);
 		if (ret) {
 			res = ERR_PTR(ret);

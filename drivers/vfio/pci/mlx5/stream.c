@@ -323,8 +323,12 @@ static int mlx5vf_save_next(struct mlx5vf_session *s)
 
 	for (;;) {
 		if (s->image_more) {
-			/* The firmware holds more of the image in progress */
-			required = s->image_more;
+			/*
+			 * The firmware holds more of the image in progress;
+			 * it takes it piece by piece, one buffer at a time.
+			 */
+			required = min_t(u64, s->image_more,
+					 mlx5vf_buf_size(&s->buf));
 		} else {
 			/* Stop-copy ends after one image taken while stopped */
 			if (stopcopy && s->final_started)
@@ -352,6 +356,8 @@ static int mlx5vf_save_next(struct mlx5vf_session *s)
 			s->image_track = !stopcopy;
 			s->image_initial = !s->tracking;
 			s->image_left = max_t(u64, remaining, required);
+			/* At most one piece at a time, whatever it asks */
+			required = min_t(u64, required, MLX5VF_REC_MAX);
 		}
 
 		ret = mlx5vf_buf_reserve(madev, &s->buf, required);
@@ -668,10 +674,9 @@ int mlx5vf_session_precopy_info(struct mlx5vf_session *s, u64 *initial,
 	} else {
 		ret = mlx5vf_cmd_query_mig_state(s->madev, true, &required,
 						 &remaining);
-		if (!ret && max_t(u64, required, remaining) < MLX5VF_PRECOPY_MIN)
-			required = 0;
-		if (!ret)
-			*dirty = inflight + max_t(u64, required, remaining);
+		remaining = max_t(u64, required, remaining);
+		if (!ret && remaining >= MLX5VF_PRECOPY_MIN)
+			*dirty = inflight + remaining;
 	}
 	if (ret)
 		s->err = ret;

@@ -520,7 +520,7 @@ TEST_F(fsm, error_state)
 	/* The stream of the failed session is over */
 	ASSERT_EQ(-1, write(fd, "x", 1));
 	close(fd);
-	for (s = 1; s < NSTATES; s++) {
+	for (s = 0; s <= NSTATES; s++) {
 		EXPECT_EQ(-EINVAL, set_state(&self->p.dst, s, NULL));
 		EXPECT_EQ(VFIO_DEVICE_STATE_ERROR, get_state(&self->p.dst));
 	}
