@@ -17,7 +17,8 @@
  *			 (INT_ERR); "none" clears; reads back the setting
  *	corrupt_next_save  Y: flip bytes in the next image saved
  *	cmd_delay_ms	 delay every command (at most 60 s)
- *	context		 the VHCA's context (read only)
+ *	context		 the VHCA's context, 256 bytes (tests set a pattern
+ *			 in a source and compare it in the destination)
  *	function_id, vhca_id  what QUERY_HCA_CAP answers (read only)
  *
  * Errors of new_vf/del_vf: -EINVAL for anything but a canonical
@@ -156,6 +157,45 @@ static const struct file_operations sim_fail_next_fops = {
 	.llseek = default_llseek,
 };
 
+/* The VHCA context, read and written under vf->lock */
+static ssize_t sim_context_read(struct file *file, char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	struct mlx5_vfio_sim_vf *vf = file->private_data;
+	u8 ctx[MLX5_VFIO_SIM_CTX_LEN];
+
+	mutex_lock(&vf->lock);
+	memcpy(ctx, vf->ctx, sizeof(ctx));
+	mutex_unlock(&vf->lock);
+	return simple_read_from_buffer(ubuf, count, ppos, ctx, sizeof(ctx));
+}
+
+static ssize_t sim_context_write(struct file *file, const char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	struct mlx5_vfio_sim_vf *vf = file->private_data;
+	u8 buf[MLX5_VFIO_SIM_CTX_LEN];
+	loff_t pos = *ppos;
+
+	if (pos < 0 || pos >= sizeof(buf) || count > sizeof(buf) - pos)
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	mutex_lock(&vf->lock);
+	memcpy(vf->ctx + pos, buf, count);
+	mutex_unlock(&vf->lock);
+	*ppos = pos + count;
+	return count;
+}
+
+static const struct file_operations sim_context_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = sim_context_read,
+	.write = sim_context_write,
+	.llseek = default_llseek,
+};
+
 static void sim_debugfs_init(struct mlx5_vfio_sim_vf *vf)
 {
 	struct dentry *d = debugfs_create_dir(vf->name, mlx5_vfio_sim_debugfs);
@@ -164,9 +204,7 @@ static void sim_debugfs_init(struct mlx5_vfio_sim_vf *vf)
 	debugfs_create_file("fail_next", 0600, d, vf, &sim_fail_next_fops);
 	debugfs_create_bool("corrupt_next_save", 0600, d, &vf->corrupt_next_save);
 	debugfs_create_u32("cmd_delay_ms", 0600, d, &vf->cmd_delay_ms);
-	vf->ctx_blob.data = vf->ctx;
-	vf->ctx_blob.size = sizeof(vf->ctx);
-	debugfs_create_blob("context", 0400, d, &vf->ctx_blob);
+	debugfs_create_file("context", 0600, d, vf, &sim_context_fops);
 	debugfs_create_x16("function_id", 0400, d, &vf->aux.madev.function_id);
 	debugfs_create_x16("vhca_id", 0400, d, &vf->aux.madev.vhca_id);
 }

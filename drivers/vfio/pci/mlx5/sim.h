@@ -27,7 +27,6 @@
 #ifndef MLX5_VFIO_SIM_H
 #define MLX5_VFIO_SIM_H
 
-#include <linux/debugfs.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/spinlock.h>
@@ -174,7 +173,6 @@ struct mlx5_vfio_sim_load {
  * @npages: MLX5_VFIO_SIM_PAGE pages of @bar
  * @bar_size: bytes of @bar
  * @ddir: its debugfs directory
- * @ctx_blob: debugfs view of @ctx
  * @knob_lock: protects @fail_next (leaf lock)
  * @fail_next: opcode whose next execution fails, MLX5_VFIO_SIM_FAIL_ANY
  *	or MLX5_VFIO_SIM_FAIL_NONE
@@ -206,7 +204,6 @@ struct mlx5_vfio_sim_vf {
 	unsigned long npages;
 	u64 bar_size;
 	struct dentry *ddir;
-	struct debugfs_blob_wrapper ctx_blob;
 
 	spinlock_t knob_lock;		/* leaf: fail_next */
 	int fail_next;

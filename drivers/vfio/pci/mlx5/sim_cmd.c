@@ -446,7 +446,8 @@ static bool sim_load_part(struct mlx5_vfio_sim_vf *vf)
 		    le32_to_cpu(h->page_size) != MLX5_VFIO_SIM_PAGE ||
 		    le32_to_cpu(h->ctx_len) != MLX5_VFIO_SIM_CTX_LEN ||
 		    le64_to_cpu(h->bar_size) != vf->bar_size ||
-		    le32_to_cpu(h->npages) > vf->npages)
+		    le32_to_cpu(h->npages) > vf->npages ||
+		    h->reserved0 || h->reserved[0] || h->reserved[1])
 			return false;
 		l->left = le32_to_cpu(h->npages);
 		l->phase = MLX5_VFIO_SIM_LOAD_CTX;
