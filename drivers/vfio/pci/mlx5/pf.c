@@ -13,12 +13,18 @@
  * and unbound from the pci_driver named "mlx5_core" (and, at load, the
  * functions already bound).  For such a PF with SR-IOV it:
  *   - allocates a protection domain for the memory keys;
- *   - registers an mlx5 SR-IOV blocking notifier for each possible VF
- *     (mlx5_sriov_blocking_notifier_register());
  *   - creates the auxiliary device mlx5_core.vfio_pci.<id> for each VF
  *     whose pci_dev exists (VFs enabled earlier) and for each VF that
  *     appears later (BUS_NOTIFY_ADD_DEVICE);
- *   - removes a VF's auxiliary device when mlx5_core disables it
+ *   - follows each such VF with an mlx5 SR-IOV blocking notifier
+ *     (mlx5_sriov_blocking_notifier_register()).  mlx5_core accepts the
+ *     registration only for VF numbers below the count it recorded when
+ *     sriov_configure returned, i.e. not yet while it adds the VFs: the
+ *     registration is retried from a delayed work until the PF's device
+ *     lock (held by sriov_numvfs writes) is free;
+ *   - removes a VF's auxiliary device when its pci_dev goes
+ *     (BUS_NOTIFY_DEL_DEVICE, from pci_disable_sriov(), before mlx5_core
+ *     disables the VF's HCA) or when mlx5_core disables it
  *     (MLX5_PF_NOTIFY_DISABLE_VF), and all of them when the PF leaves
  *     mlx5_core (BUS_NOTIFY_UNBIND_DRIVER, before mlx5_core's remove) or
  *     this module is unloaded.
@@ -28,10 +34,13 @@
  * Commands go through mlx5_cmd_exec(); memory keys are MTT keys built by
  * mlx5_core_create_mkey() over the pages DMA-mapped for the PF.
  *
- * Lock order: mlx5_vfio_pf_lock (the PF list, every pf->vfs[]) is never
- * held while an mlx5 notifier is unregistered (unregistering waits for
- * running notifier calls, which take it).  A VF's auxiliary device is
- * removed without it, after its slot was cleared under it.
+ * Lock order: pf->nb_lock (the notifiers' registration) before mlx5's
+ * notifier chain lock.  mlx5_vfio_pf_lock (the PF list, every pf->vfs[])
+ * is taken inside notifier calls, so it is never held while a notifier is
+ * (un)registered, nor while nb_lock is taken.  A VF's auxiliary device is
+ * removed without any of them, after its slot was cleared.  The delayed
+ * work only try-locks the PF's device lock, so cancelling it under that
+ * lock (unbind) cannot deadlock.
  */
 #include <linux/device.h>
 #include <linux/dma-mapping.h>
@@ -42,6 +51,7 @@
 #include <linux/notifier.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "aux.h"
@@ -55,12 +65,14 @@ struct mlx5_vfio_pf;
  * @nb: registered with mlx5_sriov_blocking_notifier_register()
  * @pf: the PF
  * @vf_id: the VF's number (0-based)
- * @registered: @nb was registered
+ * @wanted: the VF exists; register @nb (under the PF's nb_lock)
+ * @registered: @nb is registered (under the PF's nb_lock)
  */
 struct mlx5_vfio_pf_nb {
 	struct notifier_block nb;
 	struct mlx5_vfio_pf *pf;
 	int vf_id;
+	bool wanted;
 	bool registered;
 };
 
@@ -71,6 +83,8 @@ struct mlx5_vfio_pf_nb {
  * @mdev: its mlx5_core device, valid while the PF stays bound
  * @pdn: protection domain of the memory keys
  * @total_vfs: VF slots
+ * @nb_lock: serialises (un)registration of @nbs and their @registered
+ * @nb_work: retries registrations mlx5_core refused
  * @nbs: @total_vfs notifiers
  * @vfs: @total_vfs auxiliary devices, NULL where none; under
  *	mlx5_vfio_pf_lock
@@ -81,6 +95,8 @@ struct mlx5_vfio_pf {
 	struct mlx5_core_dev *mdev;
 	u32 pdn;
 	int total_vfs;
+	struct mutex nb_lock;	/* before mlx5's chain lock; see the top */
+	struct delayed_work nb_work;
 	struct mlx5_vfio_pf_nb *nbs;
 	struct mlx5_vfio_aux **vfs;
 };
@@ -111,9 +127,11 @@ struct mlx5_vfio_pf_mkey {
 	dma_addr_t dma[] __counted_by(npages);
 };
 
-/* Protects mlx5_vfio_pf_list and each PF's vfs[]; see the top comment */
+/* Protects the list, @exiting and each PF's vfs[]; see the top comment */
 static DEFINE_MUTEX(mlx5_vfio_pf_lock);
 static LIST_HEAD(mlx5_vfio_pf_list);
+/* Module exit started: attach no new PF */
+static bool mlx5_vfio_pf_exiting;
 
 static struct mlx5_vfio_pf_vf *to_pf_vf(struct mlx5_vfio_aux *aux)
 {
@@ -269,6 +287,53 @@ static struct mlx5_vfio_pf *pf_find(struct pci_dev *pdev)
 	return NULL;
 }
 
+/*
+ * Every change to a PF's set of VFs (attach, VF added or deleted, detach)
+ * runs under the PF's device lock: the driver core holds it around
+ * binding and unbinding, sriov_numvfs writes around VF creation and
+ * removal, and module init and exit take it.  A struct mlx5_vfio_pf
+ * found under mlx5_vfio_pf_lock therefore stays valid in these paths.
+ */
+
+/* Register the notifiers of the VFs that exist; lockdep: nb_lock */
+static bool pf_nb_sync(struct mlx5_vfio_pf *pf)
+{
+	bool again = false;
+	int id;
+
+	lockdep_assert_held(&pf->nb_lock);
+	for (id = 0; id < pf->total_vfs; id++) {
+		struct mlx5_vfio_pf_nb *pnb = &pf->nbs[id];
+
+		if (!pnb->wanted || pnb->registered)
+			continue;
+		if (mlx5_sriov_blocking_notifier_register(pf->mdev, id, &pnb->nb))
+			again = true;
+		else
+			pnb->registered = true;
+	}
+	return again;
+}
+
+static void pf_nb_work(struct work_struct *work)
+{
+	struct mlx5_vfio_pf *pf = container_of(to_delayed_work(work),
+					       struct mlx5_vfio_pf, nb_work);
+	bool again;
+
+	/* Held while sriov_numvfs is written: try again after it */
+	if (!device_trylock(&pf->pdev->dev)) {
+		schedule_delayed_work(&pf->nb_work, HZ / 10);
+		return;
+	}
+	mutex_lock(&pf->nb_lock);
+	again = pf_nb_sync(pf);
+	mutex_unlock(&pf->nb_lock);
+	device_unlock(&pf->pdev->dev);
+	if (again)
+		pci_warn(pf->pdev, "mlx5-vfio-pf: mlx5_core refused a VF notifier\n");
+}
+
 /* A VF of a known PF exists: create its auxiliary device */
 static void pf_vf_attach(struct pci_dev *vfdev)
 {
@@ -303,6 +368,16 @@ static void pf_vf_attach(struct pci_dev *vfdev)
 		goto out_unlock;
 	}
 	pf->vfs[id] = &vf->aux;
+	mutex_unlock(&mlx5_vfio_pf_lock);
+
+	/* Not under mlx5_vfio_pf_lock, which notifier calls take */
+	mutex_lock(&pf->nb_lock);
+	pf->nbs[id].wanted = true;
+	if (pf_nb_sync(pf))
+		schedule_delayed_work(&pf->nb_work, HZ / 10);
+	mutex_unlock(&pf->nb_lock);
+	return;
+
 out_unlock:
 	mutex_unlock(&mlx5_vfio_pf_lock);
 }
@@ -321,12 +396,45 @@ static void pf_vf_detach(struct mlx5_vfio_pf *pf, int id)
 		mlx5_vfio_aux_remove(aux);
 }
 
+/* Stop following VF @id; mlx5_core still counts it (see the top) */
+static void pf_nb_drop(struct mlx5_vfio_pf *pf, int id)
+{
+	struct mlx5_vfio_pf_nb *pnb = &pf->nbs[id];
+
+	mutex_lock(&pf->nb_lock);
+	if (pnb->registered)
+		mlx5_sriov_blocking_notifier_unregister(pf->mdev, id, &pnb->nb);
+	pnb->registered = false;
+	pnb->wanted = false;
+	mutex_unlock(&pf->nb_lock);
+}
+
+/* A VF's pci_dev goes (pci_disable_sriov(), before its HCA is disabled) */
+static void pf_vf_gone(struct pci_dev *vfdev)
+{
+	struct mlx5_vfio_pf *pf;
+	int id;
+
+	mutex_lock(&mlx5_vfio_pf_lock);
+	pf = pf_find(vfdev->physfn);
+	id = pci_iov_vf_id(vfdev);
+	mutex_unlock(&mlx5_vfio_pf_lock);
+	if (!pf || id < 0 || id >= pf->total_vfs)
+		return;
+	pf_nb_drop(pf, id);
+	pf_vf_detach(pf, id);
+}
+
 static int pf_sriov_event(struct notifier_block *nb, unsigned long event,
 			  void *data)
 {
 	struct mlx5_vfio_pf_nb *pnb = container_of(nb, struct mlx5_vfio_pf_nb, nb);
 
-	/* The VF's pci_dev appears after ENABLE_VF: BUS_NOTIFY_ADD_DEVICE */
+	/*
+	 * Called inside mlx5_core's chain: removing the auxiliary device is
+	 * fine, unregistering is not (pf_vf_gone() and teardown do it).  The
+	 * VF's pci_dev appears after ENABLE_VF: BUS_NOTIFY_ADD_DEVICE.
+	 */
 	if (event == MLX5_PF_NOTIFY_DISABLE_VF)
 		pf_vf_detach(pnb->pf, pnb->vf_id);
 	return NOTIFY_OK;
@@ -334,6 +442,7 @@ static int pf_sriov_event(struct notifier_block *nb, unsigned long event,
 
 static void pf_free(struct mlx5_vfio_pf *pf)
 {
+	mutex_destroy(&pf->nb_lock);
 	kfree(pf->vfs);
 	kfree(pf->nbs);
 	pci_dev_put(pf->pdev);
@@ -345,17 +454,17 @@ static void pf_teardown(struct mlx5_vfio_pf *pf)
 {
 	int id;
 
+	/* The work only try-locks the device lock our caller may hold */
+	cancel_delayed_work_sync(&pf->nb_work);
 	for (id = 0; id < pf->total_vfs; id++)
-		if (pf->nbs[id].registered)
-			mlx5_sriov_blocking_notifier_unregister(pf->mdev, id,
-								&pf->nbs[id].nb);
+		pf_nb_drop(pf, id);
 	for (id = 0; id < pf->total_vfs; id++)
 		pf_vf_detach(pf, id);
 	mlx5_core_dealloc_pd(pf->mdev, pf->pdn);
 	pf_free(pf);
 }
 
-/* A PF was bound to mlx5_core (or was when we loaded) */
+/* A PF was bound to mlx5_core (or was when we loaded); its device lock held */
 static void pf_attach(struct pci_dev *pdev)
 {
 	struct pci_dev *vfdev = NULL;
@@ -368,6 +477,8 @@ static void pf_attach(struct pci_dev *pdev)
 	pf->pdev = pci_dev_get(pdev);
 	pf->mdev = pci_get_drvdata(pdev);
 	pf->total_vfs = pci_sriov_get_totalvfs(pdev);
+	mutex_init(&pf->nb_lock);
+	INIT_DELAYED_WORK(&pf->nb_work, pf_nb_work);
 	pf->nbs = kcalloc(pf->total_vfs, sizeof(*pf->nbs), GFP_KERNEL);
 	pf->vfs = kcalloc(pf->total_vfs, sizeof(*pf->vfs), GFP_KERNEL);
 	if (!pf->mdev || !pf->nbs || !pf->vfs)
@@ -381,18 +492,15 @@ static void pf_attach(struct pci_dev *pdev)
 		pf->nbs[id].pf = pf;
 		pf->nbs[id].vf_id = id;
 		pf->nbs[id].nb.notifier_call = pf_sriov_event;
-		ret = mlx5_sriov_blocking_notifier_register(pf->mdev, id,
-							    &pf->nbs[id].nb);
-		if (ret) {
-			pci_warn(pdev, "mlx5-vfio-pf: VF %d notifier: %d\n", id, ret);
-			goto err_teardown;
-		}
-		pf->nbs[id].registered = true;
 	}
 	mutex_lock(&mlx5_vfio_pf_lock);
+	if (mlx5_vfio_pf_exiting) {
+		mutex_unlock(&mlx5_vfio_pf_lock);
+		goto err_dealloc_pd;
+	}
 	list_add_tail(&pf->node, &mlx5_vfio_pf_list);
 	mutex_unlock(&mlx5_vfio_pf_lock);
-	pci_info(pdev, "mlx5-vfio-pf: providing the PF side of %d VFs\n",
+	pci_info(pdev, "mlx5-vfio-pf: providing the PF side of up to %d VFs\n",
 		 pf->total_vfs);
 
 	/* VFs enabled before we came */
@@ -401,14 +509,13 @@ static void pf_attach(struct pci_dev *pdev)
 			pf_vf_attach(vfdev);
 	return;
 
-err_teardown:
-	pf_teardown(pf);
-	return;
+err_dealloc_pd:
+	mlx5_core_dealloc_pd(pf->mdev, pf->pdn);
 err_free:
 	pf_free(pf);
 }
 
-/* A PF leaves mlx5_core (or we unload) */
+/* A PF leaves mlx5_core (or we unload); its device lock held */
 static void pf_detach(struct pci_dev *pdev)
 {
 	struct mlx5_vfio_pf *pf;
@@ -448,6 +555,10 @@ static int pf_bus_event(struct notifier_block *nb, unsigned long action,
 		if (pdev->is_virtfn)
 			pf_vf_attach(pdev);
 		break;
+	case BUS_NOTIFY_DEL_DEVICE:
+		if (pdev->is_virtfn)
+			pf_vf_gone(pdev);
+		break;
 	}
 	return NOTIFY_DONE;
 }
@@ -484,20 +595,32 @@ static int __init mlx5_vfio_pf_init(void)
 
 static void __exit mlx5_vfio_pf_exit(void)
 {
+	struct pci_dev *pdev;
 	struct mlx5_vfio_pf *pf;
 
-	bus_unregister_notifier(&pci_bus_type, &mlx5_vfio_pf_bus_nb);
+	/*
+	 * Tear the PFs down while the bus notifier still runs, so a VF
+	 * deleted meanwhile is still seen (its mlx5 notifier must be
+	 * unregistered while mlx5_core counts it), each under its PF's
+	 * device lock like every other change.
+	 */
+	mutex_lock(&mlx5_vfio_pf_lock);
+	mlx5_vfio_pf_exiting = true;
+	mutex_unlock(&mlx5_vfio_pf_lock);
 	for (;;) {
 		mutex_lock(&mlx5_vfio_pf_lock);
 		pf = list_first_entry_or_null(&mlx5_vfio_pf_list,
 					      struct mlx5_vfio_pf, node);
-		if (pf)
-			list_del(&pf->node);
+		pdev = pf ? pci_dev_get(pf->pdev) : NULL;
 		mutex_unlock(&mlx5_vfio_pf_lock);
-		if (!pf)
+		if (!pdev)
 			break;
-		pf_teardown(pf);
+		device_lock(&pdev->dev);
+		pf_detach(pdev);
+		device_unlock(&pdev->dev);
+		pci_dev_put(pdev);
 	}
+	bus_unregister_notifier(&pci_bus_type, &mlx5_vfio_pf_bus_nb);
 }
 
 module_init(mlx5_vfio_pf_init);
