@@ -182,7 +182,8 @@ struct mlx5_vfio_sim_load {
  * @init_suspended: SUSPEND_VHCA initiator done (no DMA issued)
  * @resp_suspended: SUSPEND_VHCA responder done (fully stopped)
  * @tracking: pages saved are tracked by checksum
- * @scan_valid: @scan holds the pages changed since their last save,
+ * @scan_valid: @scan holds the pages changed since their last save
+ *	(only kept while the responder is suspended),
  *	counted in @scan_count (dropped on SUSPEND/RESUME)
  * @scan_count: see @scan_valid
  * @sums: xxh64 of each page when last saved (valid while @tracking)

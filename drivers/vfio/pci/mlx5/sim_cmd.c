@@ -228,7 +228,12 @@ static void sim_scan(struct mlx5_vfio_sim_vf *vf)
 		if (!(i % 256))
 			cond_resched();
 	}
-	vf->scan_valid = true;
+	/*
+	 * While the responder runs, the user may write BAR2 at any time: a
+	 * scan is good for the command that made it only.  Once suspended it
+	 * stays good (QUERY then SAVE) until the next SUSPEND/RESUME.
+	 */
+	vf->scan_valid = vf->resp_suspended;
 }
 
 /* ---- SAVE ---- */

@@ -275,6 +275,7 @@ TEST_F(sim, unload_with_vfs)
 
 	ASSERT_EQ(0, sim_new(self->bdf));
 	if (bdf2) {
+		sim_del(bdf2);	/* a leftover of another program */
 		ASSERT_EQ(0, sim_new(bdf2));
 		EXPECT_TRUE(sim_dir_exists(bdf2));
 	}
