@@ -38,6 +38,7 @@ overlay() {
 		cp "$top/$f" "$src/$f"
 	done
 	cp "$top/include/linux/vfio_pci_core.h" "$src/include/linux/vfio_pci_core.h"
+	cp "$top/include/linux/mlx5_vfio.h" "$src/include/linux/mlx5_vfio.h"
 	grep -q 'source "drivers/vfio/pci/Kconfig"' "$src/drivers/vfio/Kconfig"
 	echo "intree: overlaid $top onto $src"
 }
@@ -51,14 +52,16 @@ mkdir -p "$obj"
 cp "/boot/config-$KVER" "$obj/.config"
 "$src/scripts/config" --file "$obj/.config" \
 	--module VFIO --module VFIO_PCI_CORE --module VFIO_PCI \
+	--module MLX5_VFIO_PCI --module MLX5_VFIO_SIM --module MLX5_VFIO_PF \
 	--disable MODULE_SIG --disable DEBUG_INFO_BTF \
 	--set-str SYSTEM_TRUSTED_KEYS "" --set-str SYSTEM_REVOCATION_KEYS "" \
 	--set-str MODULE_SIG_KEY ""
 make -s -C "$src" O="$obj" olddefconfig
-for s in VFIO_PCI_CORE VFIO_PCI VFIO_PCI_MMAP VFIO_PCI_INTX; do
+for s in VFIO_PCI_CORE VFIO_PCI VFIO_PCI_MMAP VFIO_PCI_INTX \
+	 MLX5_VFIO_PCI MLX5_VFIO_SIM MLX5_VFIO_PF; do
 	grep -q "^CONFIG_$s=" "$obj/.config" || { echo "intree: CONFIG_$s missing after olddefconfig" >&2; exit 1; }
 done
 echo "intree: building drivers/vfio/pci/ in $obj"
 make -s -C "$src" O="$obj" -j"$(nproc)" drivers/vfio/pci/
 ls "$obj"/drivers/vfio/pci/*.o >/dev/null
-echo "intree: ok: $(ls "$obj"/drivers/vfio/pci/*.o | wc -l) objects built in-tree"
+echo "intree: ok: $(ls "$obj"/drivers/vfio/pci/*.o "$obj"/drivers/vfio/pci/*/*.o 2>/dev/null | wc -l) objects built in-tree"

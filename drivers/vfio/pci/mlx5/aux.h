@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Auxiliary-device bookkeeping shared by the PF-side providers of
+ * <linux/mlx5_vfio.h> (mlx5-vfio-sim and mlx5-vfio-pf; aux.c is compiled
+ * into each).  A provider embeds struct mlx5_vfio_aux in its per-VF object
+ * and implements a backend; this code adds and removes the auxiliary
+ * device, fills the ops the driver sees, refuses commands once removal has
+ * started, and destroys memory keys the driver leaked.
+ *
+ * Lifetime: mlx5_vfio_aux_add() hands the object to the driver core; from
+ * then on (and when it fails) the object is freed only through the
+ * backend's release(), called once the last reference to the auxiliary
+ * device is gone.  mlx5_vfio_aux_remove() marks the device dying (exec
+ * and mkey_create then fail with -ENODEV, waits in mlx5_vfio_aux_wait()
+ * end), deletes the auxiliary device (which waits for the driver's
+ * remove()), destroys leaked keys and drops the provider's reference.
+ *
+ * Locking: no lock of its own besides the xarray's internal one; @dying is
+ * written once, read locklessly, and @wq wakes waiters when it is set.
+ */
+#ifndef MLX5_VFIO_AUX_H
+#define MLX5_VFIO_AUX_H
+
+#include <linux/mlx5_vfio.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+
+struct mlx5_vfio_aux;
+
+/**
+ * struct mlx5_vfio_aux_backend - a provider's implementation of the ops
+ * @exec: execute a command; called with lengths checked (at least a
+ *	command header each), @out zeroed, and not dying at entry
+ * @mkey_create: as &mlx5_vfio_aux_ops.mkey_create, @npages > 0
+ * @mkey_destroy: as &mlx5_vfio_aux_ops.mkey_destroy, only for keys
+ *	@mkey_create returned and not yet destroyed
+ * @release: free the object embedding the &struct mlx5_vfio_aux
+ */
+struct mlx5_vfio_aux_backend {
+	int (*exec)(struct mlx5_vfio_aux *aux, const void *in, int inlen,
+		    void *out, int outlen);
+	int (*mkey_create)(struct mlx5_vfio_aux *aux, struct page **pages,
+			   unsigned int npages, u32 *mkey);
+	void (*mkey_destroy)(struct mlx5_vfio_aux *aux, u32 mkey);
+	void (*release)(struct mlx5_vfio_aux *aux);
+};
+
+/**
+ * struct mlx5_vfio_aux - the provider's side of one VF's auxiliary device
+ * @madev: what the driver sees
+ * @be: the provider's backend
+ * @dying: removal has started; set once, read with READ_ONCE()
+ * @wq: woken when @dying is set
+ * @mkeys: keys the driver holds (value entries indexed by key), for the
+ *	leak check at removal; protected by its own internal lock
+ */
+struct mlx5_vfio_aux {
+	struct mlx5_vfio_aux_dev madev;
+	const struct mlx5_vfio_aux_backend *be;
+	bool dying;
+	wait_queue_head_t wq;
+	struct xarray mkeys;
+};
+
+/* Size of a command's input and output header (opcode/op_mod, status/syndrome) */
+#define MLX5_VFIO_AUX_HDR_LEN	8
+
+static inline struct mlx5_vfio_aux *to_mlx5_vfio_aux(struct mlx5_vfio_aux_dev *madev)
+{
+	return container_of(madev, struct mlx5_vfio_aux, madev);
+}
+
+int mlx5_vfio_aux_add(struct mlx5_vfio_aux *aux, struct device *parent,
+		      u32 domain, u8 bus, u8 devfn, u16 function_id,
+		      u16 vhca_id, const struct mlx5_vfio_aux_backend *be);
+void mlx5_vfio_aux_remove(struct mlx5_vfio_aux *aux);
+int mlx5_vfio_aux_wait(struct mlx5_vfio_aux *aux, unsigned int ms);
+
+#endif /* MLX5_VFIO_AUX_H */

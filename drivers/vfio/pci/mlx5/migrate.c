@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mlx5-vfio-pci migration state machine.
+ *
+ * mlx5vf_mig_step() performs exactly one arc of the VFIO migration FSM (the
+ * single-step arcs of enum vfio_device_mig_state); a transport breaks a
+ * user's request into such arcs with vfio_mig_get_next_state() and calls it
+ * once per arc.  What an arc does to the VHCA:
+ *
+ *   P2P quiescing	SUSPEND_VHCA initiator / RESUME_VHCA initiator
+ *   stop / start	SUSPEND_VHCA responder / RESUME_VHCA responder
+ *   saving begins	a new saving session (pre-copy or stop-copy)
+ *   saving stops	PRE_COPY_P2P -> STOP_COPY: responder suspended, the
+ *			session continues with the final image
+ *   saving ends	the session is disabled
+ *   resuming		a new loading session; leaving RESUMING requires the
+ *			whole stream to have been loaded
+ *
+ * Any failure puts the device in ERROR; VFIO_DEVICE_RESET (mlx5vf_mig_reset)
+ * brings it back to RUNNING, and so does close.  The driver remembers which
+ * halves of the VHCA it suspended and resumes them when it gives the device
+ * back, whatever state the user left it in.
+ *
+ * Everything here runs under mlx5vf_mig.lock.
+ */
+#include <linux/device.h>
+#include <linux/lockdep.h>
+#include <linux/mlx5/mlx5_ifc.h>
+
+#include "mlx5_vfio_priv.h"
+
+/**
+ * mlx5vf_mig_init() - initialise the migration state of a new device
+ * @mig: the state
+ * @dev: the VF, for messages
+ */
+void mlx5vf_mig_init(struct mlx5vf_mig *mig, struct device *dev)
+{
+	mutex_init(&mig->lock);
+	mig->dev = dev;
+	mig->state = VFIO_DEVICE_STATE_RUNNING;
+}
+
+/**
+ * mlx5vf_mig_destroy() - free what mlx5vf_mig_init() set up
+ * @mig: the state, without a session
+ */
+void mlx5vf_mig_destroy(struct mlx5vf_mig *mig)
+{
+	WARN_ON(mig->session);
+	mutex_destroy(&mig->lock);
+}
+
+/**
+ * mlx5vf_mig_probe() - decide whether the device offers migration
+ * @mig: the state
+ * @madev: the PF half
+ *
+ * Migration is offered when the firmware answers QUERY_HCA_CAP for the VF
+ * with the VHCA id the PF half announced.
+ *
+ * Return: 0 when migration is offered, a negative errno otherwise.
+ */
+int mlx5vf_mig_probe(struct mlx5vf_mig *mig, struct mlx5_vfio_aux_dev *madev)
+{
+	u16 vhca_id;
+	int ret;
+
+	mig->madev = madev;
+	ret = mlx5vf_cmd_query_vhca_id(madev, &vhca_id);
+	if (ret) {
+		dev_warn(mig->dev, "no migration: QUERY_HCA_CAP failed: %d\n",
+			 ret);
+		return ret;
+	}
+	if (vhca_id != madev->vhca_id) {
+		dev_warn(mig->dev, "no migration: VHCA id %u, the PF side says %u\n",
+			 vhca_id, madev->vhca_id);
+		return -ENODEV;
+	}
+	mig->offered = true;
+	return 0;
+}
+
+/* End the session of the saving group or of RESUMING, if any */
+static void mlx5vf_mig_end_session(struct mlx5vf_mig *mig, int err)
+{
+	lockdep_assert_held(&mig->lock);
+
+	if (!mig->session)
+		return;
+	mlx5vf_session_disable(mig->session, err);
+	mlx5vf_session_put(mig->session);
+	mig->session = NULL;
+}
+
+static int mlx5vf_mig_suspend(struct mlx5vf_mig *mig, u8 half)
+{
+	u16 op_mod = half == MLX5VF_SUSP_INITIATOR ?
+		     MLX5_SUSPEND_VHCA_IN_OP_MOD_SUSPEND_INITIATOR :
+		     MLX5_SUSPEND_VHCA_IN_OP_MOD_SUSPEND_RESPONDER;
+	int ret;
+
+	if (mig->suspended & half)
+		return 0;
+	ret = mlx5vf_cmd_suspend_vhca(mig->madev, op_mod);
+	if (!ret)
+		mig->suspended |= half;
+	return ret;
+}
+
+static int mlx5vf_mig_resume(struct mlx5vf_mig *mig, u8 half)
+{
+	u16 op_mod = half == MLX5VF_SUSP_INITIATOR ?
+		     MLX5_RESUME_VHCA_IN_OP_MOD_RESUME_INITIATOR :
+		     MLX5_RESUME_VHCA_IN_OP_MOD_RESUME_RESPONDER;
+	int ret;
+
+	if (!(mig->suspended & half))
+		return 0;
+	ret = mlx5vf_cmd_resume_vhca(mig->madev, op_mod);
+	if (!ret)
+		mig->suspended &= ~half;
+	return ret;
+}
+
+/* Back to RUNNING: no session, the VHCA running (responder first) */
+static int mlx5vf_mig_to_running(struct mlx5vf_mig *mig, int err)
+{
+	int ret;
+
+	lockdep_assert_held(&mig->lock);
+
+	mlx5vf_mig_end_session(mig, err);
+	ret = mlx5vf_mig_resume(mig, MLX5VF_SUSP_RESPONDER);
+	if (!ret)
+		ret = mlx5vf_mig_resume(mig, MLX5VF_SUSP_INITIATOR);
+	mig->state = ret ? VFIO_DEVICE_STATE_ERROR : VFIO_DEVICE_STATE_RUNNING;
+	return ret;
+}
+
+/**
+ * mlx5vf_mig_open() - a user session starts: the device is RUNNING
+ * @mig: the state
+ */
+void mlx5vf_mig_open(struct mlx5vf_mig *mig)
+{
+	mutex_lock(&mig->lock);
+	if (mig->offered && !mig->dead && mlx5vf_mig_to_running(mig, -EINVAL))
+		dev_warn(mig->dev, "cannot resume the VHCA at open\n");
+	mutex_unlock(&mig->lock);
+}
+
+/**
+ * mlx5vf_mig_reset() - the device was reset: back to RUNNING
+ * @mig: the state
+ *
+ * Ends any session and resumes what the driver had suspended.
+ *
+ * Return: 0, -ENODEV once removal started, or the firmware's error (the
+ * device is then in ERROR).
+ */
+int mlx5vf_mig_reset(struct mlx5vf_mig *mig)
+{
+	int ret;
+
+	mutex_lock(&mig->lock);
+	ret = mig->dead ? -ENODEV : mlx5vf_mig_to_running(mig, -EINVAL);
+	mutex_unlock(&mig->lock);
+	return ret;
+}
+
+/**
+ * mlx5vf_mig_abort() - end any migration: the user or a half goes away
+ * @mig: the state
+ * @dead: removal started: refuse any further migration
+ *
+ * Sessions fail with -ENODEV (removal) or -EINVAL (close) from now on; the
+ * VHCA runs again.
+ */
+void mlx5vf_mig_abort(struct mlx5vf_mig *mig, bool dead)
+{
+	mutex_lock(&mig->lock);
+	if (dead)
+		mig->dead = true;
+	if (mig->offered && mlx5vf_mig_to_running(mig, dead ? -ENODEV : -EINVAL))
+		dev_warn(mig->dev, "cannot resume the VHCA\n");
+	mutex_unlock(&mig->lock);
+}
+
+/* An arc failed: ERROR, no session */
+static struct mlx5vf_session *mlx5vf_mig_fail(struct mlx5vf_mig *mig, int err)
+{
+	mlx5vf_mig_end_session(mig, err);
+	mig->state = VFIO_DEVICE_STATE_ERROR;
+	return ERR_PTR(err);
+}
+
+/* An arc that changes the VHCA only */
+static struct mlx5vf_session *
+mlx5vf_mig_vhca_arc(struct mlx5vf_mig *mig, enum vfio_device_mig_state next,
+		    int ret)
+{
+	if (ret)
+		return mlx5vf_mig_fail(mig, ret);
+	mig->state = next;
+	return NULL;
+}
+
+/* An arc that starts a session of @kind */
+static struct mlx5vf_session *
+mlx5vf_mig_new_session(struct mlx5vf_mig *mig, enum vfio_device_mig_state next,
+		       enum mlx5vf_session_kind kind)
+{
+	struct mlx5vf_session *s;
+
+	if (WARN_ON(mig->session))
+		return mlx5vf_mig_fail(mig, -EINVAL);
+	s = mlx5vf_session_new(mig->madev, kind);
+	if (IS_ERR(s))
+		return mlx5vf_mig_fail(mig, PTR_ERR(s));
+	mig->session = s;
+	mig->state = next;
+	return s;
+}
+
+#define ARC(a, b) (cur == VFIO_DEVICE_STATE_##a && next == VFIO_DEVICE_STATE_##b)
+
+/**
+ * mlx5vf_mig_step() - perform one arc of the migration FSM
+ * @mig: the state
+ * @next: the state one arc away from the current one
+ *
+ * Return: NULL when the arc is done and starts no session; the new
+ * session (the state machine keeps its own reference, the caller gets to
+ * use it for the transport until the session is disabled) when it starts
+ * one; an ERR_PTR when it failed (the device is then in ERROR).
+ */
+struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
+				       enum vfio_device_mig_state next)
+{
+	enum vfio_device_mig_state cur = mig->state;
+	int ret;
+
+	lockdep_assert_held(&mig->lock);
+
+	/* P2P quiescing: the device stops initiating DMA */
+	if (ARC(RUNNING, RUNNING_P2P) || ARC(PRE_COPY, PRE_COPY_P2P))
+		return mlx5vf_mig_vhca_arc(mig, next,
+					   mlx5vf_mig_suspend(mig, MLX5VF_SUSP_INITIATOR));
+	if (ARC(RUNNING_P2P, RUNNING) || ARC(PRE_COPY_P2P, PRE_COPY))
+		return mlx5vf_mig_vhca_arc(mig, next,
+					   mlx5vf_mig_resume(mig, MLX5VF_SUSP_INITIATOR));
+
+	/* Stop and start: the device stops answering, or answers again */
+	if (ARC(RUNNING_P2P, STOP))
+		return mlx5vf_mig_vhca_arc(mig, next,
+					   mlx5vf_mig_suspend(mig, MLX5VF_SUSP_RESPONDER));
+	if (ARC(STOP, RUNNING_P2P))
+		return mlx5vf_mig_vhca_arc(mig, next,
+					   mlx5vf_mig_resume(mig, MLX5VF_SUSP_RESPONDER));
+
+	/* Saving begins: a new data stream */
+	if (ARC(RUNNING, PRE_COPY) || ARC(RUNNING_P2P, PRE_COPY_P2P))
+		return mlx5vf_mig_new_session(mig, next, MLX5VF_SAVE_PRECOPY);
+	if (ARC(STOP, STOP_COPY))
+		return mlx5vf_mig_new_session(mig, next, MLX5VF_SAVE_STOPCOPY);
+
+	/* Saving stops the device: the same stream carries the final image */
+	if (ARC(PRE_COPY_P2P, STOP_COPY)) {
+		ret = mlx5vf_mig_suspend(mig, MLX5VF_SUSP_RESPONDER);
+		if (!ret)
+			ret = mlx5vf_session_stop_copy(mig->session);
+		return mlx5vf_mig_vhca_arc(mig, next, ret);
+	}
+
+	/* Saving ends: the stream is over, whatever the reader took */
+	if (ARC(PRE_COPY, RUNNING) || ARC(PRE_COPY_P2P, RUNNING_P2P) ||
+	    ARC(STOP_COPY, STOP)) {
+		mlx5vf_mig_end_session(mig, -EINVAL);
+		mig->state = next;
+		return NULL;
+	}
+
+	/* Resuming: a stream comes in, and must be complete when it ends */
+	if (ARC(STOP, RESUMING))
+		return mlx5vf_mig_new_session(mig, next, MLX5VF_LOAD);
+	if (ARC(RESUMING, STOP)) {
+		ret = mlx5vf_session_finish_load(mig->session);
+		if (ret)
+			return mlx5vf_mig_fail(mig, ret);
+		mlx5vf_mig_end_session(mig, -EINVAL);
+		mig->state = next;
+		return NULL;
+	}
+
+	/* vfio_mig_get_next_state() hands out single arcs only */
+	WARN_ONCE(1, "mlx5-vfio-pci: no arc %d -> %d\n", cur, next);
+	return mlx5vf_mig_fail(mig, -EINVAL);
+}
+
+#undef ARC
+
+/**
+ * mlx5vf_mig_set_error() - a transport could not use a new session
+ * @mig: the state
+ * @err: why
+ */
+void mlx5vf_mig_set_error(struct mlx5vf_mig *mig, int err)
+{
+	lockdep_assert_held(&mig->lock);
+	mlx5vf_mig_fail(mig, err);
+}
+
+/**
+ * mlx5vf_mig_data_size() - estimate of the stop-copy stream's length
+ * @mig: the state
+ * @len: where to store it
+ *
+ * Return: 0 or the firmware's error.
+ */
+int mlx5vf_mig_data_size(struct mlx5vf_mig *mig, unsigned long *len)
+{
+	u64 remaining = 0;
+	u32 required = 0;
+	int ret;
+
+	mutex_lock(&mig->lock);
+	ret = mig->dead ? -ENODEV :
+	      mlx5vf_cmd_query_mig_state(mig->madev, false, &required,
+					 &remaining);
+	mutex_unlock(&mig->lock);
+	if (ret)
+		return ret;
+	*len = max_t(u64, required, remaining) + mlx5vf_stream_overhead();
+	return 0;
+}

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * mlx5-vfio-pci internals shared by its files:
+ *
+ *   main.c     the fusion of the VF's pci_driver half and the PF's
+ *              auxiliary_driver half into one vfio_device, the ops table
+ *   cmd.c      firmware commands, built and checked with the mlx5_ifc layouts
+ *   migrate.c  the migration state machine (one step per arc)
+ *   stream.c   the versioned migration stream and its page-array buffers
+ *   datafd.c   the VFIO migration v2 transport: mig_ops and the data fd
+ *
+ * The state machine and the stream know nothing of files or of the VFIO
+ * feature ioctls: a transport hands them a target state and moves stream
+ * bytes through an iov_iter.  datafd.c is the only v2-specific file.
+ *
+ * Lock order, outermost first:
+ *
+ *   pci_dev device lock	(driver core; taken by main.c around fusion)
+ *   mlx5vf_slot.lock	fusion of one VF (main.c)
+ *   vdev.dev_set->lock	vfio core, around open/close
+ *   mlx5vf_mig.lock	migration state of one device (migrate.c)
+ *   mlx5vf_session.lock	one data stream (stream.c)
+ *
+ * The provider's ops (madev->ops) sleep and take only the provider's own
+ * locks: they may be called under any of the above.
+ */
+#ifndef MLX5_VFIO_PRIV_H
+#define MLX5_VFIO_PRIV_H
+
+#include <linux/mlx5_vfio.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/uio.h>
+#include <linux/vfio_pci_core.h>
+#include <linux/wait.h>
+#include <linux/xxhash.h>
+
+struct mlx5vf_slot;
+struct mlx5vf_session;
+
+/* ---- firmware commands (cmd.c) ---- */
+
+int mlx5vf_cmd_query_vhca_id(struct mlx5_vfio_aux_dev *madev, u16 *vhca_id);
+int mlx5vf_cmd_suspend_vhca(struct mlx5_vfio_aux_dev *madev, u16 op_mod);
+int mlx5vf_cmd_resume_vhca(struct mlx5_vfio_aux_dev *madev, u16 op_mod);
+int mlx5vf_cmd_query_mig_state(struct mlx5_vfio_aux_dev *madev,
+			       bool incremental, u32 *required,
+			       u64 *remaining);
+int mlx5vf_cmd_save_vhca(struct mlx5_vfio_aux_dev *madev, bool incremental,
+			 bool track, u32 mkey, u32 size, u32 *actual,
+			 u32 *next);
+int mlx5vf_cmd_load_vhca(struct mlx5_vfio_aux_dev *madev, u32 mkey, u32 size);
+
+/* ---- the migration stream (stream.c) ---- */
+
+/*
+ * Stream layout, version 1 (all fields little endian):
+ *
+ *   stream header	magic, version, header size, reserved (24 bytes)
+ *   record*		record header (24 bytes) + payload
+ *
+ * Record types: IMAGE carries one piece of the VHCA image as the firmware
+ * saved it (loaded with one LOAD_VHCA_STATE); END closes the stream and
+ * has no payload.  Records are numbered from 0 in @seq; @hash is the xxh64
+ * of the payload seeded with the record's sequence number.  A loader
+ * accepts exactly this version, records of at most MLX5VF_REC_MAX bytes,
+ * in sequence, and nothing after END.
+ */
+#define MLX5VF_STREAM_MAGIC	0x534d465635584c4dULL	/* "MLX5VFMS" */
+#define MLX5VF_STREAM_VERSION	1
+#define MLX5VF_REC_IMAGE	1
+#define MLX5VF_REC_END		2
+/* Largest record payload: the biggest piece a save may produce or load take */
+#define MLX5VF_REC_MAX		(32U << 20)
+/* Smallest incremental image worth sending during pre-copy */
+#define MLX5VF_PRECOPY_MIN	PAGE_SIZE
+
+struct mlx5vf_stream_hdr {
+	__le64 magic;
+	__le32 version;
+	__le32 hdr_size;
+	__le64 reserved;
+};
+
+struct mlx5vf_rec_hdr {
+	__le32 type;
+	__le32 seq;
+	__le64 len;
+	__le64 hash;
+};
+
+/**
+ * struct mlx5vf_buf - a buffer of order-0 pages the firmware reaches
+ *	through one memory key
+ * @pages: the pages, in order
+ * @npages: entries in @pages
+ * @mkey: the provider's memory key over @pages
+ */
+struct mlx5vf_buf {
+	struct page **pages;
+	unsigned int npages;
+	u32 mkey;
+};
+
+/* What a session does */
+enum mlx5vf_session_kind {
+	MLX5VF_SAVE_PRECOPY,	/* saving, device running: incremental images */
+	MLX5VF_SAVE_STOPCOPY,	/* saving, device stopped: last image + END */
+	MLX5VF_LOAD,		/* resuming: parse and load */
+};
+
+/* Where a loader is in the stream */
+enum mlx5vf_load_pos {
+	MLX5VF_LOAD_STREAM_HDR,
+	MLX5VF_LOAD_REC_HDR,
+	MLX5VF_LOAD_PAYLOAD,
+	MLX5VF_LOAD_DONE,	/* END seen: nothing more may come */
+};
+
+/**
+ * struct mlx5vf_session - one migration data stream, saving or loading
+ * @lock: serialises everything below; inside mlx5vf_mig.lock
+ * @kref: the transport's reference plus the state machine's
+ * @kind: what the session does now (a pre-copy save turns into stop-copy)
+ * @madev: the PF side; NULL once the session is disabled
+ * @err: sticky error: the stream is broken, every later access fails with it
+ * @wq: poll waiters
+ * @buf: payload of the record in flight
+ * @hdr: header bytes in flight (stream header and/or record header)
+ * @hdr_len: valid bytes in @hdr
+ * @hdr_pos: bytes of @hdr already moved
+ * @payload_len: bytes of payload in @buf for the record in flight
+ * @payload_pos: bytes of the payload already moved
+ * @seq: sequence number of the next record
+ * @started: the stream header went out (saving)
+ * @tracking: a set_track save was done: later saves are incremental
+ * @image_more: the firmware has more of the current image (next size)
+ * @image_incremental: the current image is incremental
+ * @image_track: the current image is saved with set_track (pre-copy)
+ * @image_initial: the current image is the first (full) one of a pre-copy
+ * @image_left: bytes of the current image the firmware still holds
+ * @initial_saved: the first pre-copy image is completely saved
+ * @inflight_initial: the record in flight belongs to the first image
+ * @final_started: stop-copy began its last image: END follows it
+ * @end_queued: the END record is (or was) in flight
+ * @pos: loader position in the stream
+ * @hash: loader: running hash of the payload being written
+ * @rec: loader: header of the record being written
+ * @total: bytes moved through this session
+ */
+struct mlx5vf_session {
+	struct mutex lock;	/* everything below; inside mlx5vf_mig.lock */
+	struct kref kref;
+	enum mlx5vf_session_kind kind;
+	struct mlx5_vfio_aux_dev *madev;
+	int err;
+	wait_queue_head_t wq;
+
+	struct mlx5vf_buf buf;
+	u8 hdr[sizeof(struct mlx5vf_stream_hdr) + sizeof(struct mlx5vf_rec_hdr)];
+	u32 hdr_len;
+	u32 hdr_pos;
+	u64 payload_len;
+	u64 payload_pos;
+	u32 seq;
+
+	/* saving */
+	bool started;
+	bool tracking;
+	u32 image_more;
+	bool image_incremental;
+	bool image_track;
+	bool image_initial;
+	u64 image_left;
+	bool initial_saved;
+	bool inflight_initial;
+	bool final_started;
+	bool end_queued;
+
+	/* loading */
+	enum mlx5vf_load_pos pos;
+	struct xxh64_state hash;
+	struct mlx5vf_rec_hdr rec;
+
+	u64 total;
+};
+
+struct mlx5vf_session *mlx5vf_session_new(struct mlx5_vfio_aux_dev *madev,
+					  enum mlx5vf_session_kind kind);
+void mlx5vf_session_put(struct mlx5vf_session *s);
+void mlx5vf_session_disable(struct mlx5vf_session *s, int err);
+int mlx5vf_session_stop_copy(struct mlx5vf_session *s);
+int mlx5vf_session_finish_load(struct mlx5vf_session *s);
+ssize_t mlx5vf_session_read(struct mlx5vf_session *s, struct iov_iter *to);
+ssize_t mlx5vf_session_write(struct mlx5vf_session *s, struct iov_iter *from);
+int mlx5vf_session_precopy_info(struct mlx5vf_session *s, u64 *initial,
+				u64 *dirty);
+__poll_t mlx5vf_session_poll_mask(struct mlx5vf_session *s);
+wait_queue_head_t *mlx5vf_session_wq(struct mlx5vf_session *s);
+u64 mlx5vf_stream_overhead(void);
+
+/* ---- the state machine (migrate.c) ---- */
+
+/* VHCA halves the driver suspended */
+#define MLX5VF_SUSP_INITIATOR	BIT(0)
+#define MLX5VF_SUSP_RESPONDER	BIT(1)
+
+/**
+ * struct mlx5vf_mig - migration state of one fused device
+ * @lock: serialises state changes, @session and @suspended; inside the
+ *	device set lock, outside every session's lock
+ * @madev: the PF side, valid while the device is fused
+ * @dev: the VF, for messages
+ * @offered: migration is offered (the firmware answered at fusion)
+ * @dead: removal started: no new migration
+ * @state: the current VFIO device state
+ * @suspended: MLX5VF_SUSP_* halves of the VHCA the driver suspended
+ * @session: the data stream of the saving group or of RESUMING, or NULL
+ */
+struct mlx5vf_mig {
+	struct mutex lock;	/* all of it; inside dev_set->lock */
+	struct mlx5_vfio_aux_dev *madev;
+	struct device *dev;
+	bool offered;
+	bool dead;
+	enum vfio_device_mig_state state;
+	u8 suspended;
+	struct mlx5vf_session *session;
+};
+
+void mlx5vf_mig_init(struct mlx5vf_mig *mig, struct device *dev);
+void mlx5vf_mig_destroy(struct mlx5vf_mig *mig);
+int mlx5vf_mig_probe(struct mlx5vf_mig *mig, struct mlx5_vfio_aux_dev *madev);
+void mlx5vf_mig_open(struct mlx5vf_mig *mig);
+int mlx5vf_mig_reset(struct mlx5vf_mig *mig);
+void mlx5vf_mig_abort(struct mlx5vf_mig *mig, bool dead);
+struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
+				       enum vfio_device_mig_state next);
+int mlx5vf_mig_data_size(struct mlx5vf_mig *mig, unsigned long *len);
+void mlx5vf_mig_set_error(struct mlx5vf_mig *mig, int err);
+
+/* ---- the fused device (main.c) ---- */
+
+/**
+ * struct mlx5vf_dev - the vfio_device of a fused VF
+ * @core: the library's device; first member
+ * @slot: the fusion slot this device belongs to
+ * @madev: the PF half, bound for the whole life of this device
+ * @mig: migration state
+ */
+struct mlx5vf_dev {
+	struct vfio_pci_core_device core;
+	struct mlx5vf_slot *slot;
+	struct mlx5_vfio_aux_dev *madev;
+	struct mlx5vf_mig mig;
+};
+
+static inline struct mlx5vf_dev *to_mlx5vf_dev(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct mlx5vf_dev, core.vdev);
+}
+
+/* ---- the VFIO migration v2 transport (datafd.c) ---- */
+
+extern const struct vfio_migration_ops mlx5vf_mig_ops;
+
+#endif /* MLX5_VFIO_PRIV_H */

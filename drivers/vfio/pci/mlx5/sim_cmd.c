@@ -1,0 +1,683 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mlx5-vfio-sim: the firmware commands, decoded from <linux/mlx5/mlx5_ifc.h>.
+ *
+ * Semantics simulated (statuses as firmware gives them, see device.h):
+ *  - Every command: lengths shorter than its *_in / *_out layout get
+ *    BAD_INP_LEN / BAD_OUTP_LEN, an unknown opcode BAD_OP, a nonzero uid,
+ *    an unknown op_mod or a vhca_id/function_id not of this VF BAD_PARAM.
+ *  - QUERY_HCA_CAP: general device caps (vhca_id, migration) and general
+ *    device caps 2 (migratable, migration_multi_load, migration_in_chunks);
+ *    other_function = 0 answers for the PF (vhca_id 0).
+ *  - SUSPEND_VHCA initiator then responder, RESUME_VHCA responder then
+ *    initiator; the out-of-order step gets BAD_RES_STATE, repeats are no-ops.
+ *  - SAVE_VHCA_STATE: incremental = 0 is a full image; with set_track = 1
+ *    it may run while the VHCA runs and starts tracking, with set_track = 0
+ *    it needs the responder suspended and ends tracking.  incremental = 1
+ *    needs tracking and carries the pages changed since last saved; with
+ *    set_track = 0 tracking ends after it.  A SAVE writes at most `size`
+ *    bytes at mkey/va, reports them as actual_image_size and the bytes
+ *    still pending of the image as next_required_umem_size; the next SAVE
+ *    with the same flags continues a pending image, one with other flags
+ *    or a RESUME_VHCA discards it.
+ *  - QUERY_VHCA_MIGRATION_STATE: remaining_total_size = size of the pending
+ *    image, else of the next one (incremental = 1: the changed pages);
+ *    required_umem_size the same, capped at 8 MiB when chunk = 1.
+ *  - LOAD_VHCA_STATE needs the responder suspended; takes any slice of a
+ *    stream of images; a bad image gets BAD_PARAM and the loader refuses
+ *    further loads (BAD_RES_STATE) until the next RESUME_VHCA.
+ *  - Memory keys: an unknown key gets BAD_RES, va/size outside the key
+ *    BAD_PARAM.
+ *  - fail_next: the next matching command is not executed and gets
+ *    INT_ERR with syndrome MLX5_VFIO_SIM_FAIL_SYNDROME; a memory-key
+ *    creation counts as CREATE_MKEY (0x200) and fails with -EIO.
+ */
+#include <linux/bitmap.h>
+#include <linux/highmem.h>
+#include <linux/io.h>
+#include <linux/minmax.h>
+#include <linux/mlx5/device.h>
+#include <linux/sched.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/unaligned.h>
+#include <linux/vmalloc.h>
+#include <linux/xxhash.h>
+
+#include "sim.h"
+
+/* The header every *_in and *_out layout starts with */
+struct mlx5_ifc_sim_cmd_in_bits {
+	u8 opcode[0x10];
+	u8 uid[0x10];
+	u8 reserved_at_20[0x10];
+	u8 op_mod[0x10];
+};
+
+struct mlx5_ifc_sim_cmd_out_bits {
+	u8 status[0x8];
+	u8 reserved_at_8[0x18];
+	u8 syndrome[0x20];
+};
+
+/* Syndromes of the simulator's own refusals, one per reason */
+enum {
+	SIM_SYN_INLEN = 0x51000001,
+	SIM_SYN_OUTLEN,
+	SIM_SYN_OPCODE,
+	SIM_SYN_UID,
+	SIM_SYN_OPMOD,
+	SIM_SYN_VHCA,
+	SIM_SYN_FUNCTION,
+	SIM_SYN_STATE,
+	SIM_SYN_MKEY,
+	SIM_SYN_RANGE,
+	SIM_SYN_IMAGE,
+	SIM_SYN_LOADER,
+};
+
+static int sim_status(void *out, u8 status, u32 syndrome)
+{
+	MLX5_SET(sim_cmd_out, out, status, status);
+	MLX5_SET(sim_cmd_out, out, syndrome, syndrome);
+	return 0;
+}
+
+/* Length check; false with the status set when too short */
+static bool sim_lens_ok(void *out, int inlen, size_t in_need, int outlen,
+			size_t out_need)
+{
+	if (inlen < in_need) {
+		sim_status(out, MLX5_CMD_STAT_BAD_INP_LEN_ERR, SIM_SYN_INLEN);
+		return false;
+	}
+	if (outlen < out_need) {
+		sim_status(out, MLX5_CMD_STAT_BAD_OUTP_LEN_ERR, SIM_SYN_OUTLEN);
+		return false;
+	}
+	return true;
+}
+
+static u64 sim_img_size(unsigned long npages)
+{
+	return sizeof(struct mlx5_vfio_sim_img_hdr) + MLX5_VFIO_SIM_CTX_LEN +
+	       sizeof(__le64) + (u64)npages * MLX5_VFIO_SIM_REC_MAX;
+}
+
+/* fail_next: consume the knob if it matches @opcode */
+static bool sim_fail_now(struct mlx5_vfio_sim_vf *vf, u16 opcode)
+{
+	bool fail = false;
+
+	spin_lock(&vf->knob_lock);
+	if (vf->fail_next == MLX5_VFIO_SIM_FAIL_ANY || vf->fail_next == opcode) {
+		vf->fail_next = MLX5_VFIO_SIM_FAIL_NONE;
+		fail = true;
+	}
+	spin_unlock(&vf->knob_lock);
+	return fail;
+}
+
+/* ---- memory keys ---- */
+
+static struct mlx5_vfio_sim_mkey *sim_mkey_find(struct mlx5_vfio_sim_vf *vf, u32 key)
+{
+	struct mlx5_vfio_sim_mkey *mk;
+
+	lockdep_assert_held(&vf->lock);
+	mk = xa_load(&vf->mkeys, key >> 8);
+	return mk && mk->key == key ? mk : NULL;
+}
+
+int mlx5_vfio_sim_mkey_create(struct mlx5_vfio_aux *aux, struct page **pages,
+			      unsigned int npages, u32 *mkey)
+{
+	struct mlx5_vfio_sim_vf *vf = to_sim_vf(aux);
+	struct mlx5_vfio_sim_mkey *mk;
+	u32 index;
+	int ret;
+
+	if (sim_fail_now(vf, MLX5_CMD_OP_CREATE_MKEY))
+		return -EIO;
+	mk = kvzalloc(struct_size(mk, pages, npages), GFP_KERNEL);
+	if (!mk)
+		return -ENOMEM;
+	mk->npages = npages;
+	memcpy(mk->pages, pages, npages * sizeof(*pages));
+	mutex_lock(&vf->lock);
+	ret = xa_alloc(&vf->mkeys, &index, mk, XA_LIMIT(1, 0xffffff), GFP_KERNEL);
+	if (ret) {
+		mutex_unlock(&vf->lock);
+		kvfree(mk);
+		return ret;
+	}
+	mk->key = index << 8 | vf->mkey_variant++;
+	*mkey = mk->key;
+	mutex_unlock(&vf->lock);
+	return 0;
+}
+
+void mlx5_vfio_sim_mkey_destroy(struct mlx5_vfio_aux *aux, u32 mkey)
+{
+	struct mlx5_vfio_sim_vf *vf = to_sim_vf(aux);
+	struct mlx5_vfio_sim_mkey *mk;
+
+	mutex_lock(&vf->lock);
+	mk = sim_mkey_find(vf, mkey);
+	if (mk)
+		xa_erase(&vf->mkeys, mkey >> 8);
+	mutex_unlock(&vf->lock);
+	kvfree(mk);
+}
+
+/* The key of a SAVE/LOAD, checked against va and size; status on failure */
+static struct mlx5_vfio_sim_mkey *sim_mkey_range(struct mlx5_vfio_sim_vf *vf,
+						 void *out, u32 key, u64 va,
+						 u32 size)
+{
+	struct mlx5_vfio_sim_mkey *mk = sim_mkey_find(vf, key);
+
+	if (!mk) {
+		sim_status(out, MLX5_CMD_STAT_BAD_RES_ERR, SIM_SYN_MKEY);
+		return NULL;
+	}
+	if (!size || va >= (u64)mk->npages << PAGE_SHIFT ||
+	    size > ((u64)mk->npages << PAGE_SHIFT) - va) {
+		sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_RANGE);
+		return NULL;
+	}
+	return mk;
+}
+
+static void sim_mkey_copy(struct mlx5_vfio_sim_mkey *mk, u64 va, void *buf,
+			  size_t len, bool to_key)
+{
+	while (len) {
+		unsigned int off = offset_in_page(va);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
+
+		if (to_key)
+			memcpy(p + off, buf, n);
+		else
+			memcpy(buf, p + off, n);
+		kunmap_local(p);
+		va += n;
+		buf += n;
+		len -= n;
+	}
+}
+
+/* ---- dirty tracking ---- */
+
+/* Find the pages whose checksum changed since they were last saved */
+static void sim_scan(struct mlx5_vfio_sim_vf *vf)
+{
+	u8 *tmp = vf->save.rec + sizeof(struct mlx5_vfio_sim_img_page);
+	unsigned long i;
+
+	lockdep_assert_held(&vf->lock);
+	bitmap_zero(vf->scan, vf->npages);
+	vf->scan_count = 0;
+	for (i = 0; i < vf->npages; i++) {
+		memcpy_fromio(tmp, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
+		if (xxh64(tmp, MLX5_VFIO_SIM_PAGE, i) != vf->sums[i]) {
+			__set_bit(i, vf->scan);
+			vf->scan_count++;
+		}
+		if (!(i % 256))
+			cond_resched();
+	}
+	/*
+	 * While the responder runs, the user may write BAR2 at any time: a
+	 * scan is good for the command that made it only.  Once suspended it
+	 * stays good (QUERY then SAVE) until the next SUSPEND/RESUME.
+	 */
+	vf->scan_valid = vf->resp_suspended;
+}
+
+/* ---- SAVE ---- */
+
+static void sim_stage_hdr(struct mlx5_vfio_sim_vf *vf)
+{
+	struct mlx5_vfio_sim_save *s = &vf->save;
+	struct mlx5_vfio_sim_img_hdr *h = (void *)s->rec;
+
+	memset(h, 0, sizeof(*h));
+	h->magic = cpu_to_le32(MLX5_VFIO_SIM_MAGIC);
+	h->version = cpu_to_le16(MLX5_VFIO_SIM_VERSION);
+	h->flags = cpu_to_le16(s->incremental ? MLX5_VFIO_SIM_IMG_INCREMENTAL : 0);
+	h->page_size = cpu_to_le32(MLX5_VFIO_SIM_PAGE);
+	h->ctx_len = cpu_to_le32(MLX5_VFIO_SIM_CTX_LEN);
+	h->npages = cpu_to_le32(s->left);
+	h->bar_size = cpu_to_le64(vf->bar_size);
+	h->seq = cpu_to_le64(vf->seq);
+	h->sum = cpu_to_le64(xxh64(h, offsetof(typeof(*h), sum), 0));
+	s->rec_len = sizeof(*h);
+	s->rec_pos = 0;
+}
+
+/* Stage the next part of the pending image in save.rec */
+static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
+{
+	struct mlx5_vfio_sim_save *s = &vf->save;
+	struct mlx5_vfio_sim_img_page *ph = (void *)s->rec;
+	u8 *data = s->rec + sizeof(*ph);
+	unsigned long i;
+	u64 sum;
+
+	s->rec_pos = 0;
+	if (!s->ctx_done) {
+		memcpy(s->rec, vf->ctx, MLX5_VFIO_SIM_CTX_LEN);
+		sum = xxh64(vf->ctx, MLX5_VFIO_SIM_CTX_LEN, 0);
+		put_unaligned_le64(sum, s->rec + MLX5_VFIO_SIM_CTX_LEN);
+		if (s->corrupt)
+			s->rec[MLX5_VFIO_SIM_CTX_LEN / 2] ^= 0xff;
+		s->rec_len = MLX5_VFIO_SIM_CTX_LEN + sizeof(__le64);
+		s->ctx_done = true;
+		return;
+	}
+	i = s->incremental ? find_next_bit(s->set, vf->npages, s->next_page) : s->next_page;
+	memcpy_fromio(data, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
+	sum = xxh64(data, MLX5_VFIO_SIM_PAGE, i);
+	if (vf->tracking)
+		vf->sums[i] = sum;
+	ph->index = cpu_to_le32(i);
+	ph->reserved = 0;
+	ph->sum = cpu_to_le64(sum);
+	if (s->corrupt) {
+		data[MLX5_VFIO_SIM_PAGE - 1] ^= 0x5a;
+		s->corrupt = false;
+	}
+	s->rec_len = MLX5_VFIO_SIM_REC_MAX;
+	s->next_page = i + 1;
+	s->left--;
+}
+
+/* Begin an image; returns 0 or a status (with the syndrome set in out) */
+static int sim_save_start(struct mlx5_vfio_sim_vf *vf, void *out,
+			  bool incremental, bool set_track)
+{
+	struct mlx5_vfio_sim_save *s = &vf->save;
+
+	lockdep_assert_held(&vf->lock);
+	if (incremental ? !vf->tracking : !set_track && !vf->resp_suspended) {
+		sim_status(out, MLX5_CMD_STAT_BAD_RES_STATE_ERR, SIM_SYN_STATE);
+		return -EINVAL;
+	}
+	s->incremental = incremental;
+	s->end_track = !set_track;
+	if (incremental) {
+		if (!vf->scan_valid)
+			sim_scan(vf);
+		swap(vf->scan, s->set);
+		s->left = vf->scan_count;
+		vf->scan_valid = false;
+	} else {
+		s->left = vf->npages;
+		/* the sums fill in as the pages are saved */
+		vf->tracking = set_track;
+		vf->scan_valid = false;
+	}
+	s->active = true;
+	s->total = sim_img_size(s->left);
+	s->done = 0;
+	s->ctx_done = false;
+	s->next_page = 0;
+	s->corrupt = xchg(&vf->corrupt_next_save, false);
+	sim_stage_hdr(vf);
+	if (s->corrupt)
+		s->rec[0] ^= 0x01;	/* the magic */
+	return 0;
+}
+
+static int sim_save(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
+		    void *out, int outlen)
+{
+	struct mlx5_vfio_sim_save *s = &vf->save;
+	bool incremental, set_track;
+	struct mlx5_vfio_sim_mkey *mk;
+	u64 va, n = 0;
+	u32 size;
+
+	if (!sim_lens_ok(out, inlen, MLX5_ST_SZ_BYTES(save_vhca_state_in),
+			 outlen, MLX5_ST_SZ_BYTES(save_vhca_state_out)))
+		return 0;
+	if (MLX5_GET(save_vhca_state_in, in, op_mod))
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_OPMOD);
+	if (MLX5_GET(save_vhca_state_in, in, vhca_id) != vf->aux.madev.vhca_id)
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_VHCA);
+	va = MLX5_GET64(save_vhca_state_in, in, va);
+	size = MLX5_GET(save_vhca_state_in, in, size);
+	mk = sim_mkey_range(vf, out, MLX5_GET(save_vhca_state_in, in, mkey), va, size);
+	if (!mk)
+		return 0;
+	incremental = MLX5_GET(save_vhca_state_in, in, incremental);
+	set_track = MLX5_GET(save_vhca_state_in, in, set_track);
+	if (s->active && (s->incremental != incremental || s->end_track == set_track))
+		s->active = false;
+	if (!s->active && sim_save_start(vf, out, incremental, set_track))
+		return 0;
+
+	while (n < size && s->done < s->total) {
+		unsigned int len;
+
+		if (s->rec_pos == s->rec_len)
+			sim_stage_next(vf);
+		len = min_t(u64, s->rec_len - s->rec_pos, size - n);
+		sim_mkey_copy(mk, va + n, s->rec + s->rec_pos, len, true);
+		s->rec_pos += len;
+		s->done += len;
+		n += len;
+		cond_resched();
+	}
+	if (s->done == s->total) {
+		s->active = false;
+		vf->seq++;
+		if (s->end_track)
+			vf->tracking = false;
+	}
+	MLX5_SET(save_vhca_state_out, out, actual_image_size, n);
+	MLX5_SET(save_vhca_state_out, out, next_required_umem_size,
+		 min_t(u64, s->total - s->done, U32_MAX));
+	return 0;
+}
+
+static int sim_query_mig(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
+			 void *out, int outlen)
+{
+	u64 size;
+
+	if (!sim_lens_ok(out, inlen, MLX5_ST_SZ_BYTES(query_vhca_migration_state_in),
+			 outlen, MLX5_ST_SZ_BYTES(query_vhca_migration_state_out)))
+		return 0;
+	if (MLX5_GET(query_vhca_migration_state_in, in, op_mod))
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_OPMOD);
+	if (MLX5_GET(query_vhca_migration_state_in, in, vhca_id) != vf->aux.madev.vhca_id)
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_VHCA);
+	if (vf->save.active) {
+		size = vf->save.total - vf->save.done;
+	} else if (MLX5_GET(query_vhca_migration_state_in, in, incremental) &&
+		   vf->tracking) {
+		if (!vf->scan_valid)
+			sim_scan(vf);
+		size = sim_img_size(vf->scan_count);
+	} else {
+		size = sim_img_size(vf->npages);
+	}
+	MLX5_SET64(query_vhca_migration_state_out, out, remaining_total_size, size);
+	if (MLX5_GET(query_vhca_migration_state_in, in, chunk))
+		size = min_t(u64, size, MLX5_VFIO_SIM_CHUNK);
+	MLX5_SET(query_vhca_migration_state_out, out, required_umem_size,
+		 min_t(u64, size, U32_MAX));
+	return 0;
+}
+
+/* ---- LOAD ---- */
+
+static void sim_load_reset(struct mlx5_vfio_sim_vf *vf)
+{
+	vf->load.phase = MLX5_VFIO_SIM_LOAD_HDR;
+	vf->load.need = sizeof(struct mlx5_vfio_sim_img_hdr);
+	vf->load.have = 0;
+	vf->load.left = 0;
+}
+
+static void sim_load_expect_page(struct mlx5_vfio_sim_load *l)
+{
+	l->have = 0;
+	if (l->left) {
+		l->phase = MLX5_VFIO_SIM_LOAD_PAGE;
+		l->need = MLX5_VFIO_SIM_REC_MAX;
+	} else {
+		l->phase = MLX5_VFIO_SIM_LOAD_HDR;
+		l->need = sizeof(struct mlx5_vfio_sim_img_hdr);
+	}
+}
+
+/* A part of the stream is complete in load.rec: check and apply it */
+static bool sim_load_part(struct mlx5_vfio_sim_vf *vf)
+{
+	struct mlx5_vfio_sim_load *l = &vf->load;
+
+	switch (l->phase) {
+	case MLX5_VFIO_SIM_LOAD_HDR: {
+		struct mlx5_vfio_sim_img_hdr *h = (void *)l->rec;
+
+		if (le32_to_cpu(h->magic) != MLX5_VFIO_SIM_MAGIC ||
+		    le16_to_cpu(h->version) != MLX5_VFIO_SIM_VERSION ||
+		    le64_to_cpu(h->sum) != xxh64(h, offsetof(typeof(*h), sum), 0) ||
+		    le16_to_cpu(h->flags) & ~MLX5_VFIO_SIM_IMG_INCREMENTAL ||
+		    le32_to_cpu(h->page_size) != MLX5_VFIO_SIM_PAGE ||
+		    le32_to_cpu(h->ctx_len) != MLX5_VFIO_SIM_CTX_LEN ||
+		    le64_to_cpu(h->bar_size) != vf->bar_size ||
+		    le32_to_cpu(h->npages) > vf->npages ||
+		    h->reserved0 || h->reserved[0] || h->reserved[1])
+			return false;
+		l->left = le32_to_cpu(h->npages);
+		l->phase = MLX5_VFIO_SIM_LOAD_CTX;
+		l->need = MLX5_VFIO_SIM_CTX_LEN + sizeof(__le64);
+		l->have = 0;
+		return true;
+	}
+	case MLX5_VFIO_SIM_LOAD_CTX:
+		if (get_unaligned_le64(l->rec + MLX5_VFIO_SIM_CTX_LEN) !=
+		    xxh64(l->rec, MLX5_VFIO_SIM_CTX_LEN, 0))
+			return false;
+		memcpy(vf->ctx, l->rec, MLX5_VFIO_SIM_CTX_LEN);
+		sim_load_expect_page(l);
+		return true;
+	case MLX5_VFIO_SIM_LOAD_PAGE: {
+		struct mlx5_vfio_sim_img_page *ph = (void *)l->rec;
+		u8 *data = l->rec + sizeof(*ph);
+		u32 i = le32_to_cpu(ph->index);
+
+		if (i >= vf->npages || ph->reserved ||
+		    le64_to_cpu(ph->sum) != xxh64(data, MLX5_VFIO_SIM_PAGE, i))
+			return false;
+		memcpy_toio(vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE, data, MLX5_VFIO_SIM_PAGE);
+		l->left--;
+		sim_load_expect_page(l);
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+static int sim_load(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
+		    void *out, int outlen)
+{
+	struct mlx5_vfio_sim_load *l = &vf->load;
+	struct mlx5_vfio_sim_mkey *mk;
+	u64 va, pos = 0;
+	u32 size;
+
+	if (!sim_lens_ok(out, inlen, MLX5_ST_SZ_BYTES(load_vhca_state_in),
+			 outlen, MLX5_ST_SZ_BYTES(load_vhca_state_out)))
+		return 0;
+	if (MLX5_GET(load_vhca_state_in, in, op_mod))
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_OPMOD);
+	if (MLX5_GET(load_vhca_state_in, in, vhca_id) != vf->aux.madev.vhca_id)
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_VHCA);
+	va = MLX5_GET64(load_vhca_state_in, in, va);
+	size = MLX5_GET(load_vhca_state_in, in, size);
+	mk = sim_mkey_range(vf, out, MLX5_GET(load_vhca_state_in, in, mkey), va, size);
+	if (!mk)
+		return 0;
+	if (!vf->resp_suspended)
+		return sim_status(out, MLX5_CMD_STAT_BAD_RES_STATE_ERR, SIM_SYN_STATE);
+	if (l->phase == MLX5_VFIO_SIM_LOAD_BROKEN)
+		return sim_status(out, MLX5_CMD_STAT_BAD_RES_STATE_ERR, SIM_SYN_LOADER);
+
+	while (pos < size) {
+		unsigned int n = min_t(u64, l->need - l->have, size - pos);
+
+		sim_mkey_copy(mk, va + pos, l->rec + l->have, n, false);
+		l->have += n;
+		pos += n;
+		if (l->have == l->need && !sim_load_part(vf)) {
+			l->phase = MLX5_VFIO_SIM_LOAD_BROKEN;
+			return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_IMAGE);
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+/* ---- the rest ---- */
+
+static int sim_query_hca_cap(struct mlx5_vfio_sim_vf *vf, const void *in,
+			     int inlen, void *out, int outlen)
+{
+	u16 op_mod = MLX5_GET(query_hca_cap_in, in, op_mod);
+	void *cap = MLX5_ADDR_OF(query_hca_cap_out, out, capability);
+	u16 vhca_id = 0;
+
+	if (!sim_lens_ok(out, inlen, MLX5_ST_SZ_BYTES(query_hca_cap_in),
+			 outlen, MLX5_ST_SZ_BYTES(query_hca_cap_out)))
+		return 0;
+	if (MLX5_GET(query_hca_cap_in, in, ec_vf_function))
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_FUNCTION);
+	if (MLX5_GET(query_hca_cap_in, in, other_function)) {
+		if (MLX5_GET(query_hca_cap_in, in, function_id) !=
+		    vf->aux.madev.function_id)
+			return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR,
+					  SIM_SYN_FUNCTION);
+		vhca_id = vf->aux.madev.vhca_id;
+	}
+	/* op_mod: capability type << 1 | current (1) or maximum (0) */
+	switch (op_mod >> 1) {
+	case MLX5_SET_HCA_CAP_OP_MOD_GENERAL_DEVICE:
+		MLX5_SET(cmd_hca_cap, cap, vhca_id, vhca_id);
+		MLX5_SET(cmd_hca_cap, cap, migration, 1);
+		return 0;
+	case MLX5_SET_HCA_CAP_OP_MOD_GENERAL_DEVICE2:
+		MLX5_SET(cmd_hca_cap_2, cap, migratable, 1);
+		MLX5_SET(cmd_hca_cap_2, cap, migration_multi_load, 1);
+		MLX5_SET(cmd_hca_cap_2, cap, migration_in_chunks, 1);
+		return 0;
+	default:
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_OPMOD);
+	}
+}
+
+static int sim_suspend_resume(struct mlx5_vfio_sim_vf *vf, u16 opcode,
+			      const void *in, int inlen, void *out, int outlen)
+{
+	bool suspend = opcode == MLX5_CMD_OP_SUSPEND_VHCA;
+	u16 op_mod = MLX5_GET(suspend_vhca_in, in, op_mod);
+
+	/* suspend_vhca and resume_vhca have the same layout and sizes */
+	if (!sim_lens_ok(out, inlen, MLX5_ST_SZ_BYTES(suspend_vhca_in),
+			 outlen, MLX5_ST_SZ_BYTES(suspend_vhca_out)))
+		return 0;
+	if (op_mod > 1)
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_OPMOD);
+	if (MLX5_GET(suspend_vhca_in, in, vhca_id) != vf->aux.madev.vhca_id)
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_VHCA);
+	vf->scan_valid = false;
+	if (suspend) {
+		if (op_mod == MLX5_SUSPEND_VHCA_IN_OP_MOD_SUSPEND_INITIATOR) {
+			vf->init_suspended = true;
+			return 0;
+		}
+		if (!vf->init_suspended)
+			return sim_status(out, MLX5_CMD_STAT_BAD_RES_STATE_ERR, SIM_SYN_STATE);
+		vf->resp_suspended = true;
+		return 0;
+	}
+	if (op_mod == MLX5_RESUME_VHCA_IN_OP_MOD_RESUME_INITIATOR &&
+	    vf->resp_suspended)
+		return sim_status(out, MLX5_CMD_STAT_BAD_RES_STATE_ERR, SIM_SYN_STATE);
+	if (op_mod == MLX5_RESUME_VHCA_IN_OP_MOD_RESUME_INITIATOR)
+		vf->init_suspended = false;
+	else
+		vf->resp_suspended = false;
+	vf->save.active = false;
+	sim_load_reset(vf);
+	return 0;
+}
+
+int mlx5_vfio_sim_exec(struct mlx5_vfio_aux *aux, const void *in, int inlen,
+		       void *out, int outlen)
+{
+	struct mlx5_vfio_sim_vf *vf = to_sim_vf(aux);
+	u16 opcode = MLX5_GET(sim_cmd_in, in, opcode);
+	int ret;
+
+	/* No lock held: removal cuts the wait short */
+	ret = mlx5_vfio_aux_wait(aux, min(READ_ONCE(vf->cmd_delay_ms), 60000U));
+	if (ret)
+		return ret;
+	if (sim_fail_now(vf, opcode))
+		return sim_status(out, MLX5_CMD_STAT_INT_ERR, MLX5_VFIO_SIM_FAIL_SYNDROME);
+	if (MLX5_GET(sim_cmd_in, in, uid))
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_UID);
+
+	mutex_lock(&vf->lock);
+	switch (opcode) {
+	case MLX5_CMD_OP_QUERY_HCA_CAP:
+		ret = sim_query_hca_cap(vf, in, inlen, out, outlen);
+		break;
+	case MLX5_CMD_OP_SUSPEND_VHCA:
+	case MLX5_CMD_OP_RESUME_VHCA:
+		ret = sim_suspend_resume(vf, opcode, in, inlen, out, outlen);
+		break;
+	case MLX5_CMD_OP_QUERY_VHCA_MIGRATION_STATE:
+		ret = sim_query_mig(vf, in, inlen, out, outlen);
+		break;
+	case MLX5_CMD_OP_SAVE_VHCA_STATE:
+		ret = sim_save(vf, in, inlen, out, outlen);
+		break;
+	case MLX5_CMD_OP_LOAD_VHCA_STATE:
+		ret = sim_load(vf, in, inlen, out, outlen);
+		break;
+	default:
+		ret = sim_status(out, MLX5_CMD_STAT_BAD_OP_ERR, SIM_SYN_OPCODE);
+		break;
+	}
+	mutex_unlock(&vf->lock);
+	return ret;
+}
+
+/* Allocate the VHCA state of a new VF (its BAR2 already mapped) */
+int mlx5_vfio_sim_state_init(struct mlx5_vfio_sim_vf *vf)
+{
+	mutex_init(&vf->lock);
+	spin_lock_init(&vf->knob_lock);
+	vf->fail_next = MLX5_VFIO_SIM_FAIL_NONE;
+	xa_init_flags(&vf->mkeys, XA_FLAGS_ALLOC1);
+	get_random_bytes(vf->ctx, sizeof(vf->ctx));
+	vf->save.rec = kzalloc(MLX5_VFIO_SIM_REC_MAX, GFP_KERNEL);
+	vf->load.rec = kzalloc(MLX5_VFIO_SIM_REC_MAX, GFP_KERNEL);
+	if (!vf->save.rec || !vf->load.rec)
+		return -ENOMEM;
+	sim_load_reset(vf);
+	if (!vf->npages)
+		return 0;
+	vf->sums = vcalloc(vf->npages, sizeof(*vf->sums));
+	vf->scan = bitmap_zalloc(vf->npages, GFP_KERNEL);
+	vf->save.set = bitmap_zalloc(vf->npages, GFP_KERNEL);
+	if (!vf->sums || !vf->scan || !vf->save.set)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Free what mlx5_vfio_sim_state_init() allocated (also after it failed) */
+void mlx5_vfio_sim_state_free(struct mlx5_vfio_sim_vf *vf)
+{
+	struct mlx5_vfio_sim_mkey *mk;
+	unsigned long index;
+
+	/* the bookkeeping destroyed leaked keys; nothing should be left */
+	xa_for_each(&vf->mkeys, index, mk)
+		kvfree(mk);
+	xa_destroy(&vf->mkeys);
+	bitmap_free(vf->save.set);
+	bitmap_free(vf->scan);
+	vfree(vf->sums);
+	kfree(vf->load.rec);
+	kfree(vf->save.rec);
+	mutex_destroy(&vf->lock);
+}

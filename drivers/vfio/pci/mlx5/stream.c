@@ -1,0 +1,727 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mlx5-vfio-pci migration stream: the versioned byte stream one migration
+ * session moves, produced from SAVE_VHCA_STATE pieces and consumed into
+ * LOAD_VHCA_STATE pieces.  The layout is described in mlx5_vfio_priv.h.
+ *
+ * A session moves bytes through an iov_iter, so any transport (the v2 data
+ * fd today) can drive it.  The firmware reads and writes the payload through
+ * a memory key over an array of order-0 pages; no piece of the stream is
+ * ever one contiguous kernel allocation, and a save holds one piece at a
+ * time: a stream of any size moves in pieces of at most MLX5VF_REC_MAX.
+ *
+ * Saving produces lazily: when the reader has taken everything in flight,
+ * the next piece is saved.  In pre-copy, a reader that finds the firmware
+ * idle gets -ENOMSG; in stop-copy the stream ends with an END record and
+ * then reads return 0.  "Idle" is an incremental image smaller than
+ * MLX5VF_PRECOPY_MIN: the VHCA's own context changes all the time and
+ * travels in stop-copy anyway, so pre-copy waits for changed memory.
+ *
+ * A session ends (mlx5vf_session_disable()) when the device leaves its
+ * state: the buffer and its key go back to the PF side and every later
+ * access fails with the error given.  The transport may keep the session
+ * (a reference) longer, never the PF side.
+ */
+#include <linux/highmem.h>
+#include <linux/kref.h>
+#include <linux/mm.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+
+#include "mlx5_vfio_priv.h"
+
+/* ---- page-array buffers ---- */
+
+static void mlx5vf_buf_free(struct mlx5_vfio_aux_dev *madev,
+			    struct mlx5vf_buf *buf)
+{
+	unsigned int i;
+
+	if (!buf->pages)
+		return;
+	madev->ops->mkey_destroy(madev, buf->mkey);
+	for (i = 0; i < buf->npages; i++)
+		__free_page(buf->pages[i]);
+	kvfree(buf->pages);
+	buf->pages = NULL;
+	buf->npages = 0;
+}
+
+/* Make @buf hold at least @size bytes (kept when it already does) */
+static int mlx5vf_buf_reserve(struct mlx5_vfio_aux_dev *madev,
+			      struct mlx5vf_buf *buf, u64 size)
+{
+	unsigned int npages, filled = 0, got;
+	struct page **pages;
+	int ret;
+
+	if (!size || size > MLX5VF_REC_MAX)
+		return -EMSGSIZE;
+	npages = DIV_ROUND_UP(size, PAGE_SIZE);
+	if (buf->npages >= npages)
+		return 0;
+	mlx5vf_buf_free(madev, buf);
+
+	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return -ENOMEM;
+	while (filled < npages) {
+		got = alloc_pages_bulk_array(GFP_KERNEL_ACCOUNT, npages, pages);
+		if (got == filled) {
+			ret = -ENOMEM;
+			goto out_pages;
+		}
+		filled = got;
+	}
+
+	ret = madev->ops->mkey_create(madev, pages, npages, &buf->mkey);
+	if (ret)
+		goto out_pages;
+	buf->pages = pages;
+	buf->npages = npages;
+	return 0;
+
+out_pages:
+	while (filled)
+		__free_page(pages[--filled]);
+	kvfree(pages);
+	return ret;
+}
+
+static u64 mlx5vf_buf_size(const struct mlx5vf_buf *buf)
+{
+	return (u64)buf->npages << PAGE_SHIFT;
+}
+
+/* The xxh64 of @len bytes of @buf, seeded with @seed */
+static u64 mlx5vf_buf_hash(const struct mlx5vf_buf *buf, u64 len, u64 seed)
+{
+	struct xxh64_state st;
+	unsigned int i;
+	void *va;
+	u64 n;
+
+	xxh64_reset(&st, seed);
+	for (i = 0; len; i++, len -= n) {
+		n = min_t(u64, len, PAGE_SIZE);
+		va = kmap_local_page(buf->pages[i]);
+		xxh64_update(&st, va, n);
+		kunmap_local(va);
+	}
+	return xxh64_digest(&st);
+}
+
+/* Copy @len bytes at @off of @buf out to @to; returns bytes copied */
+static size_t mlx5vf_buf_to_iter(struct mlx5vf_buf *buf, u64 off, size_t len,
+				 struct iov_iter *to)
+{
+	size_t done = 0, n, c, poff;
+
+	while (done < len) {
+		poff = offset_in_page(off + done);
+		n = min_t(size_t, len - done, PAGE_SIZE - poff);
+		c = copy_page_to_iter(buf->pages[(off + done) >> PAGE_SHIFT],
+				      poff, n, to);
+		done += c;
+		if (c < n)
+			break;
+	}
+	return done;
+}
+
+/* Copy up to @len bytes from @from to @off of @buf, hashing them */
+static size_t mlx5vf_buf_from_iter(struct mlx5vf_buf *buf, u64 off, size_t len,
+				   struct iov_iter *from,
+				   struct xxh64_state *hash)
+{
+	size_t done = 0, n, c, poff;
+	struct page *page;
+	void *va;
+
+	while (done < len) {
+		poff = offset_in_page(off + done);
+		n = min_t(size_t, len - done, PAGE_SIZE - poff);
+		page = buf->pages[(off + done) >> PAGE_SHIFT];
+		c = copy_page_from_iter(page, poff, n, from);
+		if (c) {
+			va = kmap_local_page(page);
+			xxh64_update(hash, va + poff, c);
+			kunmap_local(va);
+		}
+		done += c;
+		if (c < n)
+			break;
+	}
+	return done;
+}
+
+/* ---- sessions ---- */
+
+/**
+ * mlx5vf_session_new() - start a migration data stream
+ * @madev: the PF side that executes the session's commands
+ * @kind: saving (pre-copy or stop-copy) or loading
+ *
+ * Return: the session holding one reference (the state machine's), or an
+ * ERR_PTR.
+ */
+struct mlx5vf_session *mlx5vf_session_new(struct mlx5_vfio_aux_dev *madev,
+					  enum mlx5vf_session_kind kind)
+{
+	struct mlx5vf_session *s;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&s->lock);
+	kref_init(&s->kref);
+	init_waitqueue_head(&s->wq);
+	s->kind = kind;
+	s->madev = madev;
+	s->pos = MLX5VF_LOAD_STREAM_HDR;
+	return s;
+}
+
+static void mlx5vf_session_free(struct kref *kref)
+{
+	struct mlx5vf_session *s = container_of(kref, struct mlx5vf_session,
+						kref);
+
+	/* The PF side's resources went back when the session was disabled */
+	WARN_ON(s->madev);
+	mutex_destroy(&s->lock);
+	kfree(s);
+}
+
+/**
+ * mlx5vf_session_put() - drop a reference to a session
+ * @s: the session
+ */
+void mlx5vf_session_put(struct mlx5vf_session *s)
+{
+	kref_put(&s->kref, mlx5vf_session_free);
+}
+
+/**
+ * mlx5vf_session_disable() - end a session
+ * @s: the session
+ * @err: what every later access returns (negative errno)
+ *
+ * Gives the buffer and its memory key back to the PF side and wakes
+ * pollers.  After this the session never reaches the PF side again.
+ */
+void mlx5vf_session_disable(struct mlx5vf_session *s, int err)
+{
+	mutex_lock(&s->lock);
+	if (s->madev) {
+		mlx5vf_buf_free(s->madev, &s->buf);
+		s->madev = NULL;
+	}
+	if (!s->err)
+		s->err = err;
+	mutex_unlock(&s->lock);
+	wake_up_interruptible_all(&s->wq);
+}
+
+/**
+ * mlx5vf_session_stop_copy() - a pre-copy save continues as stop-copy
+ * @s: the session
+ *
+ * The device is stopped now: what follows is the last image and END.
+ *
+ * Return: 0, or the session's error.
+ */
+int mlx5vf_session_stop_copy(struct mlx5vf_session *s)
+{
+	int ret;
+
+	mutex_lock(&s->lock);
+	ret = s->err;
+	if (!ret)
+		s->kind = MLX5VF_SAVE_STOPCOPY;
+	mutex_unlock(&s->lock);
+	wake_up_interruptible_all(&s->wq);
+	return ret;
+}
+
+/* Bytes queued for the reader and not yet read */
+static u64 mlx5vf_session_inflight(struct mlx5vf_session *s)
+{
+	return (s->hdr_len - s->hdr_pos) + (s->payload_len - s->payload_pos);
+}
+
+/**
+ * mlx5vf_stream_overhead() - stream bytes that are not image bytes
+ *
+ * Return: the stream header plus one record header (estimates only).
+ */
+u64 mlx5vf_stream_overhead(void)
+{
+	return sizeof(struct mlx5vf_stream_hdr) + 2 * sizeof(struct mlx5vf_rec_hdr);
+}
+
+/* Queue a record header (after a pending stream header, if any) */
+static void mlx5vf_queue_rec(struct mlx5vf_session *s, u32 type, u64 len,
+			     u64 hash)
+{
+	struct mlx5vf_rec_hdr rec = {
+		.type = cpu_to_le32(type),
+		.seq = cpu_to_le32(s->seq),
+		.len = cpu_to_le64(len),
+		.hash = cpu_to_le64(hash),
+	};
+
+	s->seq++;
+	memcpy(s->hdr + s->hdr_len, &rec, sizeof(rec));
+	s->hdr_len += sizeof(rec);
+	s->payload_len = len;
+	s->payload_pos = 0;
+}
+
+/* Queue the END record: the stream is complete after it */
+static int mlx5vf_queue_end(struct mlx5vf_session *s)
+{
+	mlx5vf_queue_rec(s, MLX5VF_REC_END, 0, xxh64(NULL, 0, s->seq));
+	s->end_queued = true;
+	return 0;
+}
+
+/*
+ * Save the next piece of the current image, or start a new image, and
+ * queue it.  Returns 0 when something was queued, -ENOMSG when a pre-copy
+ * finds nothing to save, 1 at the end of a stop-copy stream.
+ */
+static int mlx5vf_save_next(struct mlx5vf_session *s)
+{
+	bool stopcopy = s->kind == MLX5VF_SAVE_STOPCOPY;
+	struct mlx5_vfio_aux_dev *madev = s->madev;
+	u32 required, actual, next;
+	u64 remaining;
+	int ret;
+
+	lockdep_assert_held(&s->lock);
+
+	if (s->end_queued)
+		return 1;
+
+	s->hdr_len = 0;
+	s->hdr_pos = 0;
+	s->payload_len = 0;
+	s->payload_pos = 0;
+	if (!s->started) {
+		struct mlx5vf_stream_hdr sh = {
+			.magic = cpu_to_le64(MLX5VF_STREAM_MAGIC),
+			.version = cpu_to_le32(MLX5VF_STREAM_VERSION),
+			.hdr_size = cpu_to_le32(sizeof(sh)),
+		};
+
+		memcpy(s->hdr, &sh, sizeof(sh));
+		s->hdr_len = sizeof(sh);
+		s->started = true;
+	}
+
+	for (;;) {
+		if (s->image_more) {
+			/*
+			 * The firmware holds more of the image in progress;
+			 * it takes it piece by piece, one buffer at a time.
+			 */
+			required = min_t(u64, s->image_more,
+					 mlx5vf_buf_size(&s->buf));
+		} else {
+			/* Stop-copy ends after one image taken while stopped */
+			if (stopcopy && s->final_started)
+				return mlx5vf_queue_end(s);
+			remaining = 0;
+			ret = mlx5vf_cmd_query_mig_state(madev, s->tracking,
+							 &required, &remaining);
+			if (ret)
+				return ret;
+			s->final_started = stopcopy;
+			if (!stopcopy && s->tracking &&
+			    max_t(u64, required, remaining) < MLX5VF_PRECOPY_MIN)
+				required = 0;
+			if (!required) {
+				if (stopcopy)
+					return mlx5vf_queue_end(s);
+				return s->hdr_len ? 0 : -ENOMSG;
+			}
+			/*
+			 * Pre-copy: a full image that starts tracking, then
+			 * the changes, tracking on.  Stop-copy: the changes
+			 * since pre-copy (tracking ends), or a full image.
+			 */
+			s->image_incremental = s->tracking;
+			s->image_track = !stopcopy;
+			s->image_initial = !s->tracking;
+			s->image_left = max_t(u64, remaining, required);
+			/* At most one piece at a time, whatever it asks */
+			required = min_t(u64, required, MLX5VF_REC_MAX);
+		}
+
+		ret = mlx5vf_buf_reserve(madev, &s->buf, required);
+		if (ret)
+			return ret;
+		ret = mlx5vf_cmd_save_vhca(madev, s->image_incremental,
+					   s->image_track, s->buf.mkey,
+					   min_t(u64, mlx5vf_buf_size(&s->buf),
+						 U32_MAX),
+					   &actual, &next);
+		if (ret)
+			return ret;
+		if (s->image_track)
+			s->tracking = true;
+		if (!actual && next)
+			return -EPROTO;
+		s->image_more = next;
+		s->image_left -= min_t(u64, s->image_left, actual);
+		if (!next) {
+			s->image_left = 0;
+			if (s->image_initial)
+				s->initial_saved = true;
+		}
+		if (actual)
+			break;
+		/* An empty piece: nothing to send for it */
+		if (!stopcopy)
+			return s->hdr_len ? 0 : -ENOMSG;
+	}
+
+	s->inflight_initial = s->image_initial;
+	mlx5vf_queue_rec(s, MLX5VF_REC_IMAGE, actual,
+			 mlx5vf_buf_hash(&s->buf, actual, s->seq));
+	return 0;
+}
+
+/**
+ * mlx5vf_session_read() - move saved stream bytes to a reader
+ * @s: a saving session
+ * @to: where the bytes go
+ *
+ * Return: bytes moved; 0 at the end of a stop-copy stream; -ENOMSG when a
+ * pre-copy has nothing more for now; -EINVAL for a loading session; the
+ * session's error once it is broken or over.
+ */
+ssize_t mlx5vf_session_read(struct mlx5vf_session *s, struct iov_iter *to)
+{
+	size_t done = 0, want, n;
+	int ret = 0;
+
+	mutex_lock(&s->lock);
+	if (s->err) {
+		ret = s->err;
+		goto out_unlock;
+	}
+	if (s->kind == MLX5VF_LOAD) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+
+	while (iov_iter_count(to)) {
+		if (s->hdr_pos < s->hdr_len) {
+			want = min_t(size_t, s->hdr_len - s->hdr_pos,
+				     iov_iter_count(to));
+			n = copy_to_iter(s->hdr + s->hdr_pos, want, to);
+		} else if (s->payload_pos < s->payload_len) {
+			want = min_t(u64, s->payload_len - s->payload_pos,
+				     iov_iter_count(to));
+			n = mlx5vf_buf_to_iter(&s->buf, s->payload_pos, want,
+					       to);
+		} else {
+			ret = mlx5vf_save_next(s);
+			if (ret)
+				break;
+			continue;
+		}
+		if (s->hdr_pos < s->hdr_len)
+			s->hdr_pos += n;
+		else
+			s->payload_pos += n;
+		done += n;
+		if (n < want) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+	s->total += done;
+	/* A failed save leaves the stream broken for good */
+	if (ret < 0 && ret != -ENOMSG && ret != -EFAULT)
+		s->err = ret;
+	if (ret == 1)
+		ret = 0;	/* end of stream */
+
+out_unlock:
+	mutex_unlock(&s->lock);
+	return done ? done : ret;
+}
+
+/* Validate the stream header the writer sent */
+static int mlx5vf_load_stream_hdr(struct mlx5vf_session *s)
+{
+	struct mlx5vf_stream_hdr sh;
+
+	memcpy(&sh, s->hdr, sizeof(sh));
+	if (le64_to_cpu(sh.magic) != MLX5VF_STREAM_MAGIC)
+		return -EINVAL;
+	if (le32_to_cpu(sh.version) != MLX5VF_STREAM_VERSION)
+		return -EPROTONOSUPPORT;
+	if (le32_to_cpu(sh.hdr_size) != sizeof(sh) || sh.reserved)
+		return -EINVAL;
+	return 0;
+}
+
+/* Validate a record header and prepare for its payload */
+static int mlx5vf_load_rec_hdr(struct mlx5vf_session *s)
+{
+	u32 type = le32_to_cpu(s->rec.type);
+	u64 len = le64_to_cpu(s->rec.len);
+	int ret;
+
+	if (le32_to_cpu(s->rec.seq) != s->seq)
+		return -EINVAL;
+
+	switch (type) {
+	case MLX5VF_REC_END:
+		if (len || le64_to_cpu(s->rec.hash) != xxh64(NULL, 0, s->seq))
+			return -EINVAL;
+		s->seq++;
+		s->pos = MLX5VF_LOAD_DONE;
+		return 0;
+	case MLX5VF_REC_IMAGE:
+		if (!len)
+			return -EINVAL;
+		if (len > MLX5VF_REC_MAX)
+			return -EMSGSIZE;
+		ret = mlx5vf_buf_reserve(s->madev, &s->buf, len);
+		if (ret)
+			return ret;
+		xxh64_reset(&s->hash, s->seq);
+		s->payload_len = len;
+		s->payload_pos = 0;
+		s->pos = MLX5VF_LOAD_PAYLOAD;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* A record's payload is complete: check it and load it */
+static int mlx5vf_load_payload(struct mlx5vf_session *s)
+{
+	int ret;
+
+	if (xxh64_digest(&s->hash) != le64_to_cpu(s->rec.hash))
+		return -EBADMSG;
+	ret = mlx5vf_cmd_load_vhca(s->madev, s->buf.mkey, s->payload_len);
+	if (ret)
+		return ret;
+	s->seq++;
+	s->hdr_pos = 0;
+	s->pos = MLX5VF_LOAD_REC_HDR;
+	return 0;
+}
+
+/* Collect header bytes into @dst; 1 once it holds @size bytes */
+static int mlx5vf_load_collect(struct mlx5vf_session *s, void *dst,
+			       size_t size, struct iov_iter *from, size_t *done)
+{
+	size_t want = min_t(size_t, size - s->hdr_pos, iov_iter_count(from));
+	size_t n = copy_from_iter(dst + s->hdr_pos, want, from);
+
+	s->hdr_pos += n;
+	*done += n;
+	if (n < want)
+		return -EFAULT;
+	return s->hdr_pos == size;
+}
+
+/**
+ * mlx5vf_session_write() - feed stream bytes to a loading session
+ * @s: a loading session
+ * @from: the bytes
+ *
+ * Each record is checked (sequence, size, hash) and loaded as soon as its
+ * payload is complete.
+ *
+ * Return: bytes taken, or a negative errno: -EINVAL for a malformed
+ * stream, bytes after END or a saving session, -EPROTONOSUPPORT for
+ * another stream version, -EMSGSIZE for a record larger than
+ * MLX5VF_REC_MAX, -EBADMSG for a payload that does not match its hash,
+ * the firmware's error when a load fails.  Any error but -EFAULT breaks
+ * the session for good.
+ */
+ssize_t mlx5vf_session_write(struct mlx5vf_session *s, struct iov_iter *from)
+{
+	size_t done = 0, want, n;
+	int ret = 0;
+
+	mutex_lock(&s->lock);
+	if (s->err) {
+		ret = s->err;
+		goto out_unlock;
+	}
+	if (s->kind != MLX5VF_LOAD) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+
+	while (iov_iter_count(from) && !ret) {
+		switch (s->pos) {
+		case MLX5VF_LOAD_STREAM_HDR:
+			ret = mlx5vf_load_collect(s, s->hdr,
+						  sizeof(struct mlx5vf_stream_hdr),
+						  from, &done);
+			if (ret == 1) {
+				ret = mlx5vf_load_stream_hdr(s);
+				s->hdr_pos = 0;
+				s->pos = MLX5VF_LOAD_REC_HDR;
+			}
+			break;
+		case MLX5VF_LOAD_REC_HDR:
+			ret = mlx5vf_load_collect(s, &s->rec, sizeof(s->rec),
+						  from, &done);
+			if (ret == 1)
+				ret = mlx5vf_load_rec_hdr(s);
+			break;
+		case MLX5VF_LOAD_PAYLOAD:
+			want = min_t(u64, s->payload_len - s->payload_pos,
+				     iov_iter_count(from));
+			n = mlx5vf_buf_from_iter(&s->buf, s->payload_pos, want,
+						 from, &s->hash);
+			s->payload_pos += n;
+			done += n;
+			if (n < want)
+				ret = -EFAULT;
+			else if (s->payload_pos == s->payload_len)
+				ret = mlx5vf_load_payload(s);
+			break;
+		case MLX5VF_LOAD_DONE:
+			/* Nothing may follow END */
+			ret = -EINVAL;
+			break;
+		}
+	}
+	s->total += done;
+	if (ret && ret != -EFAULT)
+		s->err = ret;
+	/* A stream error is reported at once, a fault after partial progress */
+	if (ret == -EFAULT && done)
+		ret = 0;
+
+out_unlock:
+	mutex_unlock(&s->lock);
+	return ret ? ret : done;
+}
+
+/**
+ * mlx5vf_session_finish_load() - the writer is done: is the stream whole?
+ * @s: a loading session
+ *
+ * Return: 0 when every record up to END was loaded, the session's error,
+ * or -EINVAL for a stream that stopped before END.
+ */
+int mlx5vf_session_finish_load(struct mlx5vf_session *s)
+{
+	int ret;
+
+	mutex_lock(&s->lock);
+	ret = s->err;
+	if (!ret && s->pos != MLX5VF_LOAD_DONE)
+		ret = -EINVAL;
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+/**
+ * mlx5vf_session_precopy_info() - estimates for VFIO_MIG_GET_PRECOPY_INFO
+ * @s: a saving session
+ * @initial: bytes of the first (full) image not yet read
+ * @dirty: bytes changed since, not yet read
+ *
+ * Return: 0, -EINVAL outside pre-copy, the session's or firmware's error.
+ */
+int mlx5vf_session_precopy_info(struct mlx5vf_session *s, u64 *initial,
+				u64 *dirty)
+{
+	u64 inflight, remaining = 0;
+	u32 required = 0;
+	int ret;
+
+	mutex_lock(&s->lock);
+	ret = s->err;
+	if (ret)
+		goto out_unlock;
+	if (s->kind != MLX5VF_SAVE_PRECOPY) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+
+	inflight = mlx5vf_session_inflight(s);
+	*initial = 0;
+	*dirty = 0;
+	if (!s->tracking) {
+		/* Nothing read yet: the whole image is initial data */
+		ret = mlx5vf_cmd_query_mig_state(s->madev, false, &required,
+						 &remaining);
+		if (!ret)
+			*initial = max_t(u64, required, remaining) +
+				   mlx5vf_stream_overhead();
+	} else if (!s->initial_saved || (inflight && s->inflight_initial)) {
+		*initial = inflight + s->image_left;
+	} else if (s->image_more) {
+		*dirty = inflight + s->image_left;
+	} else {
+		ret = mlx5vf_cmd_query_mig_state(s->madev, true, &required,
+						 &remaining);
+		remaining = max_t(u64, required, remaining);
+		if (!ret && remaining >= MLX5VF_PRECOPY_MIN)
+			*dirty = inflight + remaining;
+	}
+	if (ret)
+		s->err = ret;
+
+out_unlock:
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+/**
+ * mlx5vf_session_poll_mask() - what a poller may do now
+ * @s: the session
+ *
+ * Return: EPOLLOUT for a loader, EPOLLIN when a read would not block on
+ * -ENOMSG, EPOLLERR/EPOLLHUP once the session is broken or over.
+ */
+__poll_t mlx5vf_session_poll_mask(struct mlx5vf_session *s)
+{
+	__poll_t mask = 0;
+	u64 remaining = 0;
+	u32 required = 0;
+
+	mutex_lock(&s->lock);
+	if (s->err)
+		mask = EPOLLERR | EPOLLHUP | EPOLLIN | EPOLLOUT;
+	else if (s->kind == MLX5VF_LOAD)
+		mask = EPOLLOUT | EPOLLWRNORM;
+	else if (s->kind == MLX5VF_SAVE_STOPCOPY || mlx5vf_session_inflight(s) ||
+		 s->image_more || !s->tracking)
+		mask = EPOLLIN | EPOLLRDNORM;
+	else if (mlx5vf_cmd_query_mig_state(s->madev, true, &required,
+					    &remaining) ||
+		 max_t(u64, required, remaining) >= MLX5VF_PRECOPY_MIN)
+		mask = EPOLLIN | EPOLLRDNORM;
+	mutex_unlock(&s->lock);
+	return mask;
+}
+
+/**
+ * mlx5vf_session_wq() - the wait queue pollers of @s sleep on
+ * @s: the session
+ *
+ * Return: the wait queue, woken when the session changes kind or ends.
+ */
+wait_queue_head_t *mlx5vf_session_wq(struct mlx5vf_session *s)
+{
+	return &s->wq;
+}

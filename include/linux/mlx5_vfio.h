@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The contract between the PF side of a ConnectX VF (a provider: the
+ * production mlx5-vfio-pf on top of mlx5_core, or the test-only firmware
+ * simulator mlx5-vfio-sim) and the mlx5-vfio-pci variant driver.
+ *
+ * A provider creates one auxiliary device per VF, named
+ * "mlx5_core.vfio_pci.<id>", i.e. match id MLX5_VFIO_AUX_MATCH_ID.  The
+ * auxiliary device is embedded in a struct mlx5_vfio_aux_dev that names the
+ * VF it stands for and carries an ops table executing firmware commands on
+ * the VF's behalf.  The driver cannot tell the providers apart.
+ *
+ * Lifetime:
+ *  - The provider allocates struct mlx5_vfio_aux_dev, fills every field
+ *    below, then adds the auxiliary device.  It frees the structure from
+ *    the auxiliary device's release callback, i.e. only after the last
+ *    get_device() reference is gone.
+ *  - The ops may be called from the auxiliary driver's probe() until its
+ *    remove() returns.  Removal of the auxiliary device (VF disabled, PF
+ *    unbound, the simulator's del_vf, module unload) calls remove() and
+ *    waits for it: the driver must stop issuing commands and destroy its
+ *    memory keys before remove() returns.
+ *  - Once removal has started, ops->exec() fails promptly with -ENODEV
+ *    instead of delivering the command (a command already waiting, e.g.
+ *    in the simulator's cmd_delay_ms, is cut short), so a remove() that
+ *    waits for a user to stop migrating cannot wait on the provider.
+ *  - The ops sleep: call them from process context, never under a spinlock.
+ *    Calls may run concurrently; the provider serializes what needs it.
+ */
+#ifndef _LINUX_MLX5_VFIO_H
+#define _LINUX_MLX5_VFIO_H
+
+#include <linux/auxiliary_bus.h>
+#include <linux/types.h>
+
+struct page;
+
+/* The module part of the auxiliary device's match id */
+#define MLX5_VFIO_AUX_MODNAME	"mlx5_core"
+/* The device part of the auxiliary device's match id */
+#define MLX5_VFIO_AUX_DEVNAME	"vfio_pci"
+/* What an auxiliary_device_id table of the driver lists */
+#define MLX5_VFIO_AUX_MATCH_ID	MLX5_VFIO_AUX_MODNAME "." MLX5_VFIO_AUX_DEVNAME
+
+/**
+ * MLX5_VFIO_AUX_ID - auxiliary device id of the device that stands for a VF
+ * @domain: the VF's PCI domain (at most 0xffff)
+ * @bus: the VF's bus number
+ * @devfn: the VF's device and function number
+ *
+ * Both providers number their devices this way, so an id names the VF and
+ * two devices for different VFs never collide.
+ */
+#define MLX5_VFIO_AUX_ID(domain, bus, devfn) \
+	(((u32)(domain) << 16) | ((u32)(bus) << 8) | (u32)(devfn))
+
+struct mlx5_vfio_aux_dev;
+
+/**
+ * struct mlx5_vfio_aux_ops - what the PF side does for the VF's driver
+ * @exec: execute one firmware command.  @in holds @inlen bytes of a command
+ *	in the layout of <linux/mlx5/mlx5_ifc.h> (e.g. struct
+ *	mlx5_ifc_save_vhca_state_in_bits, built with MLX5_SET()); @out
+ *	receives @outlen bytes of the matching *_out layout.  Returns 0 when
+ *	the command was delivered and answered: the firmware's status and
+ *	syndrome are then in @out (MLX5_GET(..., out, status), 0 =
+ *	MLX5_CMD_STAT_OK) and the caller must check them.  Returns -errno
+ *	when the command could not be delivered (-ENODEV: the provider is
+ *	going away; -EINVAL: @inlen/@outlen smaller than a command header or
+ *	negative; -ENOMEM, -EIO, -ETIMEDOUT: transport failures), @out is
+ *	then undefined.  A provider that maps a firmware status to an errno
+ *	itself (mlx5_cmd_exec() does) still fills @out, so callers always
+ *	check the status first.
+ * @mkey_create: create a memory key through which the firmware reads and
+ *	writes @npages pages (order 0, kernel memory) for SAVE_VHCA_STATE and
+ *	LOAD_VHCA_STATE.  Address (va) 0 of the key is the first byte of
+ *	@pages[0], va PAGE_SIZE the first of @pages[1], and so on; the key
+ *	covers exactly @npages * PAGE_SIZE bytes.  The pages must stay
+ *	allocated until @mkey_destroy.  On success stores the key in @mkey
+ *	and returns 0, else -errno (-EINVAL for @npages 0, -ENOMEM, -ENODEV).
+ *	The production provider DMA-maps the pages on the PF and builds an
+ *	MTT key; the simulator remembers the pages.
+ * @mkey_destroy: destroy a key made by @mkey_create; afterwards the
+ *	firmware no longer touches its pages.  Keys still existing when the
+ *	auxiliary device goes away are destroyed by the provider (with a
+ *	warning in the kernel log: the driver leaked them).
+ */
+struct mlx5_vfio_aux_ops {
+	int (*exec)(struct mlx5_vfio_aux_dev *madev, const void *in, int inlen,
+		    void *out, int outlen);
+	int (*mkey_create)(struct mlx5_vfio_aux_dev *madev, struct page **pages,
+			   unsigned int npages, u32 *mkey);
+	void (*mkey_destroy)(struct mlx5_vfio_aux_dev *madev, u32 mkey);
+};
+
+/**
+ * struct mlx5_vfio_aux_dev - the PF-side auxiliary device of one VF
+ * @adev: the auxiliary device, name MLX5_VFIO_AUX_MATCH_ID, id
+ *	MLX5_VFIO_AUX_ID() of the VF
+ * @domain: the VF's PCI domain
+ * @bus: the VF's PCI bus number
+ * @devfn: the VF's PCI device and function number (PCI_DEVFN())
+ * @function_id: what QUERY_HCA_CAP with other_function = 1 takes as
+ *	function_id to answer for this VF (for a real VF its number + 1)
+ * @vhca_id: the VF's VHCA id, as QUERY_HCA_CAP (general device caps,
+ *	function_id as above) reports it; every VHCA command names it
+ * @ops: the commands the provider executes for this VF
+ *
+ * The driver reads these fields, never writes them.  Find the VF's
+ * struct pci_dev with pci_get_domain_bus_and_slot(@domain, @bus, @devfn).
+ */
+struct mlx5_vfio_aux_dev {
+	struct auxiliary_device adev;
+	u32 domain;
+	u8 bus;
+	u8 devfn;
+	u16 function_id;
+	u16 vhca_id;
+	const struct mlx5_vfio_aux_ops *ops;
+};
+
+/**
+ * to_mlx5_vfio_aux_dev() - the struct mlx5_vfio_aux_dev of an auxiliary device
+ * @adev: an auxiliary device matched by MLX5_VFIO_AUX_MATCH_ID
+ *
+ * Return: the structure @adev is embedded in.
+ */
+static inline struct mlx5_vfio_aux_dev *
+to_mlx5_vfio_aux_dev(struct auxiliary_device *adev)
+{
+	return container_of(adev, struct mlx5_vfio_aux_dev, adev);
+}
+
+#endif /* _LINUX_MLX5_VFIO_H */

@@ -1,0 +1,741 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mlx5-vfio-pci live migration (v2 uAPI) between two simulated VFs.
+ *
+ * Pairs of ivshmem-plain functions are rebound to mlx5_vfio_pci through
+ * driver_override and get their PF halves from the firmware simulator
+ * (/sys/bus/mlx5_vfio_sim/new_vf).  The simulated VHCA state includes all
+ * of BAR2, so a migration is checked by comparing the destination's BAR2
+ * with the source's, byte for byte.
+ *
+ *   arcs        every (state, target) pair, against the FSM of the uAPI
+ *   migrate     1, 16 and 64 MiB BAR2, with and without pre-copy
+ *   bad streams truncated, corrupted, wrong version, oversized, trailing
+ *               bytes, writes after RESUMING: an errno, then a reset
+ *               makes the destination usable again
+ *
+ * The stream layout mirrors drivers/vfio/pci/mlx5/mlx5_vfio_priv.h:
+ * a 24-byte stream header (magic, version, size, reserved) and records
+ * of a 24-byte header (type, seq, len, hash) and a payload.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "vfio_util.h"
+
+#define DRV "mlx5_vfio_pci"
+#define SIM_NEW_VF "/sys/bus/mlx5_vfio_sim/new_vf"
+#define NSTATES 8	/* ERROR .. PRE_COPY_P2P */
+#define STREAM_HDR 24
+#define REC_HDR 24
+#define MIB (1024UL * 1024)
+
+static const char * const state_name[] = {
+	"ERROR", "STOP", "RUNNING", "STOP_COPY", "RESUMING", "RUNNING_P2P",
+	"PRE_COPY", "PRE_COPY_P2P",
+};
+
+/* ---- binding ---- */
+
+static int driver_of(const char *bdf, char *name, size_t len)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *slash;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = 0;
+	slash = strrchr(link, '/');
+	slash = slash ? slash + 1 : link;
+	n = strlen(slash);
+	if ((size_t)n >= len)
+		n = len - 1;
+	memcpy(name, slash, n);
+	name[n] = 0;
+	return 0;
+}
+
+/* Bind @bdf to mlx5_vfio_pci and give it a simulated PF half */
+static int bind_mlx5(const char *bdf)
+{
+	char drv[64], status[128], path[PATH_MAX];
+
+	if (driver_of(bdf, drv, sizeof(drv)) || strcmp(drv, DRV)) {
+		if (!driver_of(bdf, drv, sizeof(drv))) {
+			snprintf(path, sizeof(path),
+				 "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+			vfio_write_file(path, bdf);
+		}
+		vfio_sysfs_write(bdf, "driver_override", DRV);
+		vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
+		if (driver_of(bdf, drv, sizeof(drv)) || strcmp(drv, DRV))
+			return -ENODEV;
+	}
+	if (vfio_sysfs_read(bdf, "mlx5_vfio_status", status, sizeof(status)))
+		return -ENOENT;
+	if (!strstr(status, "pf=bound") && vfio_write_file(SIM_NEW_VF, bdf))
+		return -ENXIO;
+	if (vfio_sysfs_read(bdf, "mlx5_vfio_status", status, sizeof(status)) ||
+	    !strstr(status, "vfio=registered"))
+		return -EIO;
+	return 0;
+}
+
+/* Size of BAR2 of @bdf from sysfs, 0 if unknown */
+static uint64_t bar2_size(const char *bdf)
+{
+	unsigned long long start, end, flags;
+	char path[PATH_MAX];
+	uint64_t size = 0;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	for (i = 0; i <= 2; i++)
+		if (fscanf(f, "%llx %llx %llx", &start, &end, &flags) != 3)
+			break;
+	if (i == 3 && end > start)
+		size = end - start + 1;
+	fclose(f);
+	return size;
+}
+
+/* Two ivshmem functions whose BAR2 is @size bytes (any size for 0) */
+static bool find_pair(uint64_t size, const char **a, const char **b)
+{
+	const char *bdf;
+	char name[32];
+	int i, found = 0;
+
+	for (i = 1; i <= 8 && found < 2; i++) {
+		if (i == 1)
+			snprintf(name, sizeof(name), "ivshmem");
+		else
+			snprintf(name, sizeof(name), "ivshmem%d", i);
+		bdf = vfio_test_bdf(name);
+		if (!bdf || (size && bar2_size(bdf) != size))
+			continue;
+		if (!found++)
+			*a = bdf;
+		else
+			*b = bdf;
+	}
+	return found == 2;
+}
+
+/* ---- migration uAPI ---- */
+
+static int feature(int fd, uint32_t flags, void *data, size_t len)
+{
+	uint64_t buf[(sizeof(struct vfio_device_feature) + 64) / 8] = {};
+	struct vfio_device_feature *f = (void *)buf;
+
+	f->argsz = sizeof(*f) + len;
+	f->flags = flags;
+	memcpy(f->data, data, len);
+	if (ioctl(fd, VFIO_DEVICE_FEATURE, f))
+		return -errno;
+	memcpy(data, f->data, len);
+	return 0;
+}
+
+/* Set the state; returns 0 or -errno, *data_fd gets the new fd or -1 */
+static int set_state(struct vfio_dev *d, uint32_t state, int *data_fd)
+{
+	struct vfio_device_feature_mig_state m = { .device_state = state, .data_fd = -1 };
+	int ret;
+
+	ret = feature(d->fd, VFIO_DEVICE_FEATURE_SET |
+		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m, sizeof(m));
+	if (data_fd)
+		*data_fd = ret ? -1 : m.data_fd;
+	else if (!ret && m.data_fd >= 0)
+		close(m.data_fd);
+	return ret;
+}
+
+static int get_state(struct vfio_dev *d)
+{
+	struct vfio_device_feature_mig_state m = {};
+	int ret;
+
+	ret = feature(d->fd, VFIO_DEVICE_FEATURE_GET |
+		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m, sizeof(m));
+	return ret ? ret : (int)m.device_state;
+}
+
+static int reset(struct vfio_dev *d)
+{
+	return ioctl(d->fd, VFIO_DEVICE_RESET) ? -errno : 0;
+}
+
+static int precopy_info(int fd, struct vfio_precopy_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	return ioctl(fd, VFIO_MIG_GET_PRECOPY_INFO, info) ? -errno : 0;
+}
+
+/* ---- BAR2 ---- */
+
+static void *map_bar2(struct vfio_dev *d, uint64_t *size)
+{
+	struct vfio_region_info ri;
+	void *p;
+
+	if (vfio_region_info(d, VFIO_PCI_BAR2_REGION_INDEX, &ri) || !ri.size)
+		return NULL;
+	p = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd,
+		 ri.offset);
+	if (p == MAP_FAILED)
+		return NULL;
+	*size = ri.size;
+	return p;
+}
+
+static void fill(void *bar, uint64_t size, uint64_t seed)
+{
+	volatile uint64_t *p = bar;
+	uint64_t i, x = seed * 0x9e3779b97f4a7c15ULL + 1;
+
+	for (i = 0; i < size / 8; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = x;
+	}
+}
+
+/* ---- streams ---- */
+
+struct stream {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+};
+
+static void stream_add(struct stream *s, const void *p, size_t n)
+{
+	if (s->len + n > s->cap) {
+		s->cap = (s->len + n) * 2;
+		s->data = realloc(s->data, s->cap);
+		if (!s->data)
+			abort();
+	}
+	memcpy(s->data + s->len, p, n);
+	s->len += n;
+}
+
+/*
+ * Read @fd until end of stream (0) or, with @precopy, until ENOMSG.
+ * Appends to @s (if not NULL) and writes to @out (if >= 0).  Returns the
+ * bytes moved or -errno.
+ */
+static ssize_t pump(int fd, int out, struct stream *s, bool precopy)
+{
+	static uint8_t buf[1 << 20];
+	ssize_t n, total = 0, w, off;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (precopy && errno == ENOMSG)
+				return total;
+			return -errno;
+		}
+		if (!n)
+			return precopy ? -EPROTO : total;
+		if (s)
+			stream_add(s, buf, n);
+		for (off = 0; out >= 0 && off < n; off += w) {
+			w = write(out, buf + off, n - off);
+			if (w <= 0)
+				return w ? -errno : -EIO;
+		}
+		total += n;
+	}
+}
+
+/* Write all of @p to @fd: 0 or -errno of the first failing write */
+static int write_all(int fd, const void *p, size_t len)
+{
+	size_t off = 0;
+	ssize_t w;
+
+	while (off < len) {
+		w = write(fd, (const uint8_t *)p + off, len - off);
+		if (w < 0)
+			return -errno;
+		if (!w)
+			return -EIO;
+		off += w;
+	}
+	return 0;
+}
+
+/* Save a complete stop-copy stream of @d into @s, back to RUNNING */
+static int save_stream(struct vfio_dev *d, struct stream *s)
+{
+	ssize_t n;
+	int fd, ret;
+
+	ret = set_state(d, VFIO_DEVICE_STATE_STOP_COPY, &fd);
+	if (ret)
+		return ret;
+	n = pump(fd, -1, s, false);
+	close(fd);
+	ret = set_state(d, VFIO_DEVICE_STATE_RUNNING, NULL);
+	return n < 0 ? n : ret;
+}
+
+/* Load @len bytes of @p into @d: 0 or the first errno (write or STOP) */
+static int load_stream(struct vfio_dev *d, const void *p, size_t len)
+{
+	int fd, ret;
+
+	ret = set_state(d, VFIO_DEVICE_STATE_RESUMING, &fd);
+	if (ret)
+		return ret;
+	ret = write_all(fd, p, len);
+	if (!ret)
+		ret = set_state(d, VFIO_DEVICE_STATE_STOP, NULL);
+	close(fd);
+	return ret;
+}
+
+/* ---- fixtures: a source and a destination ---- */
+
+struct pair {
+	struct vfio_dev src, dst;
+	void *sbar, *dbar;	/* BAR2 mappings */
+	uint64_t size;		/* BAR2 size */
+};
+
+FIXTURE(mig) {
+	struct pair p;
+};
+
+FIXTURE_VARIANT(mig) {
+	uint64_t size;	/* BAR2 size of the pair, 0 for any */
+};
+
+FIXTURE_VARIANT_ADD(mig, bar_1m) { .size = 1 * MIB };
+FIXTURE_VARIANT_ADD(mig, bar_16m) { .size = 16 * MIB };
+FIXTURE_VARIANT_ADD(mig, bar_64m) { .size = 64 * MIB };
+
+/* Bind and open a pair with @size bytes of BAR2, map both BARs, reset */
+static int open_pair(uint64_t size, struct pair *p)
+{
+	const char *a = NULL, *b = NULL;
+	uint64_t dsize = 0;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->src.fd = -1;
+	p->dst.fd = -1;
+	if (!find_pair(size, &a, &b))
+		return -ENOENT;
+	ret = bind_mlx5(a);
+	if (!ret)
+		ret = bind_mlx5(b);
+	if (!ret)
+		ret = vfio_dev_open(&p->src, a);
+	if (!ret)
+		ret = vfio_dev_open(&p->dst, b);
+	if (ret)
+		return ret;
+	p->sbar = map_bar2(&p->src, &p->size);
+	p->dbar = map_bar2(&p->dst, &dsize);
+	if (!p->sbar || !p->dbar || dsize != p->size)
+		return -ENOMEM;
+	/* Whatever an earlier test left: RUNNING again */
+	ret = reset(&p->src);
+	return ret ? ret : reset(&p->dst);
+}
+
+static void close_pair(struct pair *p)
+{
+	if (p->sbar)
+		munmap(p->sbar, p->size);
+	if (p->dbar)
+		munmap(p->dbar, p->size);
+	if (p->src.fd >= 0)
+		vfio_dev_close(&p->src);
+	if (p->dst.fd >= 0)
+		vfio_dev_close(&p->dst);
+}
+
+FIXTURE_SETUP(mig)
+{
+	int ret;
+
+	ret = open_pair(variant->size, &self->p);
+	if (ret == -ENOENT)
+		SKIP(return, "no two ivshmem functions with a %llu MiB BAR2",
+		     (unsigned long long)(variant->size / MIB));
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(mig)
+{
+	close_pair(&self->p);
+}
+
+/* ---- the state machine, on any pair ---- */
+
+FIXTURE(fsm) {
+	struct pair p;
+};
+
+FIXTURE_SETUP(fsm)
+{
+	ASSERT_EQ(0, open_pair(0, &self->p));
+}
+
+FIXTURE_TEARDOWN(fsm)
+{
+	close_pair(&self->p);
+}
+
+TEST_F(fsm, offered)
+{
+	struct vfio_device_feature_migration m = {};
+	char status[128];
+
+	ASSERT_EQ(0, feature(self->p.src.fd, VFIO_DEVICE_FEATURE_GET |
+			     VFIO_DEVICE_FEATURE_MIGRATION, &m, sizeof(m)));
+	ASSERT_EQ(VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+		  VFIO_MIGRATION_PRE_COPY, m.flags);
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->p.src));
+	ASSERT_EQ(0, vfio_sysfs_read(self->p.src.bdf, "mlx5_vfio_status",
+				     status, sizeof(status)));
+	ASSERT_STREQ("vf=bound pf=bound vfio=registered migration=offered",
+		     status);
+}
+
+TEST_F(fsm, data_size)
+{
+	struct vfio_device_feature_mig_data_size ds = {};
+
+	ASSERT_EQ(0, feature(self->p.src.fd, VFIO_DEVICE_FEATURE_GET |
+			     VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &ds, sizeof(ds)));
+	/* All of BAR2 travels, plus a small context and the stream headers */
+	ASSERT_GE(ds.stop_copy_length, self->p.size);
+	ASSERT_LT(ds.stop_copy_length, self->p.size + MIB);
+}
+
+/* The uAPI's FSM: which targets are refused from @cur */
+static bool arc_refused(int cur, int target)
+{
+	if (target == VFIO_DEVICE_STATE_ERROR || target >= NSTATES)
+		return true;
+	return cur == VFIO_DEVICE_STATE_STOP_COPY &&
+	       (target == VFIO_DEVICE_STATE_PRE_COPY ||
+		target == VFIO_DEVICE_STATE_PRE_COPY_P2P);
+}
+
+static bool saving(int s)
+{
+	return s == VFIO_DEVICE_STATE_PRE_COPY ||
+	       s == VFIO_DEVICE_STATE_PRE_COPY_P2P ||
+	       s == VFIO_DEVICE_STATE_STOP_COPY;
+}
+
+/*
+ * Every pair of states: bring the device to @cur, ask for @target, check
+ * errno, state and data fd against the uAPI.  Leaving RESUMING needs a
+ * whole stream, so RESUMING gets a valid one (saved from the source).
+ */
+TEST_F(fsm, arcs)
+{
+	struct stream good = {};
+	int cur, target, fd, tfd, ret, want_fd;
+
+	fill(self->p.sbar, self->p.size, 1);
+	ASSERT_EQ(0, save_stream(&self->p.src, &good));
+
+	for (cur = 1; cur < NSTATES; cur++) {
+		for (target = 0; target <= NSTATES; target++) {
+			ASSERT_EQ(0, reset(&self->p.dst));
+			ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->p.dst));
+			ASSERT_EQ(0, set_state(&self->p.dst, cur, &fd));
+			ASSERT_EQ(cur, get_state(&self->p.dst));
+			ASSERT_EQ(saving(cur) || cur == VFIO_DEVICE_STATE_RESUMING,
+				  fd >= 0);
+			if (cur == VFIO_DEVICE_STATE_RESUMING)
+				ASSERT_EQ(0, write_all(fd, good.data, good.len));
+
+			ret = set_state(&self->p.dst, target, &tfd);
+			if (arc_refused(cur, target)) {
+				EXPECT_EQ(-EINVAL, ret)
+					TH_LOG("%s -> %d", state_name[cur], target);
+				EXPECT_EQ(cur, get_state(&self->p.dst))
+					TH_LOG("%s -> %d changed the state",
+					       state_name[cur], target);
+			} else {
+				/* A new stream: entering the saving group or RESUMING */
+				want_fd = target != cur &&
+					  ((saving(target) && !saving(cur)) ||
+					   target == VFIO_DEVICE_STATE_RESUMING);
+				EXPECT_EQ(0, ret)
+					TH_LOG("%s -> %s", state_name[cur], state_name[target]);
+				EXPECT_EQ(target, get_state(&self->p.dst))
+					TH_LOG("%s -> %s", state_name[cur], state_name[target]);
+				EXPECT_EQ(want_fd, tfd >= 0)
+					TH_LOG("%s -> %s data fd", state_name[cur],
+					       state_name[target]);
+			}
+			if (tfd >= 0)
+				close(tfd);
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	free(good.data);
+}
+
+/* Leaving RESUMING with nothing loaded fails into ERROR; only reset helps */
+TEST_F(fsm, error_state)
+{
+	int fd, s;
+
+	ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &fd));
+	ASSERT_EQ(-EINVAL, set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, get_state(&self->p.dst));
+	/* The stream of the failed session is over */
+	ASSERT_EQ(-1, write(fd, "x", 1));
+	close(fd);
+	for (s = 0; s <= NSTATES; s++) {
+		EXPECT_EQ(-EINVAL, set_state(&self->p.dst, s, NULL));
+		EXPECT_EQ(VFIO_DEVICE_STATE_ERROR, get_state(&self->p.dst));
+	}
+	ASSERT_EQ(0, reset(&self->p.dst));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->p.dst));
+	ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+}
+
+/* A reset in the middle of a migration: RUNNING, the data fd is over */
+TEST_F(fsm, reset_during_migration)
+{
+	struct vfio_precopy_info info;
+	char buf[64];
+	int fd;
+
+	ASSERT_EQ(0, set_state(&self->p.src, VFIO_DEVICE_STATE_PRE_COPY, &fd));
+	ASSERT_EQ(0, precopy_info(fd, &info));
+	ASSERT_GT(info.initial_bytes, 0);
+	ASSERT_EQ(sizeof(buf), read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, reset(&self->p.src));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->p.src));
+	ASSERT_EQ(-1, read(fd, buf, sizeof(buf)));
+	close(fd);
+	/* And a new one works */
+	ASSERT_EQ(0, set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	ASSERT_LT(0, read(fd, buf, sizeof(buf)));
+	close(fd);
+	ASSERT_EQ(0, set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
+}
+
+static void migrate(struct __test_metadata *_metadata, struct pair *p,
+		    bool precopy)
+{
+	struct vfio_precopy_info info;
+	int sfd, dfd, i, changed = 5;
+	ssize_t pre = 0, stop;
+	uint64_t off;
+
+	fill(p->sbar, p->size, precopy ? 7 : 3);
+	memset(p->dbar, 0xa5, p->size);
+	ASSERT_NE(0, memcmp(p->sbar, p->dbar, p->size));
+
+	ASSERT_EQ(0, set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	if (precopy) {
+		ASSERT_EQ(0, set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+		ASSERT_EQ(0, precopy_info(sfd, &info));
+		ASSERT_GE(info.initial_bytes, p->size);
+		ASSERT_EQ(0, info.dirty_bytes);
+		pre = pump(sfd, dfd, NULL, true);
+		ASSERT_GE(pre, (ssize_t)p->size);
+		/* The device is idle: a temporary end of stream */
+		ASSERT_EQ(0, precopy_info(sfd, &info));
+		ASSERT_EQ(0, info.initial_bytes);
+		ASSERT_EQ(0, info.dirty_bytes);
+		/* A few pages change while pre-copy goes on */
+		for (i = 0; i < changed; i++) {
+			off = (p->size / changed) * i;
+			((volatile uint8_t *)p->sbar)[off] ^= 0xff;
+		}
+		ASSERT_EQ(0, precopy_info(sfd, &info));
+		ASSERT_GE(info.dirty_bytes, changed * 4096ULL);
+		ASSERT_EQ(0, set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+		/* Only pre-copy states answer PRECOPY_INFO */
+		ASSERT_EQ(-EINVAL, precopy_info(sfd, &info));
+	} else {
+		ASSERT_EQ(0, set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
+	}
+	stop = pump(sfd, dfd, NULL, false);
+	ASSERT_LT(0, stop);
+	/* End of stream stays end of stream */
+	ASSERT_EQ(0, read(sfd, &info, 1));
+	if (precopy) {
+		TH_LOG("pre-copy %zd bytes, stop-copy %zd bytes", pre, stop);
+		/* About the changed pages, not BAR2 again */
+		ASSERT_GE(stop, changed * 4096);
+		ASSERT_LT(stop, changed * 4096 + 64 * 1024);
+	} else {
+		ASSERT_GE(stop, (ssize_t)p->size);
+	}
+	close(sfd);
+
+	ASSERT_EQ(0, set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(dfd);
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&p->dst));
+	ASSERT_EQ(0, set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, p->size));
+}
+
+TEST_F(mig, migrate_stop_copy)
+{
+	migrate(_metadata, &self->p, false);
+}
+
+TEST_F(mig, migrate_pre_copy)
+{
+	migrate(_metadata, &self->p, true);
+}
+
+/* ---- bad streams ---- */
+
+enum damage { TRUNCATE, CORRUPT, VERSION, OVERSIZE, TRAILING, LATE_WRITE };
+
+FIXTURE(bad) {
+	struct pair p;
+	struct stream good;
+};
+
+FIXTURE_VARIANT(bad) {
+	enum damage damage;
+};
+
+FIXTURE_VARIANT_ADD(bad, truncated) { .damage = TRUNCATE };
+FIXTURE_VARIANT_ADD(bad, corrupted) { .damage = CORRUPT };
+FIXTURE_VARIANT_ADD(bad, wrong_version) { .damage = VERSION };
+FIXTURE_VARIANT_ADD(bad, oversized) { .damage = OVERSIZE };
+FIXTURE_VARIANT_ADD(bad, trailing) { .damage = TRAILING };
+FIXTURE_VARIANT_ADD(bad, late_write) { .damage = LATE_WRITE };
+
+FIXTURE_SETUP(bad)
+{
+	ASSERT_EQ(0, open_pair(0, &self->p));
+	fill(self->p.sbar, self->p.size, 11);
+	ASSERT_EQ(0, save_stream(&self->p.src, &self->good));
+	ASSERT_GT(self->good.len, STREAM_HDR + 2 * REC_HDR + self->p.size - 1);
+}
+
+FIXTURE_TEARDOWN(bad)
+{
+	free(self->good.data);
+	close_pair(&self->p);
+}
+
+TEST_F(bad, rejected_then_reset)
+{
+	uint8_t *s = malloc(self->good.len + 4096);
+	size_t len = self->good.len;
+	int fd, ret, wret = 0;
+	uint64_t first;
+
+	ASSERT_NE(NULL, s);
+	memcpy(s, self->good.data, len);
+	memset(self->p.dbar, 0, self->p.size);
+
+	switch (variant->damage) {
+	case TRUNCATE:		/* the END record and a piece of the image missing */
+		len -= REC_HDR + 100;
+		break;
+	case CORRUPT:		/* one flipped byte in the first image piece */
+		memcpy(&first, s + STREAM_HDR + 8, sizeof(first));
+		s[STREAM_HDR + REC_HDR + first / 2] ^= 0x40;
+		break;
+	case VERSION:
+		s[8] += 1;
+		break;
+	case OVERSIZE:		/* the first record claims 1 GiB */
+		s[STREAM_HDR + 8 + 3] = 0x40;
+		break;
+	case TRAILING:		/* bytes after END */
+		memset(s + len, 0, 64);
+		len += 64;
+		break;
+	case LATE_WRITE:
+		break;
+	}
+
+	ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &fd));
+	wret = write_all(fd, s, len);
+	if (variant->damage == LATE_WRITE) {
+		ASSERT_EQ(0, wret);
+		ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL));
+		/* Writes in the wrong state */
+		ASSERT_EQ(-1, write(fd, s, 16));
+		ASSERT_EQ(EINVAL, errno);
+		close(fd);
+		ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+		ASSERT_EQ(0, memcmp(self->p.sbar, self->p.dbar, self->p.size));
+		free(s);
+		return;
+	}
+	ret = set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL);
+	TH_LOG("write: %d, RESUMING -> STOP: %d", wret, ret);
+	/* Refused: by a write, or at the latest when RESUMING ends */
+	ASSERT_TRUE(wret < 0 || ret < 0);
+	if (ret < 0)
+		ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, get_state(&self->p.dst));
+	switch (variant->damage) {
+	case VERSION:
+		ASSERT_EQ(-EPROTONOSUPPORT, wret);
+		break;
+	case OVERSIZE:
+		ASSERT_EQ(-EMSGSIZE, wret);
+		break;
+	case CORRUPT:
+		ASSERT_EQ(-EBADMSG, wret);
+		break;
+	case TRUNCATE:
+		ASSERT_EQ(0, wret);
+		ASSERT_EQ(-EINVAL, ret);
+		break;
+	case TRAILING:
+		ASSERT_EQ(-EINVAL, wret);
+		break;
+	default:
+		break;
+	}
+	close(fd);
+
+	/* A reset makes the destination usable: the good stream loads */
+	ASSERT_EQ(0, reset(&self->p.dst));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->p.dst));
+	ASSERT_EQ(0, load_stream(&self->p.dst, self->good.data, self->good.len));
+	ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, memcmp(self->p.sbar, self->p.dbar, self->p.size));
+	free(s);
+}
+
+TEST_HARNESS_MAIN
