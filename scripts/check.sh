@@ -60,7 +60,9 @@ if [ -n "$debug_dir" ]; then
 	rm -rf "$dtree" && mkdir -p "$dtree/build"
 	git ls-files -co --exclude-standard | grep -v '^build/' | cpio -pdm --quiet "$dtree"
 	ln -s "$top/build/tests" "$dtree/build/tests"
+	# the same modules as `make` (KCONFIG_EXTRA: mlx5-vfio-pci and friends)
 	if make -s -C "$debug_dir/build" M="$dtree" CONFIG_VFIO_PCI_CORE=m CONFIG_VFIO_PCI=m \
+		$(sed -n 's/^KCONFIG_EXTRA := //p' Makefile) \
 		CONFIG_VFIO_PCI_CORE_FAULT_INJECTION=y modules > "$logdir/debug-modules.log" 2>&1; then
 		case_ok "build: modules for the debug kernel"
 		kernels+=("debug|--kernel $debug_dir --tree $dtree")
