@@ -104,6 +104,16 @@ TEST_F(restore, close_puts_back_the_config_of_open)
 {
 	uint32_t before[5], during[5], after[5];
 	unsigned int i, off, changed = 0;
+	int pcieaer = vfio_kconfig("CONFIG_PCIEAER");
+
+	/*
+	 * The PCI core saves and restores AER registers only when built with
+	 * AER support; QEMU's e1000e hardwires the rest, so without it there
+	 * is nothing this test can see.
+	 */
+	ASSERT_LE(0, pcieaer);
+	if (pcieaer != 'y')
+		SKIP(return, "kernel without CONFIG_PCIEAER keeps no AER state");
 
 	for (i = 0; i < 5; i++) {
 		off = (fields[i].aer ? self->aer : self->exp) + fields[i].off;
