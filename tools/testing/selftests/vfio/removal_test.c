@@ -37,9 +37,7 @@ static void *writer(void *arg)
 
 static int rebind(const char *bdf)
 {
-	vfio_sysfs_write(bdf, "driver_override", "vfio-pci");
-	vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
-	return vfio_bound_to_vfio_pci(bdf) ? 0 : -1;
+	return vfio_bind_to_vfio_pci(bdf);
 }
 
 static bool wait_done(volatile int *flag, int ms)

@@ -216,8 +216,7 @@ static int rebind(const char *bdf)
 		vfio_write_file("/sys/bus/pci/rescan", "1");
 		usleep(100000);
 	}
-	vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
-	return vfio_bound_to_vfio_pci(bdf) ? 0 : -1;
+	return vfio_bind_to_vfio_pci(bdf);
 }
 
 struct remover {

@@ -437,6 +437,21 @@ bool vfio_bound_to_vfio_pci(const char *bdf)
 	return !stat(path, &st);
 }
 
+int vfio_bind_to_vfio_pci(const char *bdf)
+{
+	char path[160];
+
+	if (vfio_bound_to_vfio_pci(bdf))
+		return 0;
+	/* A host driver built into the kernel may have taken it (rescan) */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+	if (!access(path, F_OK))
+		vfio_write_file(path, bdf);
+	vfio_sysfs_write(bdf, "driver_override", "vfio-pci");
+	vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
+	return vfio_bound_to_vfio_pci(bdf) ? 0 : -1;
+}
+
 uint32_t vfio_hw_cfg_read(const char *bdf, unsigned int off, unsigned int len)
 {
 	char path[256];

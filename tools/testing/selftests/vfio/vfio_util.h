@@ -100,6 +100,11 @@ int vfio_module_param(const char *mod, const char *param);
 
 /* Whether @bdf is bound to vfio-pci right now */
 bool vfio_bound_to_vfio_pci(const char *bdf);
+/*
+ * Bind @bdf to vfio-pci through driver_override, unbinding whatever host
+ * driver took it first (a built-in one after a rescan); 0 or -1.
+ */
+int vfio_bind_to_vfio_pci(const char *bdf);
 
 /* Set bits in the device's (virtual) command register */
 void vfio_cmd_set(struct vfio_dev *d, uint16_t bits);
