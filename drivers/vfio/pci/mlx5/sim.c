@@ -266,6 +266,9 @@ static ssize_t new_vf_store(const struct bus_type *bus, const char *buf,
 	}
 	vf->pdev = pdev;
 	scnprintf(vf->name, sizeof(vf->name), "%s", pci_name(pdev));
+	/* sim_release() tears these down on every error path below */
+	mutex_init(&vf->lock);
+	xa_init_flags(&vf->mkeys, XA_FLAGS_ALLOC1);
 
 	mutex_lock(&mlx5_vfio_sim_lock);
 	if (sim_find(vf->name)) {

@@ -641,13 +641,15 @@ int mlx5_vfio_sim_exec(struct mlx5_vfio_aux *aux, const void *in, int inlen,
 	return ret;
 }
 
-/* Allocate the VHCA state of a new VF (its BAR2 already mapped) */
+/*
+ * Allocate the VHCA state of a new VF (its BAR2 already mapped).  Its lock
+ * and key table were initialised when the VF was allocated, so that
+ * mlx5_vfio_sim_state_free() can run on every error path.
+ */
 int mlx5_vfio_sim_state_init(struct mlx5_vfio_sim_vf *vf)
 {
-	mutex_init(&vf->lock);
 	spin_lock_init(&vf->knob_lock);
 	vf->fail_next = MLX5_VFIO_SIM_FAIL_NONE;
-	xa_init_flags(&vf->mkeys, XA_FLAGS_ALLOC1);
 	get_random_bytes(vf->ctx, sizeof(vf->ctx));
 	vf->save.rec = kzalloc(MLX5_VFIO_SIM_REC_MAX, GFP_KERNEL);
 	vf->load.rec = kzalloc(MLX5_VFIO_SIM_REC_MAX, GFP_KERNEL);
