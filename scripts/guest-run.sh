@@ -244,6 +244,18 @@ for d in $devices; do
 		name=ivshmem
 		[ $nshm = 1 ] || name=ivshmem$nshm
 		echo "$name 1af4 1110 $nshm" >> "$stage/etc/devices.list" ;;
+	pair)
+		# two ivshmem functions of one multifunction slot behind a root
+		# port: a hot reset touches both (device sets of two)
+		root_port
+		for fn in 0 1; do
+			nshm=$((nshm + 1))
+			qdev+=(-object "memory-backend-ram,id=shm$nshm,size=1M,share=on")
+			mf=""
+			[ $fn = 0 ] && mf=",multifunction=on"
+			qdev+=(-device "ivshmem-plain,bus=$bus,addr=0.$fn$mf,memdev=shm$nshm")
+			echo "pair$fn 1af4 1110 $nshm" >> "$stage/etc/devices.list"
+		done ;;
 	*)
 		echo "guest-run: unknown device $d" >&2; exit 2 ;;
 	esac

@@ -139,6 +139,10 @@ enum vfio_pci_intx_policy {
 enum vfio_pci_intx_policy vfio_pci_intx_policy(unsigned int irq, bool is_virtfn,
 					       u16 vendor, u16 device);
 
+/* VGA_RSRC_* a VGA device claims to decode (the VGA arbiter's question) */
+unsigned int vfio_pci_vga_decodes(bool single_vga, bool vga_offered,
+				  bool root_bus, bool vga_below);
+
 /* DEVCTL read request size for encoding @enc, floored at @mps; 0: reserved */
 int vfio_pci_readrq_bytes(unsigned int enc, int mps);
 
