@@ -719,4 +719,6 @@ module_exit(vfio_pci_core_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION(DRIVER_DESC);
+/* dkms refuses to replace a module whose version equals the kernel's */
+MODULE_VERSION("1.0");
 MODULE_IMPORT_NS(IOMMUFD);

@@ -625,6 +625,33 @@ static void vfio_pci_vga_decode_table(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->legacy ? legacy : 0, got & legacy);
 }
 
+/* ---- ROM region ------------------------------------------------------- */
+
+static void vfio_pci_rom_source(struct kunit *test)
+{
+	u64 size = 1;
+
+	/* A ROM BAR wins over everything, with the BAR's size */
+	KUNIT_EXPECT_EQ(test, VFIO_PCI_ROM_BAR,
+			vfio_pci_rom_region(SZ_256K, false, SZ_64K, &size));
+	KUNIT_EXPECT_EQ(test, SZ_256K, size);
+	KUNIT_EXPECT_EQ(test, VFIO_PCI_ROM_BAR,
+			vfio_pci_rom_region(SZ_128K, true, SZ_64K, &size));
+	KUNIT_EXPECT_EQ(test, SZ_128K, size);
+	/* A shadow without a length is the legacy 128 KiB window */
+	KUNIT_EXPECT_EQ(test, VFIO_PCI_ROM_BAR,
+			vfio_pci_rom_region(0, true, SZ_64K, &size));
+	KUNIT_EXPECT_EQ(test, SZ_128K, size);
+	/* No BAR: the firmware's image, with its own length */
+	KUNIT_EXPECT_EQ(test, VFIO_PCI_ROM_PLATFORM,
+			vfio_pci_rom_region(0, false, 0xe600, &size));
+	KUNIT_EXPECT_EQ(test, 0xe600, size);
+	/* Nothing at all */
+	KUNIT_EXPECT_EQ(test, VFIO_PCI_ROM_NONE,
+			vfio_pci_rom_region(0, false, 0, &size));
+	KUNIT_EXPECT_EQ(test, 0, size);
+}
+
 static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE_PARAM(vfio_pci_cfg_perm_table, perm_gen_params),
 	KUNIT_CASE(vfio_pci_cfg_perm_bars),
@@ -641,6 +668,7 @@ static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE_PARAM(vfio_pci_intx_policy_table, intx_gen_params),
 	KUNIT_CASE(vfio_pci_readrq),
 	KUNIT_CASE_PARAM(vfio_pci_vga_decode_table, vga_gen_params),
+	KUNIT_CASE(vfio_pci_rom_source),
 	{}
 };
 
