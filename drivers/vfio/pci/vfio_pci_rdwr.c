@@ -34,7 +34,10 @@
  * Where this differs from Linux 6.12's stock vfio-pci: an access straddling
  * the end of a BAR fails instead of being shortened, and without MSI
  * isolation the MSI-X table pages are withheld from mmap (stock always
- * reports MSIX_MAPPABLE and maps them).
+ * reports MSIX_MAPPABLE and maps them).  A function with no ROM BAR but a
+ * ROM image the firmware handed over (pdev->rom, x86 EFI setup data: the
+ * VBIOS of some laptop GPUs) gets that image as its ROM region; stock 6.12
+ * reports no ROM for it.
  */
 #include <kunit/visibility.h>
 #include <linux/io.h>

@@ -259,8 +259,11 @@ FIXTURE_SETUP(pair)
 	int i;
 
 	self->iommufd = -1;
-	self->fd[0] = self->fd[1] = -1;
-	self->d.fd = self->d.group = self->d.container = -1;
+	for (i = 0; i < 2; i++)
+		self->fd[i] = -1;
+	self->d.fd = -1;
+	self->d.group = -1;
+	self->d.container = -1;
 	self->bdf[0] = vfio_test_bdf("pair0");
 	self->bdf[1] = vfio_test_bdf("pair1");
 	if (!self->bdf[0] || !self->bdf[1])
@@ -302,7 +305,7 @@ static bool kernel_has_cdev(struct __test_metadata *_metadata)
 
 /* Open pair function @i through its cdev and bind it to self->iommufd */
 static void pair_cdev(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(pair) *self, int i)
+		      struct _test_data_pair *self, int i)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 
