@@ -12,6 +12,9 @@
 #   make fuzz       long fuzzer run (>= 1M calls)
 #   make intree     overlay onto linux-source-6.12 and build there
 #   make modules_install   install into /lib/modules/<kver>/updates
+#   make dkms-install      register with DKMS (kept across kernel updates),
+#                          install into /lib/modules/<kver>/updates/dkms
+#   make dkms-remove       remove it again
 
 SHELL := /bin/bash
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -30,7 +33,7 @@ KCONFIG_ARGS := CONFIG_VFIO_PCI_CORE=m CONFIG_VFIO_PCI=m $(KCONFIG_EXTRA)
 KBUILD := $(MAKE) -C $(KDIR) M=$(TOP) $(KCONFIG_ARGS)
 
 .PHONY: all modules deps clean lint check check-debug demo intree kunit tests \
-	bench fuzz modules_install help mutants
+	bench fuzz modules_install help mutants dkms-install dkms-remove
 
 all: modules
 
@@ -42,6 +45,12 @@ modules: deps
 
 modules_install: modules
 	+$(KBUILD) INSTALL_MOD_DIR=updates modules_install
+
+dkms-install: deps
+	@$(TOP)/scripts/dkms.sh install
+
+dkms-remove:
+	@$(TOP)/scripts/dkms.sh remove
 
 tests: deps
 	+$(MAKE) -C $(TOP)/tools/testing/selftests/vfio OUTPUT=$(BUILD)/tests

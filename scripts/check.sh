@@ -32,6 +32,9 @@ step() {	# name command...: one case from a command's exit status
 
 step "build: modules" make -s modules
 step "build: selftests" make -s tests
+# DKMS: build and install the package for $KVER into a temporary tree of its
+# own; our modules must resolve into updates/dkms there
+step "build: DKMS package, modules in updates/dkms" "$here/dkms.sh" check
 
 # LINT=0 leaves lint out (scripts/mutants.sh)
 if [ "${LINT:-1}" = 1 ]; then

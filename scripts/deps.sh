@@ -4,14 +4,15 @@
 # Install with apt whatever the build, the lint and the guest harness need:
 # compiler and kbuild, Debian's 6.12 headers and the matching 6.12 kernel
 # image (the guest boots it), linux-source-6.12 (checkpatch, kselftest
-# harness, in-tree builds), QEMU, busybox and the rest.  Idempotent and
+# harness, in-tree builds), QEMU, busybox, dkms (make check's DKMS step)
+# and the rest.  Idempotent and
 # quiet when everything is already there.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
 pkgs="build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils
       zstd busybox-static qemu-system-x86 sparse linux-source-6.12 python3
-      gnuplot-nox util-linux file"
+      gnuplot-nox util-linux file dkms"
 
 missing=""
 for p in $pkgs; do

@@ -7,7 +7,9 @@
 # build/tests, and report.  One boot runs many tests.
 #
 # usage: guest-run.sh [options] TEST...
-#   --devices "edu e1000e nvme ivshmem nvme-sriov vga"   devices to add and bind;
+#   --devices "edu e1000e nvme ivshmem nvme-sriov vga pair"   devices to add
+#                      and bind; "pair" is two ivshmem functions (VFIO_PAIR0_BDF,
+#                      VFIO_PAIR1_BDF) of one slot behind a root port;
 #                      "ivshmem=SIZE" (e.g. ivshmem=64M) sets BAR2's size and
 #                      puts the function behind a root port of its own, and
 #                      ivshmem may repeat: the first is VFIO_IVSHMEM_BDF, the
@@ -135,9 +137,29 @@ add_mod_file() {	# path-on-host [args]
 	esac
 	echo "$base $*" >> "$modlist"
 }
+# The files of a stock module and its dependencies, dependencies first.
+# Stock means the distribution's, under lib/modules/$KVER/kernel: a copy of
+# ours installed into updates/ (make dkms-install, make modules_install)
+# would win modprobe's lookup and be compared with itself, so anything
+# else stops the run.
+stock_files() {	# module name
+	local p ps
+	ps=$(modprobe "${modroot[@]+"${modroot[@]}"}" -S "$KVER" --show-depends "$1" |
+	     awk '$1 == "insmod" {print $2}') || return 1
+	for p in $ps; do
+		case "$p" in
+		*/lib/modules/"$KVER"/kernel/*) echo "$p" ;;
+		*)
+			echo "guest-run: stock $1 resolves to $p, not into lib/modules/$KVER/kernel/" >&2
+			echo "guest-run: (ours installed there? make dkms-remove, or remove it)" >&2
+			return 1 ;;
+		esac
+	done
+}
 add_stock() {		# module name: it and its dependencies from Debian's tree
-	local p
-	for p in $(modprobe "${modroot[@]+"${modroot[@]}"}" -S "$KVER" --show-depends "$1" | awk '$1 == "insmod" {print $2}'); do
+	local p ps
+	ps=$(stock_files "$1") || exit 1
+	for p in $ps; do
 		add_mod_file "$p"
 	done
 }
@@ -155,8 +177,8 @@ if [ $stock = 1 ]; then
 	add_stock vfio-pci-core
 	echo vfio-pci-core.ko >> "$ours"
 	echo vfio-pci.ko >> "$ours"
-	p=$(modprobe "${modroot[@]+"${modroot[@]}"}" -S "$KVER" --show-depends vfio-pci | awk '$1 == "insmod" {print $2}' | tail -n1)
-	add_mod_file "$p" $(mod_args vfio-pci)
+	p=$(stock_files vfio-pci) || exit 1
+	add_mod_file "$(echo "$p" | tail -n1)" $(mod_args vfio-pci)
 else
 	for m in vfio-pci-core vfio-pci; do
 		ko=$tree/drivers/vfio/pci/$m.ko
@@ -182,7 +204,8 @@ done
 mkdir -p "$stage/lib/modules/sets/ours" "$stage/lib/modules/sets/stock"
 for m in vfio-pci-core vfio-pci; do
 	cp "$tree/drivers/vfio/pci/$m.ko" "$stage/lib/modules/sets/ours/"
-	p=$(modprobe "${modroot[@]+"${modroot[@]}"}" -S "$KVER" --show-depends $m | awk '$1 == "insmod" {print $2}' | tail -n1)
+	p=$(stock_files $m) || exit 1
+	p=$(echo "$p" | tail -n1)
 	case "$p" in
 	*.xz) xz -dc "$p" > "$stage/lib/modules/sets/stock/$m.ko" ;;
 	*) cp "$p" "$stage/lib/modules/sets/stock/$m.ko" ;;
@@ -247,6 +270,18 @@ for d in $devices; do
 		name=ivshmem
 		[ $nshm = 1 ] || name=ivshmem$nshm
 		echo "$name 1af4 1110 $nshm" >> "$stage/etc/devices.list" ;;
+	pair)
+		# two ivshmem functions of one multifunction slot behind a root
+		# port: a hot reset touches both (device sets of two)
+		root_port
+		for fn in 0 1; do
+			nshm=$((nshm + 1))
+			qdev+=(-object "memory-backend-ram,id=shm$nshm,size=1M,share=on")
+			mf=""
+			[ $fn = 0 ] && mf=",multifunction=on"
+			qdev+=(-device "ivshmem-plain,bus=$bus,addr=0.$fn$mf,memdev=shm$nshm")
+			echo "pair$fn 1af4 1110 $nshm" >> "$stage/etc/devices.list"
+		done ;;
 	*)
 		echo "guest-run: unknown device $d" >&2; exit 2 ;;
 	esac

@@ -225,6 +225,8 @@ module_exit(vfio_pci_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION(DRIVER_DESC);
+/* dkms refuses to replace a module whose version equals the kernel's */
+MODULE_VERSION("1.0");
 
 #if IS_ENABLED(CONFIG_VFIO_PCI_CORE_KUNIT_TEST)
 #include "vfio_pci_kunit.c"

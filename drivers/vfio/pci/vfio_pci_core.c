@@ -9,6 +9,7 @@
  * vfio_pci_core_disable(): interrupts, ioeventfds, mappings, the command
  * register (through the saved state) and, where possible, a reset.
  */
+#include <kunit/visibility.h>
 #include <linux/aperture.h>
 #include <linux/debugfs.h>
 #include <linux/fault-inject.h>
@@ -45,27 +46,60 @@ void vfio_pci_core_set_params(bool nointxmask, bool is_disable_vga,
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_set_params);
 
-/* VGA arbiter: what legacy resources this device still decodes */
-static unsigned int vfio_pci_vga_decode(struct pci_dev *pdev, bool single_vga)
+/**
+ * vfio_pci_vga_decodes() - what a VGA device tells the VGA arbiter it decodes
+ * @single_vga: it is the only VGA device of the system
+ * @vga_offered: users may get the legacy VGA ranges (the VGA region)
+ * @root_bus: it sits on a root bus (no bridge can stop legacy routing)
+ * @vga_below: another VGA device sits on its bus or below it
+ *
+ * The legacy ranges may only be disclaimed when nobody reaches them
+ * through us (no VGA region), a bridge above the device can stop routing
+ * them, and no other VGA device behind that bridge depends on the routing.
+ *
+ * Return: VGA_RSRC_* flags; the normal ranges are always decoded.
+ */
+unsigned int vfio_pci_vga_decodes(bool single_vga, bool vga_offered,
+				  bool root_bus, bool vga_below)
 {
+	unsigned int decodes = VGA_RSRC_NORMAL_IO | VGA_RSRC_NORMAL_MEM;
+
+	if (single_vga || vga_offered || root_bus || vga_below)
+		decodes |= VGA_RSRC_LEGACY_IO | VGA_RSRC_LEGACY_MEM;
+	return decodes;
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_vga_decodes);
+
+/* Whether a VGA device other than @pdev is on its bus or a bus below it */
+static bool vfio_pci_other_vga_below(struct pci_dev *pdev)
+{
+	unsigned char last = pci_bus_max_busnr(pdev->bus);
 	struct pci_dev *tmp = NULL;
-	unsigned int decodes;
 
-	decodes = VGA_RSRC_NORMAL_IO | VGA_RSRC_NORMAL_MEM;
-	if (single_vga)
-		return decodes | VGA_RSRC_LEGACY_IO | VGA_RSRC_LEGACY_MEM;
-
-	/*
-	 * With more than one VGA device, legacy ranges follow the bridge
-	 * routing; a device alone on its bus keeps them.
-	 */
 	while ((tmp = pci_get_class(PCI_CLASS_DISPLAY_VGA << 8, tmp))) {
-		if (tmp != pdev && tmp->bus == pdev->bus) {
+		if (tmp == pdev || pci_is_root_bus(tmp->bus) ||
+		    pci_domain_nr(tmp->bus) != pci_domain_nr(pdev->bus))
+			continue;
+		if (tmp->bus->number >= pdev->bus->number &&
+		    tmp->bus->number <= last) {
 			pci_dev_put(tmp);
-			return decodes;
+			return true;
 		}
 	}
-	return decodes | VGA_RSRC_LEGACY_IO | VGA_RSRC_LEGACY_MEM;
+	return false;
+}
+
+/* VGA arbiter callback: what legacy resources this device still decodes */
+static unsigned int vfio_pci_vga_decode(struct pci_dev *pdev, bool single_vga)
+{
+	bool offered = IS_ENABLED(CONFIG_VFIO_PCI_VGA) && !vfio_pci_disable_vga;
+	bool root = pci_is_root_bus(pdev->bus);
+
+	/* The bus scan only matters when nothing else keeps the ranges */
+	if (single_vga || offered || root)
+		return vfio_pci_vga_decodes(single_vga, offered, root, false);
+	return vfio_pci_vga_decodes(false, false, false,
+				    vfio_pci_other_vga_below(pdev));
 }
 
 /**
@@ -685,4 +719,6 @@ module_exit(vfio_pci_core_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION(DRIVER_DESC);
+/* dkms refuses to replace a module whose version equals the kernel's */
+MODULE_VERSION("1.0");
 MODULE_IMPORT_NS(IOMMUFD);

@@ -9,6 +9,7 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/unaligned.h>
+#include <linux/vgaarb.h>
 
 #include "vfio_pci_priv.h"
 
@@ -586,6 +587,71 @@ static void vfio_pci_readrq(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, vfio_pci_readrq_bytes(7, 128));
 }
 
+/* ---- VGA arbiter --------------------------------------------------------- */
+
+struct vga_case {
+	const char *what;
+	bool single, offered, root, below;
+	bool legacy;		/* legacy ranges still claimed */
+};
+
+static const struct vga_case vga_cases[] = {
+	{ "only VGA device", true, false, false, false, true },
+	{ "VGA region offered", false, true, false, false, true },
+	{ "offered, another VGA below", false, true, false, true, true },
+	{ "on a root bus", false, false, true, false, true },
+	{ "another VGA device below the bridge", false, false, false, true, true },
+	{ "alone below its bridge, no VGA region", false, false, false, false,
+	  false },
+};
+
+static void vga_case_desc(const struct vga_case *c, char *desc)
+{
+	strscpy(desc, c->what, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vga, vga_cases, vga_case_desc);
+
+static void vfio_pci_vga_decode_table(struct kunit *test)
+{
+	const unsigned int legacy = VGA_RSRC_LEGACY_IO | VGA_RSRC_LEGACY_MEM;
+	const struct vga_case *c = test->param_value;
+	unsigned int got = vfio_pci_vga_decodes(c->single, c->offered, c->root,
+						c->below);
+
+	/* The normal ranges are always decoded */
+	KUNIT_EXPECT_EQ(test, VGA_RSRC_NORMAL_IO | VGA_RSRC_NORMAL_MEM,
+			got & ~legacy);
+	KUNIT_EXPECT_EQ(test, c->legacy ? legacy : 0, got & legacy);
+}
+
+/* ---- ROM region ------------------------------------------------------- */
+
+static void vfio_pci_rom_source(struct kunit *test)
+{
+	u64 size = 1;
+
+	/* A ROM BAR wins over everything, with the BAR's size */
+	KUNIT_EXPECT_EQ(test, VFIO_PCI_ROM_BAR,
+			vfio_pci_rom_region(SZ_256K, false, SZ_64K, &size));
+	KUNIT_EXPECT_EQ(test, SZ_256K, size);
+	KUNIT_EXPECT_EQ(test, VFIO_PCI_ROM_BAR,
+			vfio_pci_rom_region(SZ_128K, true, SZ_64K, &size));
+	KUNIT_EXPECT_EQ(test, SZ_128K, size);
+	/* A shadow without a length is the legacy 128 KiB window */
+	KUNIT_EXPECT_EQ(test, VFIO_PCI_ROM_BAR,
+			vfio_pci_rom_region(0, true, SZ_64K, &size));
+	KUNIT_EXPECT_EQ(test, SZ_128K, size);
+	/* No BAR: the firmware's image, with its own length */
+	KUNIT_EXPECT_EQ(test, VFIO_PCI_ROM_PLATFORM,
+			vfio_pci_rom_region(0, false, 0xe600, &size));
+	KUNIT_EXPECT_EQ(test, 0xe600, size);
+	/* Nothing at all */
+	KUNIT_EXPECT_EQ(test, VFIO_PCI_ROM_NONE,
+			vfio_pci_rom_region(0, false, 0, &size));
+	KUNIT_EXPECT_EQ(test, 0, size);
+}
+
 static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE_PARAM(vfio_pci_cfg_perm_table, perm_gen_params),
 	KUNIT_CASE(vfio_pci_cfg_perm_bars),
@@ -601,6 +667,8 @@ static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE(vfio_pci_offsets),
 	KUNIT_CASE_PARAM(vfio_pci_intx_policy_table, intx_gen_params),
 	KUNIT_CASE(vfio_pci_readrq),
+	KUNIT_CASE_PARAM(vfio_pci_vga_decode_table, vga_gen_params),
+	KUNIT_CASE(vfio_pci_rom_source),
 	{}
 };
 

@@ -139,6 +139,20 @@ enum vfio_pci_intx_policy {
 enum vfio_pci_intx_policy vfio_pci_intx_policy(unsigned int irq, bool is_virtfn,
 					       u16 vendor, u16 device);
 
+/* Where the ROM region is read from */
+enum vfio_pci_rom_source {
+	VFIO_PCI_ROM_NONE,	/* no ROM region */
+	VFIO_PCI_ROM_BAR,	/* the ROM BAR, or a shadow, via pci_map_rom() */
+	VFIO_PCI_ROM_PLATFORM,	/* the firmware's copy, pdev->rom */
+};
+
+enum vfio_pci_rom_source vfio_pci_rom_region(u64 bar_len, bool shadow,
+					     u64 platform_len, u64 *size);
+
+/* VGA_RSRC_* a VGA device claims to decode (the VGA arbiter's question) */
+unsigned int vfio_pci_vga_decodes(bool single_vga, bool vga_offered,
+				  bool root_bus, bool vga_below);
+
 /* DEVCTL read request size for encoding @enc, floored at @mps; 0: reserved */
 int vfio_pci_readrq_bytes(unsigned int enc, int mps);
 

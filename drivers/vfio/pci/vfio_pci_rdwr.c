@@ -34,8 +34,12 @@
  * Where this differs from Linux 6.12's stock vfio-pci: an access straddling
  * the end of a BAR fails instead of being shortened, and without MSI
  * isolation the MSI-X table pages are withheld from mmap (stock always
- * reports MSIX_MAPPABLE and maps them).
+ * reports MSIX_MAPPABLE and maps them).  A function with no ROM BAR but a
+ * ROM image the firmware handed over (pdev->rom, x86 EFI setup data: the
+ * VBIOS of some laptop GPUs) gets that image as its ROM region; stock 6.12
+ * reports no ROM for it.
  */
+#include <kunit/visibility.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/mm.h>
@@ -490,6 +494,65 @@ static bool vfio_pci_in_region(u64 pos, size_t count, u64 size)
 	return pos < size && count <= size - pos;
 }
 
+/**
+ * vfio_pci_rom_region() - where the ROM region's contents come from
+ * @bar_len: length of the ROM BAR (0: the function has none)
+ * @shadow: the ROM resource is a shadow copy (IORESOURCE_ROM_SHADOW)
+ * @platform_len: length of a ROM image the firmware handed over for the
+ *	function (pdev->romlen), 0 for none
+ * @size: set to the region's size, 0 when there is no ROM
+ *
+ * The ROM BAR comes first; a shadowed boot video ROM without a length is
+ * the 128 KiB legacy window; only a function with neither gets the image
+ * the firmware keeps for it (laptop GPUs whose VBIOS exists only there).
+ *
+ * Return: where to read: VFIO_PCI_ROM_NONE, _BAR or _PLATFORM.
+ */
+enum vfio_pci_rom_source vfio_pci_rom_region(u64 bar_len, bool shadow,
+					     u64 platform_len, u64 *size)
+{
+	*size = 0;
+	if (bar_len) {
+		*size = bar_len;
+		return VFIO_PCI_ROM_BAR;
+	}
+	if (shadow) {
+		*size = SZ_128K;
+		return VFIO_PCI_ROM_BAR;
+	}
+	if (platform_len) {
+		*size = platform_len;
+		return VFIO_PCI_ROM_PLATFORM;
+	}
+	return VFIO_PCI_ROM_NONE;
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_rom_region);
+
+/* The ROM region of @pdev: its source and size */
+static enum vfio_pci_rom_source vfio_pci_rom_of(struct pci_dev *pdev, u64 *size)
+{
+	struct resource *res = &pdev->resource[PCI_ROM_RESOURCE];
+
+	return vfio_pci_rom_region(pci_resource_len(pdev, PCI_ROM_RESOURCE),
+				   res->flags & IORESOURCE_ROM_SHADOW,
+				   pdev->rom ? pdev->romlen : 0, size);
+}
+
+/* Copy from the image the firmware left in RAM for the function */
+static int vfio_pci_platform_rom_copy(struct pci_dev *pdev, void *kbuf,
+				      u64 pos, size_t len)
+{
+	void *rom;
+
+	rom = vfio_pci_fail() ? NULL :
+	      memremap(pdev->rom + pos, len, MEMREMAP_WB);
+	if (!rom)
+		return -ENOMEM;
+	memcpy(kbuf, rom, len);
+	memunmap(rom);
+	return 0;
+}
+
 /* Read the expansion ROM through a kernel buffer */
 static int vfio_pci_rom_copy(struct vfio_pci_core_device *vdev, void *kbuf,
 			     u64 pos, size_t len)
@@ -530,12 +593,14 @@ out_unlock_memory:
 static ssize_t vfio_pci_rom_read(struct vfio_pci_core_device *vdev,
 				 char __user *buf, size_t count, u64 pos)
 {
-	u64 size = pci_resource_len(vdev->pdev, PCI_ROM_RESOURCE);
+	enum vfio_pci_rom_source src;
 	size_t done = 0, len;
 	void *kbuf;
 	int ret = 0;
+	u64 size;
 
-	if (!vfio_pci_in_region(pos, count, size))
+	src = vfio_pci_rom_of(vdev->pdev, &size);
+	if (src == VFIO_PCI_ROM_NONE || !vfio_pci_in_region(pos, count, size))
 		return -EINVAL;
 	if (!count)
 		return 0;
@@ -547,7 +612,11 @@ static ssize_t vfio_pci_rom_read(struct vfio_pci_core_device *vdev,
 
 	while (done < count) {
 		len = min_t(size_t, count - done, VFIO_PCI_ROM_CHUNK);
-		ret = vfio_pci_rom_copy(vdev, kbuf, pos + done, len);
+		if (src == VFIO_PCI_ROM_PLATFORM)
+			ret = vfio_pci_platform_rom_copy(vdev->pdev, kbuf,
+							 pos + done, len);
+		else
+			ret = vfio_pci_rom_copy(vdev, kbuf, pos + done, len);
 		if (ret)
 			break;
 		if (copy_to_user(buf + done, kbuf, len)) {
@@ -853,18 +922,28 @@ static int vfio_pci_bar_info(struct vfio_pci_core_device *vdev,
 	return vfio_pci_msix_caps(vdev, info, caps);
 }
 
-/* The ROM is reported only if pci_map_rom() finds a valid image */
+/*
+ * A ROM BAR is reported only if pci_map_rom() finds a valid image there;
+ * a firmware-provided image is reported as it is
+ */
 static void vfio_pci_rom_info(struct vfio_pci_core_device *vdev,
 			      struct vfio_region_info *info)
 {
 	struct pci_dev *pdev = vdev->pdev;
-	u64 size = pci_resource_len(pdev, PCI_ROM_RESOURCE);
+	enum vfio_pci_rom_source src;
 	void __iomem *rom;
 	size_t romsize;
+	u64 size;
 	u16 cmd;
 
-	if (!size)
+	src = vfio_pci_rom_of(pdev, &size);
+	if (src == VFIO_PCI_ROM_NONE)
 		return;
+	if (src == VFIO_PCI_ROM_PLATFORM) {
+		info->size = size;
+		info->flags = VFIO_REGION_INFO_FLAG_READ;
+		return;
+	}
 
 	if (pm_runtime_resume_and_get(&pdev->dev))
 		return;

@@ -329,7 +329,36 @@ struct vfio_pci_info_fill {
 	struct vfio_pci_dependent_device *devices;
 	unsigned int max;		/* entries allocated */
 	unsigned int count;		/* entries filled */
+	/* devid form: the caller's device set and iommufd; group form: NULL */
+	struct iommufd_ctx *ictx;
+	struct vfio_device_set *dev_set;
+	bool all_owned;			/* devid form: no entry NOT_OWNED */
 };
+
+/*
+ * The devid of @pdev as the iommufd @ictx knows it: its bound device id,
+ * VFIO_PCI_DEVID_OWNED when it is not bound there but its IOMMU group is
+ * (so nobody else can own it), else VFIO_PCI_DEVID_NOT_OWNED.  A function
+ * outside the caller's device set is never owned: a hot reset would touch
+ * a function that does not coordinate with us.
+ */
+static u32 vfio_pci_devid_of(struct vfio_pci_info_fill *fill,
+			     struct pci_dev *pdev)
+{
+	struct vfio_device *cur;
+	int id;
+
+	lockdep_assert_held(&fill->dev_set->lock);
+
+	cur = vfio_find_device_in_devset(fill->dev_set, &pdev->dev);
+	/* No iommufd: a no-IOMMU cdev owns nothing */
+	if (!cur || !fill->ictx)
+		return VFIO_PCI_DEVID_NOT_OWNED;
+	id = vfio_iommufd_get_dev_id(cur, fill->ictx);
+	if (id > 0)
+		return id;
+	return id == -ENOENT ? VFIO_PCI_DEVID_OWNED : VFIO_PCI_DEVID_NOT_OWNED;
+}
 
 static int vfio_pci_scope_fill(struct pci_dev *pdev, void *data)
 {
@@ -341,17 +370,23 @@ static int vfio_pci_scope_fill(struct pci_dev *pdev, void *data)
 	if (fill->count == fill->max)
 		return -EAGAIN;
 
-	/* A function without an IOMMU group can never be owned by a user */
-	group = iommu_group_get(&pdev->dev);
-	if (!group)
-		return -EPERM;
-
-	dep = &fill->devices[fill->count++];
-	dep->group_id = iommu_group_id(group);
+	dep = &fill->devices[fill->count];
+	if (fill->dev_set) {
+		dep->devid = vfio_pci_devid_of(fill, pdev);
+		if (dep->devid == VFIO_PCI_DEVID_NOT_OWNED)
+			fill->all_owned = false;
+	} else {
+		/* A function without an IOMMU group can never be owned */
+		group = iommu_group_get(&pdev->dev);
+		if (!group)
+			return -EPERM;
+		dep->group_id = iommu_group_id(group);
+		iommu_group_put(group);
+	}
 	dep->segment = pci_domain_nr(pdev->bus);
 	dep->bus = pdev->bus->number;
 	dep->devfn = pdev->devfn;
-	iommu_group_put(group);
+	fill->count++;
 	return 0;
 }
 
@@ -361,10 +396,15 @@ static int vfio_pci_scope_fill(struct pci_dev *pdev, void *data)
  * @arg: user's struct vfio_pci_hot_reset_info, followed by room for
  *	(argsz - header) / sizeof(struct vfio_pci_dependent_device) entries
  *
- * Lists every function a hot reset of @vdev touches with its IOMMU group
- * (flags 0: the group form; the devid form needs iommufd cdevs).  When the
- * user's array is too small, only the header is written back, with count
- * set to the number of entries needed.
+ * Lists every function a hot reset of @vdev touches.  For a device opened
+ * through a vfio group each entry names the function's IOMMU group (flags
+ * 0).  For a device opened through its cdev and bound to an iommufd, each
+ * names the function's device id in that iommufd, VFIO_PCI_DEVID_OWNED or
+ * VFIO_PCI_DEVID_NOT_OWNED (flag VFIO_PCI_HOT_RESET_FLAG_DEV_ID); flag
+ * VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED tells that no entry is
+ * NOT_OWNED, so a VFIO_DEVICE_PCI_HOT_RESET with count 0 may succeed.
+ * When the user's array is too small, only the header is written back,
+ * with count set to the number of entries needed.
  *
  * Return: 0, -ENOSPC when the array is too small, -ENODEV when the
  * function cannot be hot reset, -EINVAL for a short argsz, -EFAULT.
@@ -399,7 +439,6 @@ long vfio_pci_ioctl_get_hot_reset_info(struct vfio_pci_core_device *vdev,
 	if (!needed)
 		return -ENODEV;
 
-	hdr.flags = 0;
 	room = (hdr.argsz - minsz) / sizeof(*fill.devices);
 	if (needed > room) {
 		hdr.count = needed;
@@ -412,8 +451,22 @@ long vfio_pci_ioctl_get_hot_reset_info(struct vfio_pci_core_device *vdev,
 		return -ENOMEM;
 	fill.max = needed;
 
+	hdr.flags = 0;
 	walk.slot = slot;
-	ret = vfio_pci_walk_scope(pdev, &walk);
+	if (vfio_device_cdev_opened(&vdev->vdev)) {
+		fill.ictx = vfio_iommufd_device_ictx(&vdev->vdev);
+		fill.dev_set = vdev->vdev.dev_set;
+		fill.all_owned = true;
+		/* Membership and bindings stay put while the set is locked */
+		mutex_lock(&fill.dev_set->lock);
+		ret = vfio_pci_walk_scope(pdev, &walk);
+		mutex_unlock(&fill.dev_set->lock);
+		hdr.flags = VFIO_PCI_HOT_RESET_FLAG_DEV_ID;
+		if (fill.all_owned)
+			hdr.flags |= VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+	} else {
+		ret = vfio_pci_walk_scope(pdev, &walk);
+	}
 	if (ret)
 		goto out_free;
 
@@ -441,14 +494,34 @@ static bool vfio_pci_groups_have(struct file **groups, unsigned int count,
 }
 
 /*
- * Reset the slot or bus of @vdev for a user holding @groups.  Every device
- * of the set, open or not, must be in one of the groups: holding a group
- * file proves ownership of its devices, and a user may not reset a device
- * of a group it does not own even while nobody uses it.  dev_set->lock
- * keeps every device of the set from being opened meanwhile.
+ * Whether the user owns @cur, a device of the set.  With @ictx (the cdev
+ * form) it is owned when bound to that iommufd, or when its IOMMU group is
+ * (no other iommufd can then bind it); otherwise one of the group files the
+ * user passed must hold it.
+ */
+static bool vfio_pci_user_owns(struct vfio_device *cur, struct iommufd_ctx *ictx,
+			       struct file **groups, unsigned int count)
+{
+	int id;
+
+	if (ictx) {
+		id = vfio_iommufd_get_dev_id(cur, ictx);
+		return id > 0 || id == -ENOENT;
+	}
+	return vfio_pci_groups_have(groups, count, cur);
+}
+
+/*
+ * Reset the slot or bus of @vdev for a user holding @groups, or, with
+ * @ictx, for the user of that iommufd.  Every device of the set, open or
+ * not, must be owned by the user (vfio_pci_user_owns()): a user may not
+ * reset a device it does not own even while nobody uses it.
+ * dev_set->lock keeps every device of the set from being opened, bound or
+ * unbound meanwhile.
  */
 static int vfio_pci_devset_hot_reset(struct vfio_pci_core_device *vdev,
-				     struct file **groups, unsigned int count)
+				     struct file **groups, unsigned int count,
+				     struct iommufd_ctx *ictx)
 {
 	struct vfio_device_set *dev_set = vdev->vdev.dev_set;
 	struct vfio_pci_core_device *core;
@@ -463,7 +536,7 @@ static int vfio_pci_devset_hot_reset(struct vfio_pci_core_device *vdev,
 	}
 
 	list_for_each_entry(cur, &dev_set->device_list, dev_set_list) {
-		if (!vfio_pci_groups_have(groups, count, cur)) {
+		if (!vfio_pci_user_owns(cur, ictx, groups, count)) {
 			ret = -EINVAL;
 			goto out_unlock;
 		}
@@ -518,10 +591,11 @@ out_unlock:
  * @vdev: the core device
  * @arg: user's struct vfio_pci_hot_reset with count group fds
  *
- * Resets the slot or bus of @vdev.  The user passes the fds of the groups
- * of every open device that reset touches (see
- * VFIO_DEVICE_GET_PCI_HOT_RESET_INFO).  The group form is the only one: an
- * empty array is for iommufd cdevs, which this platform lacks.
+ * Resets the slot or bus of @vdev.  A user of a group-opened device passes
+ * the fds of the groups of every device that reset touches (see
+ * VFIO_DEVICE_GET_PCI_HOT_RESET_INFO).  A user of a cdev-opened device
+ * passes none (count 0): its iommufd must own every one of them.  Each form
+ * is refused for the other kind of opening.
  *
  * Return: 0; -EINVAL for bad argsz/flags/count, a fd that is not a vfio
  * group, a device the groups do not cover or a function outside the device
@@ -542,12 +616,18 @@ long vfio_pci_ioctl_hot_reset(struct vfio_pci_core_device *vdev,
 
 	if (copy_from_user(&hdr, arg, minsz))
 		return -EFAULT;
-	if (hdr.argsz < minsz || hdr.flags || !hdr.count)
+	if (hdr.argsz < minsz || hdr.flags)
+		return -EINVAL;
+	/* An empty array is the cdev form, and only that */
+	if (!hdr.count != vfio_device_cdev_opened(&vdev->vdev))
 		return -EINVAL;
 
 	ret = vfio_pci_hot_reset_scope(vdev->pdev, &slot);
 	if (ret)
 		return ret;
+	if (!hdr.count)
+		return vfio_pci_devset_hot_reset(vdev, NULL, 0,
+						 vfio_iommufd_device_ictx(&vdev->vdev));
 
 	/*
 	 * Each touched function is in one group, so more fds than functions
@@ -584,7 +664,7 @@ long vfio_pci_ioctl_hot_reset(struct vfio_pci_core_device *vdev,
 		}
 	}
 
-	ret = vfio_pci_devset_hot_reset(vdev, groups, hdr.count);
+	ret = vfio_pci_devset_hot_reset(vdev, groups, hdr.count, NULL);
 
 out_fput:
 	for (i = 0; i < got; i++)

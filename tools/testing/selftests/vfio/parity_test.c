@@ -6,7 +6,9 @@
  *   AER masks and severities, DEVCTL and DEVCTL2 fields the user wrote;
  * - the max read request size is virtual and reaches the hardware only
  *   through the PCI core, never as a reserved encoding;
- * - the emulated PMCSR follows the function back to D0 after a reset.
+ * - the emulated PMCSR follows the function back to D0 after a reset,
+ *   a function reset (VFIO_DEVICE_RESET) or a hot reset of its slot (nvme
+ *   sits alone behind a root port of its own).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -206,25 +208,49 @@ FIXTURE_TEARDOWN(pmcsr)
 	vfio_dev_close(&self->d);
 }
 
+/* Put the function in D3hot through the emulated PMCSR */
+static void enter_d3hot(struct __test_metadata *_metadata, struct vfio_dev *d,
+			unsigned int ctrl)
+{
+	uint16_t v = vfio_cfg_read16(d, ctrl);
+
+	ASSERT_EQ(0, v & PCI_PM_CTRL_STATE_MASK);
+	vfio_cfg_write16(d, ctrl, (v & ~PCI_PM_CTRL_STATE_MASK) | 3);
+	ASSERT_EQ(3, vfio_cfg_read16(d, ctrl) & PCI_PM_CTRL_STATE_MASK);
+}
+
+/* Back in D0 as the user reads it, and the function answers: CAP not ~0 */
+static void expect_d0(struct __test_metadata *_metadata, struct vfio_dev *d,
+		      unsigned int ctrl)
+{
+	uint32_t cap = 0xffffffff;
+
+	EXPECT_EQ(0, vfio_cfg_read16(d, ctrl) & PCI_PM_CTRL_STATE_MASK);
+	EXPECT_EQ(4, vfio_region_read(d, VFIO_PCI_BAR0_REGION_INDEX, 0, &cap, 4));
+	EXPECT_NE(0xffffffff, cap);
+}
+
 TEST_F(pmcsr, reset_brings_the_emulated_state_back_to_d0)
 {
 	unsigned int ctrl = self->pm + PCI_PM_CTRL;
-	uint16_t v = vfio_cfg_read16(&self->d, ctrl);
 
-	ASSERT_EQ(0, v & PCI_PM_CTRL_STATE_MASK);
-	vfio_cfg_write16(&self->d, ctrl, (v & ~PCI_PM_CTRL_STATE_MASK) | 3);
-	ASSERT_EQ(3, vfio_cfg_read16(&self->d, ctrl) & PCI_PM_CTRL_STATE_MASK);
-
+	enter_d3hot(_metadata, &self->d, ctrl);
 	ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
-	EXPECT_EQ(0, vfio_cfg_read16(&self->d, ctrl) & PCI_PM_CTRL_STATE_MASK);
-	/* and the function answers: NVMe CAP is not all-ones */
-	{
-		uint32_t cap = 0xffffffff;
+	expect_d0(_metadata, &self->d, ctrl);
+}
 
-		EXPECT_EQ(4, vfio_region_read(&self->d, VFIO_PCI_BAR0_REGION_INDEX,
-					      0, &cap, 4));
-		EXPECT_NE(0xffffffff, cap);
-	}
+TEST_F(pmcsr, hot_reset_brings_the_emulated_state_back_to_d0)
+{
+	struct {
+		struct vfio_pci_hot_reset hdr;
+		int32_t fd;
+	} r = { .hdr = { .argsz = sizeof(r), .count = 1 } };
+	unsigned int ctrl = self->pm + PCI_PM_CTRL;
+
+	r.fd = self->d.group;
+	enter_d3hot(_metadata, &self->d, ctrl);
+	ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_PCI_HOT_RESET, &r));
+	expect_d0(_metadata, &self->d, ctrl);
 }
 
 TEST_HARNESS_MAIN

@@ -867,17 +867,31 @@ TEST_F(region, mmap_outlives_fd_and_fork)
 
 /* ---- ioeventfd ---------------------------------------------------------- */
 
-TEST_F(region, ioeventfd_edu)
+/*
+ * edu's inverting register (BAR0 + 4, reads back ~value) as a device fd
+ * offset in *@reg, and a fresh eventfd to trigger ioeventfds on it
+ */
+static int edu_inv_reg_eventfd(struct __test_metadata *_metadata,
+			       struct vfio_dev *d, uint64_t *reg)
 {
 	struct vfio_region_info ri;
+	int efd;
+
+	ASSERT_EQ(0, region_info(d, 0, &ri));
+	*reg = ri.offset + 4;
+	efd = eventfd(0, EFD_CLOEXEC);
+	EXPECT_GE(efd, 0);
+	return efd;
+}
+
+TEST_F(region, ioeventfd_edu)
+{
 	uint64_t one = 1, reg;
 	int efd;
 
 	if (strcmp(variant->name, "edu"))
 		SKIP(return, "edu only");
-	ASSERT_EQ(0, region_info(&self->d, 0, &ri));
-	reg = ri.offset + 4;
-	efd = eventfd(0, EFD_CLOEXEC);
+	efd = edu_inv_reg_eventfd(_metadata, &self->d, &reg);
 	ASSERT_GE(efd, 0);
 
 	ASSERT_EQ(0, ioeventfd(&self->d, reg, 0x12345678,
@@ -951,15 +965,12 @@ TEST_F(region, ioeventfd_ivshmem_sizes)
 
 TEST_F(region, ioeventfd_memory_off_drops)
 {
-	struct vfio_region_info ri;
 	uint64_t one = 1, reg;
 	int efd;
 
 	if (strcmp(variant->name, "edu"))
 		SKIP(return, "edu only");
-	ASSERT_EQ(0, region_info(&self->d, 0, &ri));
-	reg = ri.offset + 4;
-	efd = eventfd(0, EFD_CLOEXEC);
+	efd = edu_inv_reg_eventfd(_metadata, &self->d, &reg);
 	ASSERT_GE(efd, 0);
 	ASSERT_EQ(0, pwrite32(&self->d, reg, 0x13572468));
 	ASSERT_EQ(0, ioeventfd(&self->d, reg, 0x2468ace0,
