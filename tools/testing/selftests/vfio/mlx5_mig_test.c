@@ -98,21 +98,6 @@ static int save_stream(struct vfio_dev *d, struct stream *s)
 	return n < 0 ? n : ret;
 }
 
-/* Load @len bytes of @p into @d: 0 or the first errno (write or STOP) */
-static int load_stream(struct vfio_dev *d, const void *p, size_t len)
-{
-	int fd, ret;
-
-	ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_RESUMING, &fd);
-	if (ret)
-		return ret;
-	ret = vfio_write_all(fd, p, len);
-	if (!ret)
-		ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_STOP, NULL);
-	close(fd);
-	return ret;
-}
-
 /* ---- fixtures: a source and a destination ---- */
 
 struct pair {
@@ -155,14 +140,8 @@ static int open_pair(uint64_t size, struct pair *p)
 
 static void close_pair(struct pair *p)
 {
-	if (p->sbar)
-		munmap(p->sbar, p->size);
-	if (p->dbar)
-		munmap(p->dbar, p->size);
-	if (p->src.fd >= 0)
-		vfio_dev_close(&p->src);
-	if (p->dst.fd >= 0)
-		vfio_dev_close(&p->dst);
+	vfio_mlx5_close(&p->src, p->sbar, p->size);
+	vfio_mlx5_close(&p->dst, p->dbar, p->size);
 }
 
 FIXTURE_SETUP(mig)
@@ -517,7 +496,7 @@ TEST_F(bad, rejected_then_reset)
 	/* A reset makes the destination usable: the good stream loads */
 	ASSERT_EQ(0, reset(&self->p.dst));
 	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.dst));
-	ASSERT_EQ(0, load_stream(&self->p.dst, self->good.data, self->good.len));
+	ASSERT_EQ(0, vfio_mig_load(&self->p.dst, self->good.data, self->good.len));
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_EQ(0, memcmp(self->p.sbar, self->p.dbar, self->p.size));
 	free(s);

@@ -160,14 +160,8 @@ FIXTURE_SETUP(big)
 
 FIXTURE_TEARDOWN(big)
 {
-	if (self->sbar)
-		munmap(self->sbar, self->ssize);
-	if (self->dbar)
-		munmap(self->dbar, self->dsize);
-	if (self->src.fd >= 0)
-		vfio_dev_close(&self->src);
-	if (self->dst.fd >= 0)
-		vfio_dev_close(&self->dst);
+	vfio_mlx5_close(&self->src, self->sbar, self->ssize);
+	vfio_mlx5_close(&self->dst, self->dbar, self->dsize);
 	free(self->w);
 }
 

@@ -411,21 +411,6 @@ static ssize_t save_into(struct vfio_dev *d, uint8_t *buf, size_t cap)
 	return len < 0 ? len : ret ? ret : len;
 }
 
-/* Load @len bytes of @buf into @d and run it; 0 or -errno */
-static int load_from(struct vfio_dev *d, const uint8_t *buf, size_t len)
-{
-	int fd, ret;
-
-	ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_RESUMING, &fd);
-	if (ret)
-		return ret;
-	ret = vfio_write_all(fd, buf, len);
-	if (!ret)
-		ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_STOP, NULL);
-	close(fd);
-	return ret ? ret : vfio_mig_set_state(d, VFIO_DEVICE_STATE_RUNNING, NULL);
-}
-
 /*
  * Stop-copy without pre-copy, data fd to data fd: from A's STOP_COPY
  * until B runs with the state loaded (the downtime of a migration that
@@ -502,7 +487,9 @@ static int mlx5_round(uint64_t size, uint8_t *buf, uint8_t *copy)
 	record(SET_OURS, name[0], "MiB/s", true, len / sec / MIB);
 	memset(dbar, 0, size);
 	t0 = now_s();
-	ret = load_from(&dst, buf, len);
+	ret = vfio_mig_load(&dst, buf, len);
+	if (!ret)
+		ret = vfio_mig_set_state(&dst, VFIO_DEVICE_STATE_RUNNING, NULL);
 	sec = now_s() - t0;
 	if (ret)
 		goto out_dst;
@@ -521,11 +508,9 @@ static int mlx5_round(uint64_t size, uint8_t *buf, uint8_t *copy)
 	if (memcmp(sbar, dbar, size))
 		ret = -EBADMSG;
 out_dst:
-	munmap(dbar, dsz);
-	vfio_dev_close(&dst);
+	vfio_mlx5_close(&dst, dbar, dsz);
 out_src:
-	munmap(sbar, ssz);
-	vfio_dev_close(&src);
+	vfio_mlx5_close(&src, sbar, ssz);
 	return ret;
 }
 

@@ -331,11 +331,9 @@ out:
 		close(sfd);
 	if (dfd >= 0)
 		close(dfd);
-	munmap(dbar, size);
-	vfio_dev_close(&dst);
+	vfio_mlx5_close(&dst, dbar, dsize);
 out_src:
-	munmap(sbar, size);
-	vfio_dev_close(&src);
+	vfio_mlx5_close(&src, sbar, size);
 	printf("mlx5 migration: %s\n", failures ? "FAILED" : "all steps passed");
 	return failures ? 1 : 0;
 }

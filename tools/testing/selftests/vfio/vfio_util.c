@@ -745,6 +745,20 @@ int vfio_write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
+int vfio_mig_load(struct vfio_dev *d, const void *p, size_t len)
+{
+	int fd, ret;
+
+	ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_RESUMING, &fd);
+	if (ret)
+		return ret;
+	ret = vfio_write_all(fd, p, len);
+	if (!ret)
+		ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_STOP, NULL);
+	close(fd);
+	return ret;
+}
+
 ssize_t vfio_mig_pump(int fd, int out, bool precopy,
 		      void (*each)(const void *p, size_t n, void *arg), void *arg)
 {
@@ -838,4 +852,12 @@ out_unmap:
 out_close:
 	vfio_dev_close(d);
 	return ret;
+}
+
+void vfio_mlx5_close(struct vfio_dev *d, void *bar2, uint64_t size)
+{
+	if (bar2)
+		munmap(bar2, size);
+	if (d->fd >= 0)
+		vfio_dev_close(d);
 }

@@ -182,6 +182,11 @@ ssize_t vfio_mig_pump(int fd, int out, bool precopy,
 		      void (*each)(const void *p, size_t n, void *arg), void *arg);
 /* Write all of @p to @fd: 0 or -errno of the first failing write */
 int vfio_write_all(int fd, const void *p, size_t len);
+/*
+ * Load a whole stream: RESUMING, write @len bytes of @p, STOP.  0 or the
+ * first -errno (of the state change, a write or leaving RESUMING).
+ */
+int vfio_mig_load(struct vfio_dev *d, const void *p, size_t len);
 
 /* ---- mlx5-vfio-pci with the firmware simulator ---- */
 
@@ -203,5 +208,7 @@ bool vfio_ivshmem_pair(uint64_t size, const char **a, const char **b);
  * reset it (migration state RUNNING); 0 or -errno, nothing held on error.
  */
 int vfio_mlx5_open(const char *bdf, struct vfio_dev *d, void **bar2, uint64_t *size);
+/* Undo vfio_mlx5_open() (a NULL @bar2 or closed @d are skipped) */
+void vfio_mlx5_close(struct vfio_dev *d, void *bar2, uint64_t size);
 
 #endif
