@@ -343,8 +343,8 @@ static int mig_flags(struct vfio_dev *d, uint64_t *flags)
 	struct vfio_device_feature_migration m = {};
 	int ret;
 
-	ret = vfio_device_feature(d->fd, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION,
-		      &m, sizeof(m));
+	ret = vfio_device_feature(d->fd, VFIO_DEVICE_FEATURE_GET |
+				  VFIO_DEVICE_FEATURE_MIGRATION, &m, sizeof(m));
 	*flags = m.flags;
 	return ret;
 }

@@ -257,9 +257,11 @@ TEST_F(fsm, arcs)
 					  ((saving(target) && !saving(cur)) ||
 					   target == VFIO_DEVICE_STATE_RESUMING);
 				EXPECT_EQ(0, ret)
-					TH_LOG("%s -> %s", vfio_mig_state_name(cur), vfio_mig_state_name(target));
+					TH_LOG("%s -> %s", vfio_mig_state_name(cur),
+					       vfio_mig_state_name(target));
 				EXPECT_EQ(target, vfio_mig_get_state(&self->p.dst))
-					TH_LOG("%s -> %s", vfio_mig_state_name(cur), vfio_mig_state_name(target));
+					TH_LOG("%s -> %s", vfio_mig_state_name(cur),
+					       vfio_mig_state_name(target));
 				EXPECT_EQ(want_fd, tfd >= 0)
 					TH_LOG("%s -> %s data fd", vfio_mig_state_name(cur),
 					       vfio_mig_state_name(target));

@@ -135,70 +135,78 @@ static void fill(volatile uint64_t *p, uint64_t size)
 		p[i] = i * 0x9e3779b97f4a7c15ULL ^ 0x53545245414dULL;
 }
 
-FIXTURE(big) {
+/* The two functions, their BAR2 mappings, the watch over the kernel */
+struct big_pair {
 	struct vfio_dev src, dst;
 	void *sbar, *dbar;
 	uint64_t ssize, dsize;
 	struct watch *w;
 };
 
+FIXTURE(big) {
+	struct big_pair p;
+};
+
 FIXTURE_SETUP(big)
 {
+	struct big_pair *p = &self->p;
 	const char *a = NULL, *b = NULL;
 
-	self->src.fd = -1;
-	self->dst.fd = -1;
-	self->w = calloc(1, sizeof(*self->w));
-	ASSERT_NE(NULL, self->w);
+	p->src.fd = -1;
+	p->dst.fd = -1;
+	p->w = calloc(1, sizeof(*p->w));
+	ASSERT_NE(NULL, p->w);
 	/* The boot guarantees the pair: no skip */
 	ASSERT_TRUE(vfio_ivshmem_pair(BIG, &a, &b));
-	ASSERT_EQ(0, vfio_mlx5_open(a, &self->src, &self->sbar, &self->ssize));
-	ASSERT_EQ(0, vfio_mlx5_open(b, &self->dst, &self->dbar, &self->dsize));
-	ASSERT_EQ(BIG, self->ssize);
-	ASSERT_EQ(BIG, self->dsize);
+	ASSERT_EQ(0, vfio_mlx5_open(a, &p->src, &p->sbar, &p->ssize));
+	ASSERT_EQ(0, vfio_mlx5_open(b, &p->dst, &p->dbar, &p->dsize));
+	ASSERT_EQ(BIG, p->ssize);
+	ASSERT_EQ(BIG, p->dsize);
 }
 
 FIXTURE_TEARDOWN(big)
 {
-	vfio_mlx5_close(&self->src, self->sbar, self->ssize);
-	vfio_mlx5_close(&self->dst, self->dbar, self->dsize);
-	free(self->w);
+	struct big_pair *p = &self->p;
+
+	vfio_mlx5_close(&p->src, p->sbar, p->ssize);
+	vfio_mlx5_close(&p->dst, p->dbar, p->dsize);
+	free(p->w);
 }
 
 static void migrate_big(struct __test_metadata *_metadata,
-			FIXTURE_DATA(big) *self, bool precopy)
+			struct big_pair *p, bool precopy)
 {
-	struct watch *w = self->w;
+	struct watch *w = p->w;
 	ssize_t pre = 0, stop;
 	int sfd, dfd;
 
-	fill(self->sbar, BIG);
-	memset(self->dbar, 0, BIG);
-	ASSERT_NE(0, memcmp(self->sbar, self->dbar, BIG));
+	fill(p->sbar, BIG);
+	memset(p->dbar, 0, BIG);
+	ASSERT_NE(0, memcmp(p->sbar, p->dbar, BIG));
 
 	ASSERT_EQ(0, read_areas(&w->before));
 	w->free_before = mem_free();
 	ASSERT_LT(0, w->free_before);
 	w->free_min = w->free_before;
 
-	ASSERT_EQ(0, vfio_mig_set_state(&self->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
 	if (precopy) {
-		ASSERT_EQ(0, vfio_mig_set_state(&self->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+		ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
 		pre = vfio_mig_pump(sfd, dfd, true, each_piece, w);
 		ASSERT_LE(BIG, pre);
-		ASSERT_EQ(0, vfio_mig_set_state(&self->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+		ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
 	} else {
-		ASSERT_EQ(0, vfio_mig_set_state(&self->src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
+		ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
 	}
 	stop = vfio_mig_pump(sfd, dfd, false, each_piece, w);
 	ASSERT_LT(0, stop);
 	close(sfd);
 	/* Loading the last pieces happens here: look once more */
-	ASSERT_EQ(0, vfio_mig_set_state(&self->dst, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_STOP, NULL));
 	sample(w);
 	close(dfd);
-	ASSERT_EQ(0, vfio_mig_set_state(&self->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
-	ASSERT_EQ(0, vfio_mig_set_state(&self->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
 
 	TH_LOG("stream: pre-copy %zd + stop-copy %zd bytes in %zu reads; MemFree dropped by at most %llu KiB; largest new vmalloc area %llu KiB",
 	       pre, stop, w->pieces,
@@ -210,17 +218,17 @@ static void migrate_big(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, w->area_err);
 	ASSERT_LT(w->free_before - w->free_min, 3 * CHUNK);
 	ASSERT_LE(w->new_area_max, CHUNK + 4096);
-	ASSERT_EQ(0, memcmp(self->sbar, self->dbar, BIG));
+	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, BIG));
 }
 
 TEST_F(big, stop_copy_256m_in_chunks)
 {
-	migrate_big(_metadata, self, false);
+	migrate_big(_metadata, &self->p, false);
 }
 
 TEST_F(big, pre_copy_256m_in_chunks)
 {
-	migrate_big(_metadata, self, true);
+	migrate_big(_metadata, &self->p, true);
 }
 
 TEST_HARNESS_MAIN

@@ -232,8 +232,10 @@ static ssize_t mig_phase(const char *phase, int sfd, int dfd, bool precopy)
 		step(false, msg);
 		return n;
 	}
-	snprintf(msg, sizeof(msg), "%-9s %10zd bytes in %8.1f ms (%.0f MiB/s)", phase, n,
-		 us / 1e3, n / (us / 1e6) / (1 << 20));
+	snprintf(msg, sizeof(msg), "%-9s %10zd bytes in %8.1f ms", phase, n, us / 1e3);
+	if (n >= 1 << 20)
+		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " (%.0f MiB/s)",
+			 n / (us / 1e6) / (1 << 20));
 	step(true, msg);
 	return n;
 }

@@ -726,7 +726,7 @@ const char *vfio_mig_state_name(int s)
 		"RUNNING_P2P", "PRE_COPY", "PRE_COPY_P2P",
 	};
 
-	return s >= 0 && s < (int)(sizeof(names) / sizeof(names[0])) ? names[s] : "?";
+	return s >= 0 && s <= VFIO_DEVICE_STATE_PRE_COPY_P2P ? names[s] : "?";
 }
 
 int vfio_write_all(int fd, const void *p, size_t len)
