@@ -52,24 +52,6 @@ static int sim_del(const char *bdf)
 	return vfio_write_file(SIM_BUS "/del_vf", bdf);
 }
 
-/* Read a small file without its trailing newline; bytes read or -errno */
-static int read_str(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	if (n && buf[n - 1] == '\n')
-		buf[--n] = 0;
-	return n;
-}
-
 static int knob_write(const char *bdf, const char *knob, const char *val)
 {
 	char path[160];
@@ -83,7 +65,7 @@ static int knob_read(const char *bdf, const char *knob, char *buf, size_t len)
 	char path[160];
 
 	snprintf(path, sizeof(path), SIM_DBG "/%s/%s", bdf, knob);
-	return read_str(path, buf, len);
+	return vfio_read_file(path, buf, len);
 }
 
 /* The auxiliary device's name for the function at @bdf */
@@ -292,43 +274,12 @@ TEST_F(sim, unload_with_vfs)
 
 /* ---- the fused driver ---- */
 
-static int driver_of(const char *bdf, char *name, size_t len)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *slash;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -errno;
-	link[n] = 0;
-	slash = strrchr(link, '/');
-	snprintf(name, len, "%s", slash ? slash + 1 : link);
-	return 0;
-}
-
 static int unbind_driver(const char *bdf)
 {
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
 	return exists(path) ? vfio_write_file(path, bdf) : 0;
-}
-
-/* Bind @bdf to @drv (by driver_override); 0 when it is bound to it */
-static int bind_to(const char *bdf, const char *drv)
-{
-	char cur[64];
-
-	if (!driver_of(bdf, cur, sizeof(cur)) && !strcmp(cur, drv))
-		return 0;
-	unbind_driver(bdf);
-	vfio_sysfs_write(bdf, "driver_override", drv);
-	vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
-	if (driver_of(bdf, cur, sizeof(cur)) || strcmp(cur, drv))
-		return -ENODEV;
-	return 0;
 }
 
 static int status(const char *bdf, char *buf, size_t len)
@@ -387,51 +338,13 @@ static int bg_start(struct bg *b, const char *path, const char *val, int unload)
 	return pthread_create(&b->t, NULL, bg_run, b);
 }
 
-static int feature(int fd, uint32_t flags, void *data, size_t len)
-{
-	uint64_t buf[(sizeof(struct vfio_device_feature) + 64) / 8] = {};
-	struct vfio_device_feature *f = (void *)buf;
-
-	f->argsz = sizeof(*f) + len;
-	f->flags = flags;
-	memcpy(f->data, data, len);
-	if (ioctl(fd, VFIO_DEVICE_FEATURE, f))
-		return -errno;
-	memcpy(data, f->data, len);
-	return 0;
-}
-
-static int set_state(struct vfio_dev *d, uint32_t state, int *data_fd)
-{
-	struct vfio_device_feature_mig_state m = { .device_state = state, .data_fd = -1 };
-	int ret;
-
-	ret = feature(d->fd, VFIO_DEVICE_FEATURE_SET |
-		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m, sizeof(m));
-	if (data_fd)
-		*data_fd = ret ? -1 : m.data_fd;
-	else if (!ret && m.data_fd >= 0)
-		close(m.data_fd);
-	return ret;
-}
-
-static int get_state(struct vfio_dev *d)
-{
-	struct vfio_device_feature_mig_state m = {};
-	int ret;
-
-	ret = feature(d->fd, VFIO_DEVICE_FEATURE_GET |
-		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m, sizeof(m));
-	return ret ? ret : (int)m.device_state;
-}
-
 static int mig_flags(struct vfio_dev *d, uint64_t *flags)
 {
 	struct vfio_device_feature_migration m = {};
 	int ret;
 
-	ret = feature(d->fd, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION,
-		      &m, sizeof(m));
+	ret = vfio_device_feature(d->fd, VFIO_DEVICE_FEATURE_GET |
+				  VFIO_DEVICE_FEATURE_MIGRATION, &m, sizeof(m));
 	*flags = m.flags;
 	return ret;
 }
@@ -449,9 +362,9 @@ static int roundtrip(struct vfio_dev *d, int corrupt_at)
 	int fd, ret;
 	ssize_t n;
 
-	ret = set_state(d, VFIO_DEVICE_STATE_STOP, NULL);
+	ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_STOP, NULL);
 	if (!ret)
-		ret = set_state(d, VFIO_DEVICE_STATE_STOP_COPY, &fd);
+		ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_STOP_COPY, &fd);
 	if (ret)
 		return ret;
 	for (;;) {
@@ -470,22 +383,22 @@ static int roundtrip(struct vfio_dev *d, int corrupt_at)
 	}
 	close(fd);
 	if (!ret)
-		ret = set_state(d, VFIO_DEVICE_STATE_STOP, NULL);
+		ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_STOP, NULL);
 	if (!ret && corrupt_at >= 0 && (size_t)corrupt_at < len)
 		buf[corrupt_at] ^= 0xff;
 	if (!ret)
-		ret = set_state(d, VFIO_DEVICE_STATE_RESUMING, &fd);
+		ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_RESUMING, &fd);
 	if (!ret) {
 		for (off = 0; !ret && off < len; off += n) {
 			n = write(fd, buf + off, len - off);
 			ret = n < 0 ? -errno : n ? 0 : -EIO;
 		}
 		if (!ret)
-			ret = set_state(d, VFIO_DEVICE_STATE_STOP, NULL);
+			ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_STOP, NULL);
 		close(fd);
 	}
 	if (!ret)
-		ret = set_state(d, VFIO_DEVICE_STATE_RUNNING, NULL);
+		ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_RUNNING, NULL);
 	free(buf);
 	return ret;
 }
@@ -526,7 +439,7 @@ FIXTURE_SETUP(fusion)
 	ASSERT_NE(NULL, self->bdf);
 	aux_path(self->bdf, self->aux, sizeof(self->aux));
 	sim_del(self->bdf);
-	ASSERT_EQ(0, bind_to(self->bdf, DRV));
+	ASSERT_EQ(0, vfio_bind_driver(self->bdf, DRV));
 	ASSERT_EQ(0, status(self->bdf, self->st, sizeof(self->st)));
 	ASSERT_STREQ(VF_ONLY, self->st);
 }
@@ -535,7 +448,7 @@ FIXTURE_TEARDOWN(fusion)
 {
 	fusion_close(self);
 	sim_del(self->bdf);
-	bind_to(self->bdf, "vfio-pci");
+	vfio_bind_driver(self->bdf, "vfio-pci");
 }
 
 /* VF half first: it waits, no VFIO device; the PF half fuses them */
@@ -568,7 +481,7 @@ TEST_F(fusion, pf_first)
 	ASSERT_EQ(0, sim_new(self->bdf));
 	snprintf(path, sizeof(path), "%s/driver", self->aux);
 	EXPECT_TRUE(exists(path)) TH_LOG("the PF half is not bound");
-	ASSERT_EQ(0, bind_to(self->bdf, DRV));
+	ASSERT_EQ(0, vfio_bind_driver(self->bdf, DRV));
 	ASSERT_EQ(0, status(self->bdf, self->st, sizeof(self->st)));
 	EXPECT_STREQ(FUSED, self->st);
 	fusion_open(_metadata, self);
@@ -577,7 +490,7 @@ TEST_F(fusion, pf_first)
 	/* the VF half leaves: the PF half stays bound, waiting */
 	ASSERT_EQ(0, unbind_driver(self->bdf));
 	EXPECT_TRUE(exists(path));
-	ASSERT_EQ(0, bind_to(self->bdf, DRV));
+	ASSERT_EQ(0, vfio_bind_driver(self->bdf, DRV));
 	ASSERT_EQ(0, status(self->bdf, self->st, sizeof(self->st)));
 	EXPECT_STREQ(FUSED, self->st);
 }
@@ -599,7 +512,7 @@ static void removal_while_open(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, sim_new(self->bdf));
 	fusion_open(_metadata, self);
 	if (migrating) {
-		ASSERT_EQ(0, set_state(&self->d, VFIO_DEVICE_STATE_STOP_COPY, &data_fd));
+		ASSERT_EQ(0, vfio_mig_set_state(&self->d, VFIO_DEVICE_STATE_STOP_COPY, &data_fd));
 		ASSERT_EQ(sizeof(buf), read(data_fd, buf, sizeof(buf)));
 	}
 	if (which == 0)
@@ -624,8 +537,8 @@ static void removal_while_open(struct __test_metadata *_metadata,
 		/* the PF half stays, waiting for a VF half */
 		snprintf(path, sizeof(path), "%s/driver", self->aux);
 		EXPECT_TRUE(exists(path));
-		EXPECT_NE(0, driver_of(self->bdf, buf, sizeof(buf)));
-		ASSERT_EQ(0, bind_to(self->bdf, DRV));
+		EXPECT_NE(0, vfio_driver_of(self->bdf, buf, sizeof(buf)));
+		ASSERT_EQ(0, vfio_bind_driver(self->bdf, DRV));
 		ASSERT_EQ(0, status(self->bdf, self->st, sizeof(self->st)));
 		EXPECT_STREQ(FUSED, self->st);
 		return;
@@ -676,7 +589,7 @@ TEST_F(fusion, unload_driver)
 	EXPECT_EQ(-EWOULDBLOCK, module_unload(DRV));
 	fusion_close(self);
 	ASSERT_EQ(0, module_unload(DRV));
-	EXPECT_NE(0, driver_of(self->bdf, self->st, sizeof(self->st)));
+	EXPECT_NE(0, vfio_driver_of(self->bdf, self->st, sizeof(self->st)));
 	snprintf(path, sizeof(path), "%s/driver", self->aux);
 	EXPECT_FALSE(exists(path));
 	/* back: the override binds the VF, the PF half binds, they fuse */
@@ -707,7 +620,7 @@ TEST_F(fusion, fail_next)
 		ASSERT_LT(0, knob_read(self->bdf, "fail_next", knob, sizeof(knob)));
 		EXPECT_STREQ("none", knob) TH_LOG("fail_next %s not consumed", ops[i]);
 		EXPECT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
-		EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->d));
+		EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->d));
 		EXPECT_EQ(0, roundtrip(&self->d, -1)) TH_LOG("after fail_next %s", ops[i]);
 	}
 }
@@ -720,14 +633,14 @@ TEST_F(fusion, fail_query_hca_cap)
 	ASSERT_EQ(0, unbind_driver(self->bdf));
 	ASSERT_EQ(0, sim_new(self->bdf));
 	ASSERT_EQ(0, knob_write(self->bdf, "fail_next", "100"));
-	ASSERT_EQ(0, bind_to(self->bdf, DRV));
+	ASSERT_EQ(0, vfio_bind_driver(self->bdf, DRV));
 	ASSERT_EQ(0, status(self->bdf, self->st, sizeof(self->st)));
 	EXPECT_STREQ("vf=bound pf=bound vfio=registered migration=no", self->st);
 	fusion_open(_metadata, self);
 	EXPECT_EQ(-ENOTTY, mig_flags(&self->d, &flags));
 	fusion_close(self);
 	ASSERT_EQ(0, unbind_driver(self->bdf));
-	ASSERT_EQ(0, bind_to(self->bdf, DRV));
+	ASSERT_EQ(0, vfio_bind_driver(self->bdf, DRV));
 	ASSERT_EQ(0, status(self->bdf, self->st, sizeof(self->st)));
 	EXPECT_STREQ(FUSED, self->st);
 }
@@ -740,7 +653,7 @@ TEST_F(fusion, corrupt_next_save)
 	ASSERT_EQ(0, knob_write(self->bdf, "corrupt_next_save", "Y"));
 	EXPECT_GT(0, roundtrip(&self->d, -1));
 	EXPECT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
-	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->d));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->d));
 	EXPECT_EQ(0, roundtrip(&self->d, -1));
 }
 
@@ -756,7 +669,7 @@ static void *stuck_run(void *arg)
 {
 	struct stuck *s = arg;
 
-	s->ret = set_state(s->d, VFIO_DEVICE_STATE_RUNNING_P2P, NULL);
+	s->ret = vfio_mig_set_state(s->d, VFIO_DEVICE_STATE_RUNNING_P2P, NULL);
 	s->done = 1;
 	return NULL;
 }
@@ -775,10 +688,10 @@ TEST_F(fusion, cmd_delay_ms)
 	fusion_open(_metadata, self);
 	ASSERT_EQ(0, knob_write(self->bdf, "cmd_delay_ms", "300"));
 	t0 = now_ms();
-	ASSERT_EQ(0, set_state(&self->d, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->d, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
 	t = now_ms() - t0;
 	EXPECT_LE(300, t) TH_LOG("SUSPEND_VHCA took %llu ms", (unsigned long long)t);
-	ASSERT_EQ(0, set_state(&self->d, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->d, VFIO_DEVICE_STATE_RUNNING, NULL));
 
 	/* a command stuck for a minute; del_vf cuts it short */
 	ASSERT_EQ(0, knob_write(self->bdf, "cmd_delay_ms", "60000"));

@@ -32,181 +32,17 @@
 #include "../kselftest_harness.h"
 #include "vfio_util.h"
 
-#define DRV "mlx5_vfio_pci"
-#define SIM_NEW_VF "/sys/bus/mlx5_vfio_sim/new_vf"
 #define NSTATES 8	/* ERROR .. PRE_COPY_P2P */
 #define STREAM_HDR 24
 #define REC_HDR 24
 #define MIB (1024UL * 1024)
-
-static const char * const state_name[] = {
-	"ERROR", "STOP", "RUNNING", "STOP_COPY", "RESUMING", "RUNNING_P2P",
-	"PRE_COPY", "PRE_COPY_P2P",
-};
-
-/* ---- binding ---- */
-
-static int driver_of(const char *bdf, char *name, size_t len)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *slash;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -errno;
-	link[n] = 0;
-	slash = strrchr(link, '/');
-	slash = slash ? slash + 1 : link;
-	n = strlen(slash);
-	if ((size_t)n >= len)
-		n = len - 1;
-	memcpy(name, slash, n);
-	name[n] = 0;
-	return 0;
-}
-
-/* Bind @bdf to mlx5_vfio_pci and give it a simulated PF half */
-static int bind_mlx5(const char *bdf)
-{
-	char drv[64], status[128], path[PATH_MAX];
-
-	if (driver_of(bdf, drv, sizeof(drv)) || strcmp(drv, DRV)) {
-		if (!driver_of(bdf, drv, sizeof(drv))) {
-			snprintf(path, sizeof(path),
-				 "/sys/bus/pci/devices/%s/driver/unbind", bdf);
-			vfio_write_file(path, bdf);
-		}
-		vfio_sysfs_write(bdf, "driver_override", DRV);
-		vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
-		if (driver_of(bdf, drv, sizeof(drv)) || strcmp(drv, DRV))
-			return -ENODEV;
-	}
-	if (vfio_sysfs_read(bdf, "mlx5_vfio_status", status, sizeof(status)))
-		return -ENOENT;
-	if (!strstr(status, "pf=bound") && vfio_write_file(SIM_NEW_VF, bdf))
-		return -ENXIO;
-	if (vfio_sysfs_read(bdf, "mlx5_vfio_status", status, sizeof(status)) ||
-	    !strstr(status, "vfio=registered"))
-		return -EIO;
-	return 0;
-}
-
-/* Size of BAR2 of @bdf from sysfs, 0 if unknown */
-static uint64_t bar2_size(const char *bdf)
-{
-	unsigned long long start, end, flags;
-	char path[PATH_MAX];
-	uint64_t size = 0;
-	FILE *f;
-	int i;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	for (i = 0; i <= 2; i++)
-		if (fscanf(f, "%llx %llx %llx", &start, &end, &flags) != 3)
-			break;
-	if (i == 3 && end > start)
-		size = end - start + 1;
-	fclose(f);
-	return size;
-}
-
-/* Two ivshmem functions whose BAR2 is @size bytes (any size for 0) */
-static bool find_pair(uint64_t size, const char **a, const char **b)
-{
-	const char *bdf;
-	char name[32];
-	int i, found = 0;
-
-	for (i = 1; i <= 8 && found < 2; i++) {
-		if (i == 1)
-			snprintf(name, sizeof(name), "ivshmem");
-		else
-			snprintf(name, sizeof(name), "ivshmem%d", i);
-		bdf = vfio_test_bdf(name);
-		if (!bdf || (size && bar2_size(bdf) != size))
-			continue;
-		if (!found++)
-			*a = bdf;
-		else
-			*b = bdf;
-	}
-	return found == 2;
-}
-
-/* ---- migration uAPI ---- */
-
-static int feature(int fd, uint32_t flags, void *data, size_t len)
-{
-	uint64_t buf[(sizeof(struct vfio_device_feature) + 64) / 8] = {};
-	struct vfio_device_feature *f = (void *)buf;
-
-	f->argsz = sizeof(*f) + len;
-	f->flags = flags;
-	memcpy(f->data, data, len);
-	if (ioctl(fd, VFIO_DEVICE_FEATURE, f))
-		return -errno;
-	memcpy(data, f->data, len);
-	return 0;
-}
-
-/* Set the state; returns 0 or -errno, *data_fd gets the new fd or -1 */
-static int set_state(struct vfio_dev *d, uint32_t state, int *data_fd)
-{
-	struct vfio_device_feature_mig_state m = { .device_state = state, .data_fd = -1 };
-	int ret;
-
-	ret = feature(d->fd, VFIO_DEVICE_FEATURE_SET |
-		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m, sizeof(m));
-	if (data_fd)
-		*data_fd = ret ? -1 : m.data_fd;
-	else if (!ret && m.data_fd >= 0)
-		close(m.data_fd);
-	return ret;
-}
-
-static int get_state(struct vfio_dev *d)
-{
-	struct vfio_device_feature_mig_state m = {};
-	int ret;
-
-	ret = feature(d->fd, VFIO_DEVICE_FEATURE_GET |
-		      VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m, sizeof(m));
-	return ret ? ret : (int)m.device_state;
-}
 
 static int reset(struct vfio_dev *d)
 {
 	return ioctl(d->fd, VFIO_DEVICE_RESET) ? -errno : 0;
 }
 
-static int precopy_info(int fd, struct vfio_precopy_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->argsz = sizeof(*info);
-	return ioctl(fd, VFIO_MIG_GET_PRECOPY_INFO, info) ? -errno : 0;
-}
-
 /* ---- BAR2 ---- */
-
-static void *map_bar2(struct vfio_dev *d, uint64_t *size)
-{
-	struct vfio_region_info ri;
-	void *p;
-
-	if (vfio_region_info(d, VFIO_PCI_BAR2_REGION_INDEX, &ri) || !ri.size)
-		return NULL;
-	p = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd,
-		 ri.offset);
-	if (p == MAP_FAILED)
-		return NULL;
-	*size = ri.size;
-	return p;
-}
 
 static void fill(void *bar, uint64_t size, uint64_t seed)
 {
@@ -241,51 +77,10 @@ static void stream_add(struct stream *s, const void *p, size_t n)
 	s->len += n;
 }
 
-/*
- * Read @fd until end of stream (0) or, with @precopy, until ENOMSG.
- * Appends to @s (if not NULL) and writes to @out (if >= 0).  Returns the
- * bytes moved or -errno.
- */
-static ssize_t pump(int fd, int out, struct stream *s, bool precopy)
+/* vfio_mig_pump()'s callback: append to the stream @arg */
+static void stream_each(const void *p, size_t n, void *arg)
 {
-	static uint8_t buf[1 << 20];
-	ssize_t n, total = 0, w, off;
-
-	for (;;) {
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0) {
-			if (precopy && errno == ENOMSG)
-				return total;
-			return -errno;
-		}
-		if (!n)
-			return precopy ? -EPROTO : total;
-		if (s)
-			stream_add(s, buf, n);
-		for (off = 0; out >= 0 && off < n; off += w) {
-			w = write(out, buf + off, n - off);
-			if (w <= 0)
-				return w ? -errno : -EIO;
-		}
-		total += n;
-	}
-}
-
-/* Write all of @p to @fd: 0 or -errno of the first failing write */
-static int write_all(int fd, const void *p, size_t len)
-{
-	size_t off = 0;
-	ssize_t w;
-
-	while (off < len) {
-		w = write(fd, (const uint8_t *)p + off, len - off);
-		if (w < 0)
-			return -errno;
-		if (!w)
-			return -EIO;
-		off += w;
-	}
-	return 0;
+	stream_add(arg, p, n);
 }
 
 /* Save a complete stop-copy stream of @d into @s, back to RUNNING */
@@ -294,28 +89,13 @@ static int save_stream(struct vfio_dev *d, struct stream *s)
 	ssize_t n;
 	int fd, ret;
 
-	ret = set_state(d, VFIO_DEVICE_STATE_STOP_COPY, &fd);
+	ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_STOP_COPY, &fd);
 	if (ret)
 		return ret;
-	n = pump(fd, -1, s, false);
+	n = vfio_mig_pump(fd, -1, false, stream_each, s);
 	close(fd);
-	ret = set_state(d, VFIO_DEVICE_STATE_RUNNING, NULL);
+	ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_RUNNING, NULL);
 	return n < 0 ? n : ret;
-}
-
-/* Load @len bytes of @p into @d: 0 or the first errno (write or STOP) */
-static int load_stream(struct vfio_dev *d, const void *p, size_t len)
-{
-	int fd, ret;
-
-	ret = set_state(d, VFIO_DEVICE_STATE_RESUMING, &fd);
-	if (ret)
-		return ret;
-	ret = write_all(fd, p, len);
-	if (!ret)
-		ret = set_state(d, VFIO_DEVICE_STATE_STOP, NULL);
-	close(fd);
-	return ret;
 }
 
 /* ---- fixtures: a source and a destination ---- */
@@ -348,36 +128,20 @@ static int open_pair(uint64_t size, struct pair *p)
 	memset(p, 0, sizeof(*p));
 	p->src.fd = -1;
 	p->dst.fd = -1;
-	if (!find_pair(size, &a, &b))
+	if (!vfio_ivshmem_pair(size, &a, &b))
 		return -ENOENT;
-	ret = bind_mlx5(a);
+	ret = vfio_mlx5_open(a, &p->src, &p->sbar, &p->size);
 	if (!ret)
-		ret = bind_mlx5(b);
-	if (!ret)
-		ret = vfio_dev_open(&p->src, a);
-	if (!ret)
-		ret = vfio_dev_open(&p->dst, b);
-	if (ret)
-		return ret;
-	p->sbar = map_bar2(&p->src, &p->size);
-	p->dbar = map_bar2(&p->dst, &dsize);
-	if (!p->sbar || !p->dbar || dsize != p->size)
-		return -ENOMEM;
-	/* Whatever an earlier test left: RUNNING again */
-	ret = reset(&p->src);
-	return ret ? ret : reset(&p->dst);
+		ret = vfio_mlx5_open(b, &p->dst, &p->dbar, &dsize);
+	if (!ret && dsize != p->size)
+		ret = -EINVAL;
+	return ret;
 }
 
 static void close_pair(struct pair *p)
 {
-	if (p->sbar)
-		munmap(p->sbar, p->size);
-	if (p->dbar)
-		munmap(p->dbar, p->size);
-	if (p->src.fd >= 0)
-		vfio_dev_close(&p->src);
-	if (p->dst.fd >= 0)
-		vfio_dev_close(&p->dst);
+	vfio_mlx5_close(&p->src, p->sbar, p->size);
+	vfio_mlx5_close(&p->dst, p->dbar, p->size);
 }
 
 FIXTURE_SETUP(mig)
@@ -417,11 +181,11 @@ TEST_F(fsm, offered)
 	struct vfio_device_feature_migration m = {};
 	char status[128];
 
-	ASSERT_EQ(0, feature(self->p.src.fd, VFIO_DEVICE_FEATURE_GET |
+	ASSERT_EQ(0, vfio_device_feature(self->p.src.fd, VFIO_DEVICE_FEATURE_GET |
 			     VFIO_DEVICE_FEATURE_MIGRATION, &m, sizeof(m)));
 	ASSERT_EQ(VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
 		  VFIO_MIGRATION_PRE_COPY, m.flags);
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->p.src));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.src));
 	ASSERT_EQ(0, vfio_sysfs_read(self->p.src.bdf, "mlx5_vfio_status",
 				     status, sizeof(status)));
 	ASSERT_STREQ("vf=bound pf=bound vfio=registered migration=offered",
@@ -432,7 +196,7 @@ TEST_F(fsm, data_size)
 {
 	struct vfio_device_feature_mig_data_size ds = {};
 
-	ASSERT_EQ(0, feature(self->p.src.fd, VFIO_DEVICE_FEATURE_GET |
+	ASSERT_EQ(0, vfio_device_feature(self->p.src.fd, VFIO_DEVICE_FEATURE_GET |
 			     VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &ds, sizeof(ds)));
 	/* All of BAR2 travels, plus a small context and the stream headers */
 	ASSERT_GE(ds.stop_copy_length, self->p.size);
@@ -472,33 +236,35 @@ TEST_F(fsm, arcs)
 	for (cur = 1; cur < NSTATES; cur++) {
 		for (target = 0; target <= NSTATES; target++) {
 			ASSERT_EQ(0, reset(&self->p.dst));
-			ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->p.dst));
-			ASSERT_EQ(0, set_state(&self->p.dst, cur, &fd));
-			ASSERT_EQ(cur, get_state(&self->p.dst));
+			ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.dst));
+			ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, cur, &fd));
+			ASSERT_EQ(cur, vfio_mig_get_state(&self->p.dst));
 			ASSERT_EQ(saving(cur) || cur == VFIO_DEVICE_STATE_RESUMING,
 				  fd >= 0);
 			if (cur == VFIO_DEVICE_STATE_RESUMING)
-				ASSERT_EQ(0, write_all(fd, good.data, good.len));
+				ASSERT_EQ(0, vfio_write_all(fd, good.data, good.len));
 
-			ret = set_state(&self->p.dst, target, &tfd);
+			ret = vfio_mig_set_state(&self->p.dst, target, &tfd);
 			if (arc_refused(cur, target)) {
 				EXPECT_EQ(-EINVAL, ret)
-					TH_LOG("%s -> %d", state_name[cur], target);
-				EXPECT_EQ(cur, get_state(&self->p.dst))
+					TH_LOG("%s -> %d", vfio_mig_state_name(cur), target);
+				EXPECT_EQ(cur, vfio_mig_get_state(&self->p.dst))
 					TH_LOG("%s -> %d changed the state",
-					       state_name[cur], target);
+					       vfio_mig_state_name(cur), target);
 			} else {
 				/* A new stream: entering the saving group or RESUMING */
 				want_fd = target != cur &&
 					  ((saving(target) && !saving(cur)) ||
 					   target == VFIO_DEVICE_STATE_RESUMING);
 				EXPECT_EQ(0, ret)
-					TH_LOG("%s -> %s", state_name[cur], state_name[target]);
-				EXPECT_EQ(target, get_state(&self->p.dst))
-					TH_LOG("%s -> %s", state_name[cur], state_name[target]);
+					TH_LOG("%s -> %s", vfio_mig_state_name(cur),
+					       vfio_mig_state_name(target));
+				EXPECT_EQ(target, vfio_mig_get_state(&self->p.dst))
+					TH_LOG("%s -> %s", vfio_mig_state_name(cur),
+					       vfio_mig_state_name(target));
 				EXPECT_EQ(want_fd, tfd >= 0)
-					TH_LOG("%s -> %s data fd", state_name[cur],
-					       state_name[target]);
+					TH_LOG("%s -> %s data fd", vfio_mig_state_name(cur),
+					       vfio_mig_state_name(target));
 			}
 			if (tfd >= 0)
 				close(tfd);
@@ -514,20 +280,20 @@ TEST_F(fsm, error_state)
 {
 	int fd, s;
 
-	ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &fd));
-	ASSERT_EQ(-EINVAL, set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL));
-	ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, get_state(&self->p.dst));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &fd));
+	ASSERT_EQ(-EINVAL, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&self->p.dst));
 	/* The stream of the failed session is over */
 	ASSERT_EQ(-1, write(fd, "x", 1));
 	close(fd);
 	for (s = 0; s <= NSTATES; s++) {
-		EXPECT_EQ(-EINVAL, set_state(&self->p.dst, s, NULL));
-		EXPECT_EQ(VFIO_DEVICE_STATE_ERROR, get_state(&self->p.dst));
+		EXPECT_EQ(-EINVAL, vfio_mig_set_state(&self->p.dst, s, NULL));
+		EXPECT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&self->p.dst));
 	}
 	ASSERT_EQ(0, reset(&self->p.dst));
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->p.dst));
-	ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL));
-	ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.dst));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
 }
 
 /* A reset in the middle of a migration: RUNNING, the data fd is over */
@@ -537,19 +303,19 @@ TEST_F(fsm, reset_during_migration)
 	char buf[64];
 	int fd;
 
-	ASSERT_EQ(0, set_state(&self->p.src, VFIO_DEVICE_STATE_PRE_COPY, &fd));
-	ASSERT_EQ(0, precopy_info(fd, &info));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_PRE_COPY, &fd));
+	ASSERT_EQ(0, vfio_mig_precopy_info(fd, &info));
 	ASSERT_GT(info.initial_bytes, 0);
 	ASSERT_EQ(sizeof(buf), read(fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, reset(&self->p.src));
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->p.src));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.src));
 	ASSERT_EQ(-1, read(fd, buf, sizeof(buf)));
 	close(fd);
 	/* And a new one works */
-	ASSERT_EQ(0, set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &fd));
 	ASSERT_LT(0, read(fd, buf, sizeof(buf)));
 	close(fd);
-	ASSERT_EQ(0, set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
 }
 
 static void migrate(struct __test_metadata *_metadata, struct pair *p,
@@ -564,16 +330,16 @@ static void migrate(struct __test_metadata *_metadata, struct pair *p,
 	memset(p->dbar, 0xa5, p->size);
 	ASSERT_NE(0, memcmp(p->sbar, p->dbar, p->size));
 
-	ASSERT_EQ(0, set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
 	if (precopy) {
-		ASSERT_EQ(0, set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
-		ASSERT_EQ(0, precopy_info(sfd, &info));
+		ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+		ASSERT_EQ(0, vfio_mig_precopy_info(sfd, &info));
 		ASSERT_GE(info.initial_bytes, p->size);
 		ASSERT_EQ(0, info.dirty_bytes);
-		pre = pump(sfd, dfd, NULL, true);
+		pre = vfio_mig_pump(sfd, dfd, true, NULL, NULL);
 		ASSERT_GE(pre, (ssize_t)p->size);
 		/* The device is idle: a temporary end of stream */
-		ASSERT_EQ(0, precopy_info(sfd, &info));
+		ASSERT_EQ(0, vfio_mig_precopy_info(sfd, &info));
 		ASSERT_EQ(0, info.initial_bytes);
 		ASSERT_EQ(0, info.dirty_bytes);
 		/* A few pages change while pre-copy goes on */
@@ -581,15 +347,15 @@ static void migrate(struct __test_metadata *_metadata, struct pair *p,
 			off = (p->size / changed) * i;
 			((volatile uint8_t *)p->sbar)[off] ^= 0xff;
 		}
-		ASSERT_EQ(0, precopy_info(sfd, &info));
+		ASSERT_EQ(0, vfio_mig_precopy_info(sfd, &info));
 		ASSERT_GE(info.dirty_bytes, changed * 4096ULL);
-		ASSERT_EQ(0, set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+		ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
 		/* Only pre-copy states answer PRECOPY_INFO */
-		ASSERT_EQ(-EINVAL, precopy_info(sfd, &info));
+		ASSERT_EQ(-EINVAL, vfio_mig_precopy_info(sfd, &info));
 	} else {
-		ASSERT_EQ(0, set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
+		ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
 	}
-	stop = pump(sfd, dfd, NULL, false);
+	stop = vfio_mig_pump(sfd, dfd, false, NULL, NULL);
 	ASSERT_LT(0, stop);
 	/* End of stream stays end of stream */
 	ASSERT_EQ(0, read(sfd, &info, 1));
@@ -603,10 +369,10 @@ static void migrate(struct __test_metadata *_metadata, struct pair *p,
 	}
 	close(sfd);
 
-	ASSERT_EQ(0, set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
 	close(dfd);
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&p->dst));
-	ASSERT_EQ(0, set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&p->dst));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, p->size));
 }
 
@@ -687,26 +453,26 @@ TEST_F(bad, rejected_then_reset)
 		break;
 	}
 
-	ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &fd));
-	wret = write_all(fd, s, len);
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &fd));
+	wret = vfio_write_all(fd, s, len);
 	if (variant->damage == LATE_WRITE) {
 		ASSERT_EQ(0, wret);
-		ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL));
+		ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL));
 		/* Writes in the wrong state */
 		ASSERT_EQ(-1, write(fd, s, 16));
 		ASSERT_EQ(EINVAL, errno);
 		close(fd);
-		ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+		ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
 		ASSERT_EQ(0, memcmp(self->p.sbar, self->p.dbar, self->p.size));
 		free(s);
 		return;
 	}
-	ret = set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL);
+	ret = vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL);
 	TH_LOG("write: %d, RESUMING -> STOP: %d", wret, ret);
 	/* Refused: by a write, or at the latest when RESUMING ends */
 	ASSERT_TRUE(wret < 0 || ret < 0);
 	if (ret < 0)
-		ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, get_state(&self->p.dst));
+		ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&self->p.dst));
 	switch (variant->damage) {
 	case VERSION:
 		ASSERT_EQ(-EPROTONOSUPPORT, wret);
@@ -731,9 +497,9 @@ TEST_F(bad, rejected_then_reset)
 
 	/* A reset makes the destination usable: the good stream loads */
 	ASSERT_EQ(0, reset(&self->p.dst));
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, get_state(&self->p.dst));
-	ASSERT_EQ(0, load_stream(&self->p.dst, self->good.data, self->good.len));
-	ASSERT_EQ(0, set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.dst));
+	ASSERT_EQ(0, vfio_mig_load(&self->p.dst, self->good.data, self->good.len));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_EQ(0, memcmp(self->p.sbar, self->p.dbar, self->p.size));
 	free(s);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -391,14 +392,11 @@ int vfio_sysfs_write(const char *bdf, const char *attr, const char *val)
 	return vfio_write_file(path, val);
 }
 
-int vfio_sysfs_read(const char *bdf, const char *attr, char *buf, size_t len)
+int vfio_read_file(const char *path, char *buf, size_t len)
 {
-	char path[256];
+	int fd = open(path, O_RDONLY);
 	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
-	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, len - 1);
@@ -407,8 +405,18 @@ int vfio_sysfs_read(const char *bdf, const char *attr, char *buf, size_t len)
 		return -errno;
 	buf[n] = 0;
 	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = 0;
-	return 0;
+		buf[--n] = 0;
+	return n;
+}
+
+int vfio_sysfs_read(const char *bdf, const char *attr, char *buf, size_t len)
+{
+	char path[256];
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	ret = vfio_read_file(path, buf, len);
+	return ret < 0 ? ret : 0;
 }
 
 int vfio_module_param(const char *mod, const char *param)
@@ -593,4 +601,263 @@ int vfio_hw_find_cap(const char *bdf, uint8_t id)
 		pos = vfio_hw_cfg_read(bdf, pos + 1, 1) & ~3;
 	}
 	return 0;
+}
+
+int vfio_driver_of(const char *bdf, char *name, size_t len)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *slash;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = 0;
+	slash = strrchr(link, '/');
+	snprintf(name, len, "%s", slash ? slash + 1 : link);
+	return 0;
+}
+
+int vfio_bind_driver(const char *bdf, const char *drv)
+{
+	char cur[64], path[PATH_MAX];
+
+	if (!vfio_driver_of(bdf, cur, sizeof(cur))) {
+		if (!strcmp(cur, drv))
+			return 0;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+		vfio_write_file(path, bdf);
+	}
+	vfio_sysfs_write(bdf, "driver_override", drv);
+	vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
+	if (vfio_driver_of(bdf, cur, sizeof(cur)) || strcmp(cur, drv))
+		return -ENODEV;
+	return 0;
+}
+
+uint64_t vfio_bar_size(const char *bdf, int bar)
+{
+	unsigned long long start, end, flags;
+	char path[PATH_MAX];
+	uint64_t size = 0;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	for (i = 0; i <= bar; i++)
+		if (fscanf(f, "%llx %llx %llx", &start, &end, &flags) != 3)
+			break;
+	if (i == bar + 1 && end > start)
+		size = end - start + 1;
+	fclose(f);
+	return size;
+}
+
+void *vfio_region_map(struct vfio_dev *d, uint32_t index, uint64_t *size)
+{
+	struct vfio_region_info ri;
+	void *p;
+
+	if (vfio_region_info(d, index, &ri) || !ri.size)
+		return NULL;
+	p = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd,
+		 ri.offset);
+	if (p == MAP_FAILED)
+		return NULL;
+	*size = ri.size;
+	return p;
+}
+
+int vfio_device_feature(int fd, uint32_t flags, void *data, size_t len)
+{
+	uint64_t buf[(sizeof(struct vfio_device_feature) + 64) / 8] = {};
+	struct vfio_device_feature *f = (void *)buf;
+
+	if (len > 64)
+		return -EINVAL;
+	f->argsz = sizeof(*f) + len;
+	f->flags = flags;
+	memcpy(f->data, data, len);
+	if (ioctl(fd, VFIO_DEVICE_FEATURE, f))
+		return -errno;
+	memcpy(data, f->data, len);
+	return 0;
+}
+
+int vfio_mig_set_state(struct vfio_dev *d, uint32_t state, int *data_fd)
+{
+	struct vfio_device_feature_mig_state m = { .device_state = state, .data_fd = -1 };
+	int ret;
+
+	ret = vfio_device_feature(d->fd, VFIO_DEVICE_FEATURE_SET |
+				  VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m, sizeof(m));
+	if (data_fd)
+		*data_fd = ret ? -1 : m.data_fd;
+	else if (!ret && m.data_fd >= 0)
+		close(m.data_fd);
+	return ret;
+}
+
+int vfio_mig_get_state(struct vfio_dev *d)
+{
+	struct vfio_device_feature_mig_state m = {};
+	int ret;
+
+	ret = vfio_device_feature(d->fd, VFIO_DEVICE_FEATURE_GET |
+				  VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m, sizeof(m));
+	return ret ? ret : (int)m.device_state;
+}
+
+int vfio_mig_precopy_info(int fd, struct vfio_precopy_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	return ioctl(fd, VFIO_MIG_GET_PRECOPY_INFO, info) ? -errno : 0;
+}
+
+const char *vfio_mig_state_name(int s)
+{
+	static const char * const names[] = {
+		"ERROR", "STOP", "RUNNING", "STOP_COPY", "RESUMING",
+		"RUNNING_P2P", "PRE_COPY", "PRE_COPY_P2P",
+	};
+
+	return s >= 0 && s <= VFIO_DEVICE_STATE_PRE_COPY_P2P ? names[s] : "?";
+}
+
+int vfio_write_all(int fd, const void *p, size_t len)
+{
+	size_t off = 0;
+	ssize_t w;
+
+	while (off < len) {
+		w = write(fd, (const uint8_t *)p + off, len - off);
+		if (w < 0)
+			return -errno;
+		if (!w)
+			return -EIO;
+		off += w;
+	}
+	return 0;
+}
+
+int vfio_mig_load(struct vfio_dev *d, const void *p, size_t len)
+{
+	int fd, ret;
+
+	ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_RESUMING, &fd);
+	if (ret)
+		return ret;
+	ret = vfio_write_all(fd, p, len);
+	if (!ret)
+		ret = vfio_mig_set_state(d, VFIO_DEVICE_STATE_STOP, NULL);
+	close(fd);
+	return ret;
+}
+
+ssize_t vfio_mig_pump(int fd, int out, bool precopy,
+		      void (*each)(const void *p, size_t n, void *arg), void *arg)
+{
+	static uint8_t buf[1 << 20];
+	ssize_t n, total = 0;
+	int ret;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (precopy && errno == ENOMSG)
+				return total;
+			return -errno;
+		}
+		if (!n)
+			return precopy ? -EPROTO : total;
+		if (each)
+			each(buf, n, arg);
+		if (out >= 0) {
+			ret = vfio_write_all(out, buf, n);
+			if (ret)
+				return ret;
+		}
+		total += n;
+	}
+}
+
+int vfio_mlx5_bind(const char *bdf)
+{
+	char status[128];
+
+	if (vfio_bind_driver(bdf, VFIO_MLX5_DRV))
+		return -ENODEV;
+	if (vfio_sysfs_read(bdf, VFIO_MLX5_STATUS, status, sizeof(status)))
+		return -ENOENT;
+	if (!strstr(status, "pf=bound") &&
+	    vfio_write_file(VFIO_MLX5_SIM_NEW_VF, bdf))
+		return -ENXIO;
+	if (vfio_sysfs_read(bdf, VFIO_MLX5_STATUS, status, sizeof(status)) ||
+	    !strstr(status, "vfio=registered"))
+		return -EIO;
+	return 0;
+}
+
+bool vfio_ivshmem_pair(uint64_t size, const char **a, const char **b)
+{
+	const char *bdf;
+	char name[32];
+	int i, found = 0;
+
+	for (i = 1; i <= 8 && found < 2; i++) {
+		if (i == 1)
+			snprintf(name, sizeof(name), "ivshmem");
+		else
+			snprintf(name, sizeof(name), "ivshmem%d", i);
+		bdf = vfio_test_bdf(name);
+		if (!bdf || (size && vfio_bar_size(bdf, 2) != size))
+			continue;
+		if (!found++)
+			*a = bdf;
+		else
+			*b = bdf;
+	}
+	return found == 2;
+}
+
+int vfio_mlx5_open(const char *bdf, struct vfio_dev *d, void **bar2, uint64_t *size)
+{
+	int ret;
+
+	ret = vfio_mlx5_bind(bdf);
+	if (ret)
+		return ret;
+	ret = vfio_dev_open(d, bdf);
+	if (ret)
+		return ret;
+	*bar2 = vfio_region_map(d, VFIO_PCI_BAR2_REGION_INDEX, size);
+	if (!*bar2) {
+		ret = -ENOMEM;
+		goto out_close;
+	}
+	if (ioctl(d->fd, VFIO_DEVICE_RESET)) {
+		ret = -errno;
+		goto out_unmap;
+	}
+	return 0;
+
+out_unmap:
+	munmap(*bar2, *size);
+	*bar2 = NULL;
+out_close:
+	vfio_dev_close(d);
+	return ret;
+}
+
+void vfio_mlx5_close(struct vfio_dev *d, void *bar2, uint64_t size)
+{
+	if (bar2)
+		munmap(bar2, size);
+	if (d->fd >= 0)
+		vfio_dev_close(d);
 }

@@ -143,4 +143,72 @@ int vfio_hw_find_cap(const char *bdf, uint8_t id);
 int vfio_edu_dma_copy(int fd, uint64_t bar0, uint64_t from, uint64_t to,
 		      uint32_t len);
 
+/* Read a small file without its trailing newline; bytes read or -errno */
+int vfio_read_file(const char *path, char *buf, size_t len);
+/* The driver @bdf is bound to, in @name; 0 or -errno (-ENOENT: none) */
+int vfio_driver_of(const char *bdf, char *name, size_t len);
+/*
+ * Bind @bdf to driver @drv through driver_override, unbinding whatever
+ * driver has it first; 0 when it is bound to @drv, -ENODEV otherwise.
+ */
+int vfio_bind_driver(const char *bdf, const char *drv);
+/* Size of BAR @bar of @bdf from sysfs, 0 if none or unknown */
+uint64_t vfio_bar_size(const char *bdf, int bar);
+/* mmap all of region @index read/write; *size gets its size; NULL on error */
+void *vfio_region_map(struct vfio_dev *d, uint32_t index, uint64_t *size);
+
+/* ---- VFIO_DEVICE_FEATURE and migration v2 ---- */
+
+/* VFIO_DEVICE_FEATURE with @len (at most 64) bytes of data in and out */
+int vfio_device_feature(int fd, uint32_t flags, void *data, size_t len);
+/*
+ * MIG_DEVICE_STATE: 0 or -errno.  *data_fd gets the new data fd or -1;
+ * with a NULL @data_fd a new fd is closed.
+ */
+int vfio_mig_set_state(struct vfio_dev *d, uint32_t state, int *data_fd);
+/* The device state, or -errno */
+int vfio_mig_get_state(struct vfio_dev *d);
+/* VFIO_MIG_GET_PRECOPY_INFO on data fd @fd; 0 or -errno */
+int vfio_mig_precopy_info(int fd, struct vfio_precopy_info *info);
+/* Name of migration state @s ("RUNNING", ...), "?" out of range */
+const char *vfio_mig_state_name(int s);
+/*
+ * Read data fd @fd until the end of the stream (read returns 0) or, with
+ * @precopy, until ENOMSG (end of pre-copy data; a 0 is then -EPROTO).
+ * Every piece read is written to @out when it is >= 0 and handed to @each
+ * when it is not NULL.  Returns the bytes moved or -errno.
+ */
+ssize_t vfio_mig_pump(int fd, int out, bool precopy,
+		      void (*each)(const void *p, size_t n, void *arg), void *arg);
+/* Write all of @p to @fd: 0 or -errno of the first failing write */
+int vfio_write_all(int fd, const void *p, size_t len);
+/*
+ * Load a whole stream: RESUMING, write @len bytes of @p, STOP.  0 or the
+ * first -errno (of the state change, a write or leaving RESUMING).
+ */
+int vfio_mig_load(struct vfio_dev *d, const void *p, size_t len);
+
+/* ---- mlx5-vfio-pci with the firmware simulator ---- */
+
+#define VFIO_MLX5_DRV		"mlx5_vfio_pci"
+#define VFIO_MLX5_SIM_NEW_VF	"/sys/bus/mlx5_vfio_sim/new_vf"
+#define VFIO_MLX5_STATUS	"mlx5_vfio_status"
+/*
+ * Bind @bdf to mlx5_vfio_pci and give it a simulated PF half (new_vf)
+ * unless it has one: 0 once its vfio device is registered, else -errno.
+ */
+int vfio_mlx5_bind(const char *bdf);
+/*
+ * Two ivshmem functions of the boot (VFIO_IVSHMEM_BDF, VFIO_IVSHMEM2_BDF,
+ * ...) whose BAR2 is @size bytes (any size for 0): true and *a, *b set.
+ */
+bool vfio_ivshmem_pair(uint64_t size, const char **a, const char **b);
+/*
+ * vfio_mlx5_bind() @bdf, open it into @d, map its BAR2 (*bar2, *size) and
+ * reset it (migration state RUNNING); 0 or -errno, nothing held on error.
+ */
+int vfio_mlx5_open(const char *bdf, struct vfio_dev *d, void **bar2, uint64_t *size);
+/* Undo vfio_mlx5_open() (a NULL @bar2 or closed @d are skipped) */
+void vfio_mlx5_close(struct vfio_dev *d, void *bar2, uint64_t size);
+
 #endif
