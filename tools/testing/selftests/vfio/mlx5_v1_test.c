@@ -52,9 +52,10 @@ static int driver_of(const char *bdf, char *name, size_t len)
 	link[n] = 0;
 	slash = strrchr(link, '/');
 	slash = slash ? slash + 1 : link;
-	if (strlen(slash) >= len)
+	n = strlen(slash);
+	if ((size_t)n >= len)
 		return -ENAMETOOLONG;
-	strcpy(name, slash);
+	memcpy(name, slash, n + 1);
 	return 0;
 }
 
@@ -337,12 +338,14 @@ static int load_file(struct v1dev *v, struct file *f)
 			n = size;
 			if (off + n > v->size)
 				n = v->size - off;
+			ret = 0;
 			if (v->win)
 				memcpy(v->win + (off - v->win_off),
 				       f->data + pos, n);
-			else if ((ret = wr(v, off, f->data + pos, n)))
-				return ret;
-			ret = wr64(v, OFF(data_size), n);
+			else
+				ret = wr(v, off, f->data + pos, n);
+			if (!ret)
+				ret = wr64(v, OFF(data_size), n);
 			if (ret)
 				return ret;
 			pos += n;
@@ -639,7 +642,7 @@ TEST_F(bad, registers)
 	ASSERT_EQ(-EINVAL, wr64(v, OFF(pending_bytes), 0));
 	ASSERT_EQ(-EINVAL, wr64(v, OFF(data_offset), 4096));
 	/* Invalid, error and reserved-bit states */
-	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(vals); i++) {
 		ASSERT_EQ(-EINVAL, put_state(v, vals[i]));
 		ASSERT_EQ(S_RUN, state(v));
 	}
