@@ -296,6 +296,8 @@ static int mlx5vf_v1_reg(struct mlx5vf_v1 *v1, u64 off, size_t count,
 
 	lockdep_assert_held(&mig->lock);
 
+	/* A reset, close or v2 user may have ended the session meanwhile */
+	mlx5vf_v1_sync(v1);
 	switch (off) {
 	case offsetof(struct vfio_device_migration_info, device_state):
 		if (count != sizeof(u32))
@@ -423,6 +425,30 @@ static ssize_t mlx5vf_v1_rw(struct vfio_pci_core_device *vdev,
 	return count;
 }
 
+/*
+ * The window's pages are inserted on fault: the library zaps every user
+ * mapping of the device (reset, memory decode off), and a mapping made
+ * once must keep working after that, as QEMU keeps its mmap for the whole
+ * migration.
+ */
+static vm_fault_t mlx5vf_v1_fault(struct vm_fault *vmf)
+{
+	struct mlx5vf_v1 *v1 = vmf->vma->vm_private_data;
+	u64 off = ((u64)vmf->pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK;
+	struct page *page;
+
+	if (off < MLX5VF_V1_WIN_OFF || off >= MLX5VF_V1_SIZE)
+		return VM_FAULT_SIGBUS;
+	page = vmalloc_to_page(v1->win + off - MLX5VF_V1_WIN_OFF);
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct mlx5vf_v1_vm_ops = {
+	.fault = mlx5vf_v1_fault,
+};
+
 static int mlx5vf_v1_mmap(struct vfio_pci_core_device *vdev,
 			  struct vfio_pci_region *region,
 			  struct vm_area_struct *vma)
@@ -436,9 +462,10 @@ static int mlx5vf_v1_mmap(struct vfio_pci_core_device *vdev,
 	if (off < MLX5VF_V1_WIN_OFF || check_add_overflow(off, len, &end) ||
 	    end > MLX5VF_V1_SIZE)
 		return -EINVAL;
-	/* Maps the whole vma from that page of the window on */
-	return remap_vmalloc_range(vma, v1->win,
-				   (off - MLX5VF_V1_WIN_OFF) >> PAGE_SHIFT);
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_private_data = v1;
+	vma->vm_ops = &mlx5vf_v1_vm_ops;
+	return 0;
 }
 
 static int mlx5vf_v1_add_capability(struct vfio_pci_core_device *vdev,
