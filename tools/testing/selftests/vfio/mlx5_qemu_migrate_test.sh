@@ -207,8 +207,9 @@ if ! wait_for src "Migration status: completed" 600 "info migrate"; then
 	rm -rf $RUN
 	exit 1
 fi
-vfio_kb=$(sed -n 's/^vfio device transferred: \([0-9]*\) kbytes.*/\1/p' $RUN/src.out | tail -n 1)
+vfio_kb=$(sed -n 's/.*vfio device transferred: \([0-9]*\) kbytes.*/\1/p' $RUN/src.out | tail -n 1)
 echo "# total time: $(ms 'total time') ms, downtime: $(ms downtime) ms, vfio device transferred: ${vfio_kb:-?} kbytes, stream $(wc -c < $RUN/stream) bytes, wall $(( $(date +%s) - start_s )) s"
+grep -a "vfio" $RUN/src.out | tail -n 2 | sed 's/^/# src: /'
 stop src
 
 start dst -device vfio-pci,host="$B",id=vf,x-enable-migration=on \
