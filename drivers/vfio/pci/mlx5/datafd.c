@@ -130,6 +130,11 @@ static struct file *mlx5vf_set_state(struct vfio_device *vdev,
 		res = ERR_PTR(-ENODEV);
 		goto out_unlock;
 	}
+	/* The v1 region drives the device: hands off (mlx5vf_mig_claim()) */
+	if (mig->state != new && mlx5vf_mig_claim(mig, MLX5VF_USER_V2)) {
+		res = ERR_PTR(-EBUSY);
+		goto out_unlock;
+	}
 	while (mig->state != new) {
 		/* Only a reset leaves ERROR (and the helper warns about it) */
 		if (mig->state == VFIO_DEVICE_STATE_ERROR) {
@@ -160,6 +165,7 @@ static struct file *mlx5vf_set_state(struct vfio_device *vdev,
 			break;
 		}
 	}
+	mlx5vf_mig_unclaim(mig);
 out_unlock:
 	mutex_unlock(&mig->lock);
 	return res;

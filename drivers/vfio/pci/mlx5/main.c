@@ -196,6 +196,14 @@ static int mlx5vf_open_device(struct vfio_device *vdev)
 	if (ret)
 		return ret;
 	mlx5vf_mig_open(&mvdev->mig);
+	/* QEMU 7.2 migrates through the v1 region (mig_v1.c) */
+	if (mvdev->mig.offered) {
+		ret = mlx5vf_v1_register(mvdev);
+		if (ret) {
+			vfio_pci_core_disable(&mvdev->core);
+			return ret;
+		}
+	}
 	vfio_pci_core_finish_enable(&mvdev->core);
 	return 0;
 }

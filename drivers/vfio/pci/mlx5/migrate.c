@@ -92,6 +92,7 @@ static void mlx5vf_mig_end_session(struct mlx5vf_mig *mig, int err)
 	mlx5vf_session_disable(mig->session, err);
 	mlx5vf_session_put(mig->session);
 	mig->session = NULL;
+	mig->epoch++;
 }
 
 static int mlx5vf_mig_suspend(struct mlx5vf_mig *mig, u8 half)
@@ -136,6 +137,7 @@ static int mlx5vf_mig_to_running(struct mlx5vf_mig *mig, int err)
 	if (!ret)
 		ret = mlx5vf_mig_resume(mig, MLX5VF_SUSP_INITIATOR);
 	mig->state = ret ? VFIO_DEVICE_STATE_ERROR : VFIO_DEVICE_STATE_RUNNING;
+	mlx5vf_mig_unclaim(mig);
 	return ret;
 }
 
@@ -220,6 +222,7 @@ mlx5vf_mig_new_session(struct mlx5vf_mig *mig, enum vfio_device_mig_state next,
 	if (IS_ERR(s))
 		return mlx5vf_mig_fail(mig, PTR_ERR(s));
 	mig->session = s;
+	mig->epoch++;
 	mig->state = next;
 	return s;
 }
@@ -310,6 +313,41 @@ void mlx5vf_mig_set_error(struct mlx5vf_mig *mig, int err)
 {
 	lockdep_assert_held(&mig->lock);
 	mlx5vf_mig_fail(mig, err);
+}
+
+/**
+ * mlx5vf_mig_claim() - a transport is about to change the state
+ * @mig: the state
+ * @user: the transport
+ *
+ * A device is driven through the v2 feature or the v1 region, never both
+ * at once: the transport that takes it off RUNNING owns it until it is
+ * RUNNING again (by that transport, a reset or close).
+ *
+ * Return: 0, or -EBUSY while the other transport owns the device.
+ */
+int mlx5vf_mig_claim(struct mlx5vf_mig *mig, enum mlx5vf_mig_user user)
+{
+	lockdep_assert_held(&mig->lock);
+
+	if (mig->user != MLX5VF_USER_NONE && mig->user != user)
+		return -EBUSY;
+	mig->user = user;
+	return 0;
+}
+
+/**
+ * mlx5vf_mig_unclaim() - a transport's request is over
+ * @mig: the state
+ *
+ * The device is free for either transport again once it is RUNNING.
+ */
+void mlx5vf_mig_unclaim(struct mlx5vf_mig *mig)
+{
+	lockdep_assert_held(&mig->lock);
+
+	if (mig->state == VFIO_DEVICE_STATE_RUNNING)
+		mig->user = MLX5VF_USER_NONE;
 }
 
 /**

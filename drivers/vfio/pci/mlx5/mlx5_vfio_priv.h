@@ -8,10 +8,13 @@
  *   migrate.c  the migration state machine (one step per arc)
  *   stream.c   the versioned migration stream and its page-array buffers
  *   datafd.c   the VFIO migration v2 transport: mig_ops and the data fd
+ *   mig_v1.c   the VFIO migration v1 transport: the migration region
  *
  * The state machine and the stream know nothing of files or of the VFIO
  * feature ioctls: a transport hands them a target state and moves stream
- * bytes through an iov_iter.  datafd.c is the only v2-specific file.
+ * bytes through an iov_iter.  datafd.c is the only v2-specific file,
+ * mig_v1.c the only v1-specific one; a device is driven through one of
+ * them at a time (mlx5vf_mig_claim()).
  *
  * Lock order, outermost first:
  *
@@ -195,6 +198,7 @@ ssize_t mlx5vf_session_read(struct mlx5vf_session *s, struct iov_iter *to);
 ssize_t mlx5vf_session_write(struct mlx5vf_session *s, struct iov_iter *from);
 int mlx5vf_session_precopy_info(struct mlx5vf_session *s, u64 *initial,
 				u64 *dirty);
+int mlx5vf_session_pending(struct mlx5vf_session *s, u64 *bytes);
 __poll_t mlx5vf_session_poll_mask(struct mlx5vf_session *s);
 wait_queue_head_t *mlx5vf_session_wq(struct mlx5vf_session *s);
 u64 mlx5vf_stream_overhead(void);
@@ -204,6 +208,13 @@ u64 mlx5vf_stream_overhead(void);
 /* VHCA halves the driver suspended */
 #define MLX5VF_SUSP_INITIATOR	BIT(0)
 #define MLX5VF_SUSP_RESPONDER	BIT(1)
+
+/* Which transport drives a device that is not RUNNING */
+enum mlx5vf_mig_user {
+	MLX5VF_USER_NONE,
+	MLX5VF_USER_V2,		/* VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE */
+	MLX5VF_USER_V1,		/* the migration region */
+};
 
 /**
  * struct mlx5vf_mig - migration state of one fused device
@@ -216,6 +227,9 @@ u64 mlx5vf_stream_overhead(void);
  * @state: the current VFIO device state
  * @suspended: MLX5VF_SUSP_* halves of the VHCA the driver suspended
  * @session: the data stream of the saving group or of RESUMING, or NULL
+ * @epoch: bumped whenever a session starts or ends, so that a transport
+ *	can tell its bookkeeping of a session is stale
+ * @user: the transport that took the device off RUNNING; NONE in RUNNING
  */
 struct mlx5vf_mig {
 	struct mutex lock;	/* all of it; inside dev_set->lock */
@@ -226,6 +240,8 @@ struct mlx5vf_mig {
 	enum vfio_device_mig_state state;
 	u8 suspended;
 	struct mlx5vf_session *session;
+	u64 epoch;
+	enum mlx5vf_mig_user user;
 };
 
 void mlx5vf_mig_init(struct mlx5vf_mig *mig, struct device *dev);
@@ -238,6 +254,8 @@ struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 				       enum vfio_device_mig_state next);
 int mlx5vf_mig_data_size(struct mlx5vf_mig *mig, unsigned long *len);
 void mlx5vf_mig_set_error(struct mlx5vf_mig *mig, int err);
+int mlx5vf_mig_claim(struct mlx5vf_mig *mig, enum mlx5vf_mig_user user);
+void mlx5vf_mig_unclaim(struct mlx5vf_mig *mig);
 
 /* ---- the fused device (main.c) ---- */
 
@@ -263,5 +281,9 @@ static inline struct mlx5vf_dev *to_mlx5vf_dev(struct vfio_device *vdev)
 /* ---- the VFIO migration v2 transport (datafd.c) ---- */
 
 extern const struct vfio_migration_ops mlx5vf_mig_ops;
+
+/* ---- the VFIO migration v1 transport (mig_v1.c) ---- */
+
+int mlx5vf_v1_register(struct mlx5vf_dev *mvdev);
 
 #endif /* MLX5_VFIO_PRIV_H */

@@ -37,6 +37,7 @@
 #include <linux/io.h>
 #include <linux/minmax.h>
 #include <linux/mlx5/device.h>
+#include <linux/pci.h>
 #include <linux/sched.h>
 #include <linux/random.h>
 #include <linux/slab.h>
@@ -599,11 +600,39 @@ static int sim_suspend_resume(struct mlx5_vfio_sim_vf *vf, u16 opcode,
 	return 0;
 }
 
+/*
+ * A real VHCA reaches its state whatever the VF's PCI command register
+ * says; the simulated one reaches BAR2 through the host's MMIO path, which
+ * memory decode gates (QEMU clears decode before it resets an assigned
+ * device, and a migration destination loads before its guest sets it
+ * again).  So decode is on while a command runs, and put back after it.  A
+ * user's write of the command register racing with a command may be
+ * undone: acceptable for test code, and a VM is stopped while its device's
+ * final image is saved or loaded.
+ */
+static u16 sim_decode_on(struct mlx5_vfio_sim_vf *vf)
+{
+	u16 cmd = PCI_COMMAND_MEMORY;
+
+	if (vf->bar && !pci_read_config_word(vf->pdev, PCI_COMMAND, &cmd) &&
+	    !(cmd & PCI_COMMAND_MEMORY))
+		pci_write_config_word(vf->pdev, PCI_COMMAND,
+				      cmd | PCI_COMMAND_MEMORY);
+	return cmd;
+}
+
+static void sim_decode_restore(struct mlx5_vfio_sim_vf *vf, u16 cmd)
+{
+	if (!(cmd & PCI_COMMAND_MEMORY))
+		pci_write_config_word(vf->pdev, PCI_COMMAND, cmd);
+}
+
 int mlx5_vfio_sim_exec(struct mlx5_vfio_aux *aux, const void *in, int inlen,
 		       void *out, int outlen)
 {
 	struct mlx5_vfio_sim_vf *vf = to_sim_vf(aux);
 	u16 opcode = MLX5_GET(sim_cmd_in, in, opcode);
+	u16 cmd;
 	int ret;
 
 	/* No lock held: removal cuts the wait short */
@@ -616,6 +645,7 @@ int mlx5_vfio_sim_exec(struct mlx5_vfio_aux *aux, const void *in, int inlen,
 		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_UID);
 
 	mutex_lock(&vf->lock);
+	cmd = sim_decode_on(vf);
 	switch (opcode) {
 	case MLX5_CMD_OP_QUERY_HCA_CAP:
 		ret = sim_query_hca_cap(vf, in, inlen, out, outlen);
@@ -637,6 +667,7 @@ int mlx5_vfio_sim_exec(struct mlx5_vfio_aux *aux, const void *in, int inlen,
 		ret = sim_status(out, MLX5_CMD_STAT_BAD_OP_ERR, SIM_SYN_OPCODE);
 		break;
 	}
+	sim_decode_restore(vf, cmd);
 	mutex_unlock(&vf->lock);
 	return ret;
 }

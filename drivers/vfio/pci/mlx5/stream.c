@@ -687,6 +687,61 @@ out_unlock:
 }
 
 /**
+ * mlx5vf_session_pending() - stream bytes a saving session still holds
+ * @s: a saving session
+ * @bytes: where to store the estimate
+ *
+ * Pre-copy: the initial plus the dirty bytes of
+ * mlx5vf_session_precopy_info().  Stop-copy: the bytes in flight plus what
+ * the firmware still holds, never 0 before the END record has been queued,
+ * and 0 once the whole stream has been read.
+ *
+ * Return: 0, -EINVAL for a loading session, the session's or firmware's
+ * error.
+ */
+int mlx5vf_session_pending(struct mlx5vf_session *s, u64 *bytes)
+{
+	u64 initial = 0, dirty = 0, inflight, remaining = 0;
+	u32 required = 0;
+	int ret;
+
+	mutex_lock(&s->lock);
+	if (s->kind == MLX5VF_SAVE_PRECOPY && !s->err) {
+		mutex_unlock(&s->lock);
+		ret = mlx5vf_session_precopy_info(s, &initial, &dirty);
+		if (!ret)
+			*bytes = initial + dirty;
+		return ret;
+	}
+	ret = s->err;
+	if (ret)
+		goto out_unlock;
+	if (s->kind != MLX5VF_SAVE_STOPCOPY) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+
+	inflight = mlx5vf_session_inflight(s);
+	if (s->end_queued) {
+		*bytes = inflight;
+	} else if (s->image_more || s->final_started) {
+		*bytes = inflight + s->image_left + sizeof(struct mlx5vf_rec_hdr);
+	} else {
+		ret = mlx5vf_cmd_query_mig_state(s->madev, s->tracking,
+						 &required, &remaining);
+		if (ret)
+			s->err = ret;
+		else
+			*bytes = inflight + max_t(u64, required, remaining) +
+				 mlx5vf_stream_overhead();
+	}
+
+out_unlock:
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+/**
  * mlx5vf_session_poll_mask() - what a poller may do now
  * @s: the session
  *
