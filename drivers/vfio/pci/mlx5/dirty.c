@@ -22,6 +22,7 @@
  *     minimum (else -EINVAL); above its maximum, the maximum is used
  *     and returned to the user (the ranges, aligned to the larger size,
  *     are aligned to it too);
+ *   - an empty range: -EINVAL;
  *   - more ranges than pg_track_max_num_range: -E2BIG (the driver does
  *     not merge ranges: a user asking for exactness gets it or an errno);
  *   - a range ending above 2^pg_track_log_max_addr_space: -E2BIG;
@@ -209,7 +210,8 @@ static int mlx5vf_dirty_take_ranges(struct mlx5vf_dirty *d,
 
 	for (node = interval_tree_iter_first(root, 0, ULONG_MAX); node;
 	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-		if (i == nnodes)
+		/* the core lets an empty range through as last = start - 1 */
+		if (i == nnodes || node->last < node->start)
 			return -EINVAL;
 		if (d->log_max_space < 64 &&
 		    node->last >> d->log_max_space)
