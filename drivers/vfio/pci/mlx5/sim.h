@@ -55,7 +55,7 @@
 #define MLX5_VFIO_SIM_TRACK_LOG_MAX_PAGE	21	/* 2 MiB */
 #define MLX5_VFIO_SIM_TRACK_LOG_MAX_SPACE	48
 /* Tracked pages of all ranges at most: 4 MiB of bitmap (128 GiB at 4 KiB) */
-#define MLX5_VFIO_SIM_TRACK_MAX_PAGES		(1ULL << 25)
+#define MLX5_VFIO_SIM_TRACK_MAX_PAGES		BIT_ULL(25)
 
 /**
  * struct mlx5_vfio_sim_track_range - one range of the page tracker
