@@ -11,7 +11,8 @@
  * CONFIG_IOMMUFD_DRIVER (the debug kernel; Debian's 6.12 has none).  The
  * driver offers tracking exactly where the core can report: the "offered"
  * test checks that on every kernel, the others need the report path and
- * skip, naming why, on a kernel without it.
+ * skip, naming why, on a kernel without it.  Tracking ends when the
+ * device is closed, reset or its PF half removed (del_vf).
  *
  * Simulator limits (drivers/vfio/pci/mlx5/sim.h): 8 ranges, page sizes
  * 4 KiB to 2 MiB, addresses below 2^48, 2^25 tracked pages in all.
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@
 
 #define DRV "mlx5_vfio_pci"
 #define SIM_NEW_VF "/sys/bus/mlx5_vfio_sim/new_vf"
+#define SIM_DEL_VF "/sys/bus/mlx5_vfio_sim/del_vf"
 #define SIM_DBG "/sys/kernel/debug/mlx5_vfio_sim"
 #define KIB 1024ULL
 #define MIB (1024 * KIB)
@@ -530,6 +533,59 @@ TEST_F(dirty, torn_down_on_close_and_reset)
 	ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
 	ASSERT_EQ(-EINVAL, log_stop(self->d.fd));
 	ASSERT_EQ(0, log_start(self->d.fd, &ps, r, 1));
+	ASSERT_EQ(0, log_stop(self->d.fd));
+}
+
+/* del_vf in a thread: it waits until the user closes the device */
+struct del {
+	const char *bdf;
+	volatile int done;
+	int ret;
+};
+
+static void *del_run(void *arg)
+{
+	struct del *d = arg;
+
+	d->ret = vfio_write_file(SIM_DEL_VF, d->bdf);
+	d->done = 1;
+	return NULL;
+}
+
+/* Removing the PF half ends tracking at once, before the user lets go */
+TEST_F(dirty, torn_down_on_removal)
+{
+	const range_t r[] = { { .iova = 1 * MIB, .length = 64 * KIB } };
+	uint64_t bm[1] = {}, ps = 4 * KIB;
+	struct del del = { .bdf = self->bdf };
+	pthread_t t;
+	int i, ret = 0;
+
+	ASSERT_EQ(0, log_start(self->d.fd, &ps, r, 1));
+	ASSERT_EQ(0, dma_write(self->bdf, 1 * MIB, 1));
+	ASSERT_EQ(0, pthread_create(&t, NULL, del_run, &del));
+	/* tracking runs (EBUSY) until removal tore it down (ENODEV) */
+	for (i = 0; i < 200; i++) {
+		ret = log_start(self->d.fd, &ps, r, 1);
+		if (ret != -EBUSY)
+			break;
+		usleep(50000);
+	}
+	EXPECT_EQ(-ENODEV, ret);
+	EXPECT_EQ(-EINVAL, log_stop(self->d.fd));
+	EXPECT_EQ(-EINVAL, log_report(self->d.fd, r[0].iova, r[0].length, ps, bm));
+	EXPECT_FALSE(del.done);
+	vfio_dev_close(&self->d);
+	self->d.fd = -1;
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, del.ret);
+
+	/* a new PF half: tracking works again */
+	ASSERT_EQ(0, bind_mlx5(self->bdf));
+	ASSERT_EQ(0, vfio_dev_open(&self->d, self->bdf));
+	ASSERT_EQ(0, log_start(self->d.fd, &ps, r, 1));
+	ASSERT_EQ(0, log_report(self->d.fd, r[0].iova, r[0].length, ps, bm));
+	ASSERT_EQ(0ULL, bm[0]);
 	ASSERT_EQ(0, log_stop(self->d.fd));
 }
 
