@@ -31,6 +31,7 @@
 #define _LINUX_MLX5_VFIO_H
 
 #include <linux/auxiliary_bus.h>
+#include <linux/bits.h>
 #include <linux/types.h>
 
 struct page;
@@ -84,6 +85,43 @@ struct mlx5_vfio_aux_dev;
  *	firmware no longer touches its pages.  Keys still existing when the
  *	auxiliary device goes away are destroyed by the provider (with a
  *	warning in the kernel log: the driver leaked them).
+ * @track_read_clear: optional, NULL when the provider cannot deliver the
+ *	reports of a page tracker; see "Dirty-page tracking" below.
+ *
+ * Dirty-page tracking
+ *
+ * The page tracker is the firmware's general object
+ * MLX5_OBJ_TYPE_PAGE_TRACK, created, modified and destroyed through @exec
+ * with CREATE/MODIFY/DESTROY_GENERAL_OBJECT in the layouts
+ * mlx5_ifc_create_page_track_obj_in, mlx5_ifc_modify_page_track_obj_in
+ * and mlx5_ifc_general_obj_in_cmd_hdr (obj_context: vhca_id of the VF,
+ * log_page_size, log_addr_space_size, num_ranges and the track_range[]
+ * array that follows the context; reporting_qpn 0).  Its limits are those
+ * of the PF's QUERY_HCA_CAP capability MLX5_CAP_ADV_VIRTUALIZATION
+ * (pg_track_max_num_range, pg_track_log_{min,max}_page_size,
+ * pg_track_log_max_addr_space).  MODIFY with
+ * MLX5_VFIO_PAGE_TRACK_MODIFY_STATE in modify_field_select moves the
+ * tracker between MLX5_PAGE_TRACK_STATE_TRACKING and _REPORTING.
+ *
+ * How a report reaches the driver is where this contract differs from a
+ * real ConnectX: there, the tracker in REPORTING state sends
+ * mlx5_ifc_page_track_report_entry records (dirty page addresses) as
+ * messages to a queue pair the driver created on the PF (reporting_qpn)
+ * and polls through its completion queue.  Here the transport is a call:
+ * @track_read_clear(@madev, @obj_id, @iova, @length, @entries, @max, @n)
+ * stores in @entries (an array of @max struct
+ * mlx5_ifc_page_track_report_entry, 8 bytes each, big endian as the
+ * firmware writes them) the addresses of the tracker's dirty pages that
+ * intersect [@iova, @iova + @length), in increasing order, clears them in
+ * the tracker and stores their number in @n.  When @n equals @max there
+ * may be more: call again.  The tracker must be in REPORTING state.
+ * Returns 0 or -errno: -EINVAL for an unknown @obj_id, a tracker not in
+ * REPORTING state, @max 0 or an empty or overflowing window; -ENODEV
+ * when the provider is going away.  A provider without this op (the
+ * production mlx5-vfio-pf, which has no queue-pair transport yet) leaves
+ * it NULL, and the driver then offers no dirty tracking.  Trackers still
+ * existing when the auxiliary device goes away are destroyed by the
+ * provider.
  */
 struct mlx5_vfio_aux_ops {
 	int (*exec)(struct mlx5_vfio_aux_dev *madev, const void *in, int inlen,
@@ -91,7 +129,17 @@ struct mlx5_vfio_aux_ops {
 	int (*mkey_create)(struct mlx5_vfio_aux_dev *madev, struct page **pages,
 			   unsigned int npages, u32 *mkey);
 	void (*mkey_destroy)(struct mlx5_vfio_aux_dev *madev, u32 mkey);
+	int (*track_read_clear)(struct mlx5_vfio_aux_dev *madev, u32 obj_id,
+				u64 iova, u64 length, void *entries, u32 max,
+				u32 *n);
 };
+
+/*
+ * Bit of a page tracker's modify_field_select that MODIFY_GENERAL_OBJECT
+ * takes to change its state (this contract's choice; the mlx5_ifc header
+ * names no bit for it).
+ */
+#define MLX5_VFIO_PAGE_TRACK_MODIFY_STATE	BIT_ULL(0)
 
 /**
  * struct mlx5_vfio_aux_dev - the PF-side auxiliary device of one VF

@@ -5,6 +5,7 @@
  */
 #include <linux/device.h>
 #include <linux/jiffies.h>
+#include <linux/overflow.h>
 #include <linux/sched/signal.h>
 #include <linux/string.h>
 
@@ -61,10 +62,34 @@ static void mlx5_vfio_aux_mkey_destroy(struct mlx5_vfio_aux_dev *madev, u32 mkey
 	aux->be->mkey_destroy(aux, mkey);
 }
 
+static int mlx5_vfio_aux_track_read_clear(struct mlx5_vfio_aux_dev *madev,
+					  u32 obj_id, u64 iova, u64 length,
+					  void *entries, u32 max, u32 *n)
+{
+	struct mlx5_vfio_aux *aux = to_mlx5_vfio_aux(madev);
+	u64 end;
+
+	if (!entries || !n || !max || !length ||
+	    check_add_overflow(iova, length - 1, &end))
+		return -EINVAL;
+	if (READ_ONCE(aux->dying))
+		return -ENODEV;
+	return aux->be->track_read_clear(aux, obj_id, iova, length, entries,
+					 max, n);
+}
+
 static const struct mlx5_vfio_aux_ops mlx5_vfio_aux_ops = {
 	.exec = mlx5_vfio_aux_exec,
 	.mkey_create = mlx5_vfio_aux_mkey_create,
 	.mkey_destroy = mlx5_vfio_aux_mkey_destroy,
+};
+
+/* For a backend that delivers page-tracker reports */
+static const struct mlx5_vfio_aux_ops mlx5_vfio_aux_track_ops = {
+	.exec = mlx5_vfio_aux_exec,
+	.mkey_create = mlx5_vfio_aux_mkey_create,
+	.mkey_destroy = mlx5_vfio_aux_mkey_destroy,
+	.track_read_clear = mlx5_vfio_aux_track_read_clear,
 };
 
 static void mlx5_vfio_aux_release(struct device *dev)
@@ -107,7 +132,8 @@ int mlx5_vfio_aux_add(struct mlx5_vfio_aux *aux, struct device *parent,
 	aux->madev.devfn = devfn;
 	aux->madev.function_id = function_id;
 	aux->madev.vhca_id = vhca_id;
-	aux->madev.ops = &mlx5_vfio_aux_ops;
+	aux->madev.ops = be->track_read_clear ? &mlx5_vfio_aux_track_ops :
+						&mlx5_vfio_aux_ops;
 	adev->name = MLX5_VFIO_AUX_DEVNAME;
 	adev->id = MLX5_VFIO_AUX_ID(domain, bus, devfn);
 	adev->dev.parent = parent;

@@ -34,6 +34,9 @@ struct mlx5_vfio_aux;
  * @mkey_create: as &mlx5_vfio_aux_ops.mkey_create, @npages > 0
  * @mkey_destroy: as &mlx5_vfio_aux_ops.mkey_destroy, only for keys
  *	@mkey_create returned and not yet destroyed
+ * @track_read_clear: optional; as &mlx5_vfio_aux_ops.track_read_clear,
+ *	called with @max > 0, a nonempty window that does not wrap and not
+ *	dying at entry.  The driver sees the op only when it is set.
  * @release: free the object embedding the &struct mlx5_vfio_aux
  */
 struct mlx5_vfio_aux_backend {
@@ -42,6 +45,9 @@ struct mlx5_vfio_aux_backend {
 	int (*mkey_create)(struct mlx5_vfio_aux *aux, struct page **pages,
 			   unsigned int npages, u32 *mkey);
 	void (*mkey_destroy)(struct mlx5_vfio_aux *aux, u32 mkey);
+	int (*track_read_clear)(struct mlx5_vfio_aux *aux, u32 obj_id,
+				u64 iova, u64 length, void *entries, u32 max,
+				u32 *n);
 	void (*release)(struct mlx5_vfio_aux *aux);
 };
 

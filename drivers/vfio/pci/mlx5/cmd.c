@@ -50,8 +50,8 @@ static int mlx5vf_status_errno(u8 status)
  * Execute @in, answer in @out.  All *_out layouts start with the same
  * status and syndrome, read here through the suspend_vhca_out layout.
  */
-static int mlx5vf_exec(struct mlx5_vfio_aux_dev *madev, const void *in,
-		       int inlen, void *out, int outlen)
+int mlx5vf_exec(struct mlx5_vfio_aux_dev *madev, const void *in,
+		int inlen, void *out, int outlen)
 {
 	u16 opcode = MLX5_GET(suspend_vhca_in, in, opcode);
 	u32 syndrome;

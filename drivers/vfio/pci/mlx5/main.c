@@ -178,11 +178,13 @@ static int mlx5vf_init_dev(struct vfio_device *vdev)
 	struct mlx5vf_dev *mvdev = to_mlx5vf_dev(vdev);
 
 	mlx5vf_mig_init(&mvdev->mig, vdev->dev);
+	mlx5vf_dirty_init(&mvdev->dirty, vdev->dev);
 	return vfio_pci_core_init_dev(vdev);
 }
 
 static void mlx5vf_release_dev(struct vfio_device *vdev)
 {
+	mlx5vf_dirty_destroy(&to_mlx5vf_dev(vdev)->dirty);
 	mlx5vf_mig_destroy(&to_mlx5vf_dev(vdev)->mig);
 	vfio_pci_core_release_dev(vdev);
 }
@@ -214,6 +216,7 @@ static void mlx5vf_close_device(struct vfio_device *vdev)
 
 	/* Every data fd is over before the session ends (uAPI) */
 	mlx5vf_mig_abort(&mvdev->mig, false);
+	mlx5vf_dirty_teardown(&mvdev->dirty, false);
 	vfio_pci_core_close_device(vdev);
 }
 
@@ -230,6 +233,9 @@ static long mlx5vf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	long ret;
 
 	ret = vfio_pci_core_ioctl(vdev, cmd, arg);
+	/* A reset ends dirty tracking (tried ones too: the device may have reset) */
+	if (cmd == VFIO_DEVICE_RESET || cmd == VFIO_DEVICE_PCI_HOT_RESET)
+		mlx5vf_dirty_teardown(&mvdev->dirty, false);
 	if (!mvdev->mig.offered)
 		return ret;
 
@@ -293,6 +299,8 @@ static int mlx5vf_fuse(struct mlx5vf_slot *slot)
 						   VFIO_MIGRATION_PRE_COPY;
 		mvdev->core.vdev.mig_ops = &mlx5vf_mig_ops;
 	}
+	if (!mlx5vf_dirty_probe(&mvdev->dirty, slot->madev))
+		mvdev->core.vdev.log_ops = &mlx5vf_log_ops;
 
 	dev_set_drvdata(&pdev->dev, &mvdev->core);
 	ret = vfio_pci_core_register_device(&mvdev->core);
@@ -302,9 +310,10 @@ static int mlx5vf_fuse(struct mlx5vf_slot *slot)
 	slot->mvdev = mvdev;
 	WRITE_ONCE(slot->migration, mvdev->mig.offered);
 	WRITE_ONCE(slot->fused, true);
-	pci_info(pdev, "vfio device ready with PF half %s, migration %s\n",
+	pci_info(pdev, "vfio device ready with PF half %s, migration %s, dirty tracking %s\n",
 		 dev_name(&slot->madev->adev.dev),
-		 mvdev->mig.offered ? "offered" : "not offered");
+		 mvdev->mig.offered ? "offered" : "not offered",
+		 mvdev->core.vdev.log_ops ? "offered" : "not offered");
 	return 0;
 
 out_drvdata:
@@ -328,6 +337,7 @@ static void mlx5vf_unfuse(struct mlx5vf_slot *slot, const char *leaving)
 	WRITE_ONCE(slot->fused, false);
 	WRITE_ONCE(slot->migration, false);
 	mlx5vf_mig_abort(&mvdev->mig, true);
+	mlx5vf_dirty_teardown(&mvdev->dirty, true);
 	/* Asks the user to release the device and waits until it has */
 	vfio_pci_core_unregister_device(&mvdev->core);
 	dev_set_drvdata(&pdev->dev, NULL);

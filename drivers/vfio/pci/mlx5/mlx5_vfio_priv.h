@@ -9,6 +9,7 @@
  *   stream.c   the versioned migration stream and its page-array buffers
  *   datafd.c   the VFIO migration v2 transport: mig_ops and the data fd
  *   mig_v1.c   the VFIO migration v1 transport: the migration region
+ *   dirty.c    device dirty-page tracking (log_ops) on the page tracker
  *
  * The state machine and the stream know nothing of files or of the VFIO
  * feature ioctls: a transport hands them a target state and moves stream
@@ -23,6 +24,9 @@
  *   vdev.dev_set->lock	vfio core, around open/close
  *   mlx5vf_mig.lock	migration state of one device (migrate.c)
  *   mlx5vf_session.lock	one data stream (stream.c)
+ *
+ *   mlx5vf_dirty.lock	dirty tracking of one device (dirty.c); inside
+ *			dev_set->lock, never held with the two above
  *
  * The provider's ops (madev->ops) sleep and take only the provider's own
  * locks: they may be called under any of the above.
@@ -42,6 +46,9 @@ struct mlx5vf_slot;
 struct mlx5vf_session;
 
 /* ---- firmware commands (cmd.c) ---- */
+
+int mlx5vf_exec(struct mlx5_vfio_aux_dev *madev, const void *in,
+		int inlen, void *out, int outlen);
 
 int mlx5vf_cmd_query_vhca_id(struct mlx5_vfio_aux_dev *madev, u16 *vhca_id);
 int mlx5vf_cmd_suspend_vhca(struct mlx5_vfio_aux_dev *madev, u16 op_mod);
@@ -257,6 +264,61 @@ void mlx5vf_mig_set_error(struct mlx5vf_mig *mig, int err);
 int mlx5vf_mig_claim(struct mlx5vf_mig *mig, enum mlx5vf_mig_user user);
 void mlx5vf_mig_unclaim(struct mlx5vf_mig *mig);
 
+/* ---- device dirty-page tracking (dirty.c) ---- */
+
+/**
+ * struct mlx5vf_dirty_range - one tracked IOVA range
+ * @start: first byte
+ * @last: last byte
+ */
+struct mlx5vf_dirty_range {
+	u64 start;
+	u64 last;
+};
+
+/**
+ * struct mlx5vf_dirty - dirty-page tracking of one fused device
+ * @lock: everything below; inside dev_set->lock (see the lock order)
+ * @madev: the PF side, valid while the device is fused
+ * @dev: the VF, for messages
+ * @offered: the provider reports and the firmware has a page tracker
+ * @dead: removal started: no new tracking
+ * @max_ranges: pg_track_max_num_range of the firmware
+ * @log_min_page: pg_track_log_min_page_size
+ * @log_max_page: pg_track_log_max_page_size
+ * @log_max_space: pg_track_log_max_addr_space
+ * @active: a tracker exists (between START and STOP/close/reset/removal)
+ * @obj_id: the tracker's object id, while @active
+ * @page_size: its page size, while @active
+ * @nranges: entries of @ranges, sorted by @start, while @active
+ * @ranges: the tracked ranges, while @active
+ * @entries: one page of report entries, while @active
+ */
+struct mlx5vf_dirty {
+	struct mutex lock;	/* all of it; inside dev_set->lock */
+	struct mlx5_vfio_aux_dev *madev;
+	struct device *dev;
+	bool offered;
+	bool dead;
+	u32 max_ranges;
+	u8 log_min_page;
+	u8 log_max_page;
+	u8 log_max_space;
+	bool active;
+	u32 obj_id;
+	u64 page_size;
+	u32 nranges;
+	struct mlx5vf_dirty_range *ranges;
+	void *entries;
+};
+
+extern const struct vfio_log_ops mlx5vf_log_ops;
+
+void mlx5vf_dirty_init(struct mlx5vf_dirty *d, struct device *dev);
+void mlx5vf_dirty_destroy(struct mlx5vf_dirty *d);
+int mlx5vf_dirty_probe(struct mlx5vf_dirty *d, struct mlx5_vfio_aux_dev *madev);
+void mlx5vf_dirty_teardown(struct mlx5vf_dirty *d, bool dead);
+
 /* ---- the fused device (main.c) ---- */
 
 /**
@@ -265,12 +327,14 @@ void mlx5vf_mig_unclaim(struct mlx5vf_mig *mig);
  * @slot: the fusion slot this device belongs to
  * @madev: the PF half, bound for the whole life of this device
  * @mig: migration state
+ * @dirty: dirty-page tracking state (independent of @mig)
  */
 struct mlx5vf_dev {
 	struct vfio_pci_core_device core;
 	struct mlx5vf_slot *slot;
 	struct mlx5_vfio_aux_dev *madev;
 	struct mlx5vf_mig mig;
+	struct mlx5vf_dirty dirty;
 };
 
 static inline struct mlx5vf_dev *to_mlx5vf_dev(struct vfio_device *vdev)

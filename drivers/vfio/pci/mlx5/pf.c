@@ -245,6 +245,11 @@ static void mlx5_vfio_pf_release(struct mlx5_vfio_aux *aux)
 	kfree(vf);
 }
 
+/*
+ * No track_read_clear: a real page tracker reports through a queue pair on
+ * the PF (reporting_qpn) that this provider does not create, so the driver
+ * offers no dirty-page tracking for real VFs (<linux/mlx5_vfio.h>).
+ */
 static const struct mlx5_vfio_aux_backend mlx5_vfio_pf_backend = {
 	.exec = mlx5_vfio_pf_exec,
 	.mkey_create = mlx5_vfio_pf_mkey_create,

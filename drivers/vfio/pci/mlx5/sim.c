@@ -20,6 +20,11 @@
  *	context		 the VHCA's context, 256 bytes (tests set a pattern
  *			 in a source and compare it in the destination)
  *	function_id, vhca_id  what QUERY_HCA_CAP answers (read only)
+ *	dma_write	 (write only) "<iova> <len>": the VF DMA-wrote those
+ *			 bytes; pages of them inside the ranges of its page
+ *			 tracker become dirty, the rest is ignored.  Numbers
+ *			 in C notation (0x hex, 0 octal, else decimal); len
+ *			 nonzero, iova + len - 1 must not wrap (-EINVAL)
  *
  * Errors of new_vf/del_vf: -EINVAL for anything but a canonical
  * DDDD:BB:DD.F address, -ENODEV when no such PCI function exists,
@@ -37,6 +42,7 @@
 #include <linux/io.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -196,6 +202,39 @@ static const struct file_operations sim_context_fops = {
 	.llseek = default_llseek,
 };
 
+/* "<iova> <len>": the simulated VF DMA-writes there */
+static ssize_t sim_dma_write_write(struct file *file, const char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	struct mlx5_vfio_sim_vf *vf = file->private_data;
+	char s[64], *p, *tok;
+	u64 iova, len, last;
+
+	if (*ppos || !count || count >= sizeof(s))
+		return -EINVAL;
+	if (copy_from_user(s, ubuf, count))
+		return -EFAULT;
+	s[count] = 0;
+	p = strim(s);
+	tok = strsep(&p, " \t");
+	if (!p || kstrtou64(tok, 0, &iova))
+		return -EINVAL;
+	p = skip_spaces(p);
+	if (kstrtou64(p, 0, &len) || !len ||
+	    check_add_overflow(iova, len - 1, &last))
+		return -EINVAL;
+	mlx5_vfio_sim_dma_write(vf, iova, len);
+	*ppos += count;
+	return count;
+}
+
+static const struct file_operations sim_dma_write_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = sim_dma_write_write,
+	.llseek = default_llseek,
+};
+
 static void sim_debugfs_init(struct mlx5_vfio_sim_vf *vf)
 {
 	struct dentry *d = debugfs_create_dir(vf->name, mlx5_vfio_sim_debugfs);
@@ -205,6 +244,7 @@ static void sim_debugfs_init(struct mlx5_vfio_sim_vf *vf)
 	debugfs_create_bool("corrupt_next_save", 0600, d, &vf->corrupt_next_save);
 	debugfs_create_u32("cmd_delay_ms", 0600, d, &vf->cmd_delay_ms);
 	debugfs_create_file("context", 0600, d, vf, &sim_context_fops);
+	debugfs_create_file("dma_write", 0200, d, vf, &sim_dma_write_fops);
 	debugfs_create_x16("function_id", 0400, d, &vf->aux.madev.function_id);
 	debugfs_create_x16("vhca_id", 0400, d, &vf->aux.madev.vhca_id);
 }
@@ -367,6 +407,7 @@ static const struct mlx5_vfio_aux_backend mlx5_vfio_sim_backend = {
 	.exec = mlx5_vfio_sim_exec,
 	.mkey_create = mlx5_vfio_sim_mkey_create,
 	.mkey_destroy = mlx5_vfio_sim_mkey_destroy,
+	.track_read_clear = mlx5_vfio_sim_track_read_clear,
 	.release = sim_release,
 };
 

@@ -6,7 +6,8 @@
  * Lock order (outermost first):
  *   mlx5_vfio_sim_lock (sim.c, the list of VFs; never held while a VF is
  *     removed, since removal waits for the VFIO user)
- *   vf->lock (the VHCA state, save cursor, loader and memory keys)
+ *   vf->lock (the VHCA state, save cursor, loader, memory keys and the
+ *     page tracker; the dma_write knob takes it too)
  *   vf->knob_lock (spinlock, leaf: fail_next)
  * Commands sleep for cmd_delay_ms before taking vf->lock, in a wait that
  * removal cuts short.
@@ -47,6 +48,44 @@
 /* fail_next values besides an opcode */
 #define MLX5_VFIO_SIM_FAIL_NONE	(-1)
 #define MLX5_VFIO_SIM_FAIL_ANY	0x10000
+
+/* The page tracker's limits (advertised in MLX5_CAP_ADV_VIRTUALIZATION) */
+#define MLX5_VFIO_SIM_TRACK_RANGES		8
+#define MLX5_VFIO_SIM_TRACK_LOG_MIN_PAGE	12	/* 4 KiB */
+#define MLX5_VFIO_SIM_TRACK_LOG_MAX_PAGE	21	/* 2 MiB */
+#define MLX5_VFIO_SIM_TRACK_LOG_MAX_SPACE	48
+/* Tracked pages of all ranges at most: 4 MiB of bitmap (128 GiB at 4 KiB) */
+#define MLX5_VFIO_SIM_TRACK_MAX_PAGES		BIT_ULL(25)
+
+/**
+ * struct mlx5_vfio_sim_track_range - one range of the page tracker
+ * @start: first address (aligned to the tracker's page size)
+ * @npages: tracker pages in it
+ * @dirty: one bit per page, set by dma_write, cleared by reports
+ */
+struct mlx5_vfio_sim_track_range {
+	u64 start;
+	u64 npages;
+	unsigned long *dirty;
+};
+
+/**
+ * struct mlx5_vfio_sim_tracker - the VF's page tracker object
+ * @obj_id: its general object id
+ * @state: MLX5_PAGE_TRACK_STATE_*
+ * @log_page: log2 of its page size
+ * @log_space: log2 of its address space
+ * @nranges: entries of @ranges
+ * @ranges: the tracked ranges, as created
+ */
+struct mlx5_vfio_sim_tracker {
+	u32 obj_id;
+	u8 state;
+	u8 log_page;
+	u8 log_space;
+	u32 nranges;
+	struct mlx5_vfio_sim_track_range ranges[] __counted_by(nranges);
+};
 
 /* image flags */
 #define MLX5_VFIO_SIM_IMG_INCREMENTAL	BIT(0)
@@ -194,6 +233,8 @@ struct mlx5_vfio_sim_load {
  * @mkeys: memory keys by index (key >> 8)
  * @mkey_variant: low byte of the next key
  * @ctx: the VHCA's own context
+ * @tracker: the page tracker, or NULL
+ * @track_seq: the last tracker object id handed out
  */
 struct mlx5_vfio_sim_vf {
 	struct mlx5_vfio_aux aux;
@@ -225,6 +266,8 @@ struct mlx5_vfio_sim_vf {
 	struct xarray mkeys;
 	u8 mkey_variant;
 	u8 ctx[MLX5_VFIO_SIM_CTX_LEN];
+	struct mlx5_vfio_sim_tracker *tracker;
+	u32 track_seq;
 };
 
 static inline struct mlx5_vfio_sim_vf *to_sim_vf(struct mlx5_vfio_aux *aux)
@@ -239,5 +282,15 @@ int mlx5_vfio_sim_mkey_create(struct mlx5_vfio_aux *aux, struct page **pages,
 void mlx5_vfio_sim_mkey_destroy(struct mlx5_vfio_aux *aux, u32 mkey);
 int mlx5_vfio_sim_state_init(struct mlx5_vfio_sim_vf *vf);
 void mlx5_vfio_sim_state_free(struct mlx5_vfio_sim_vf *vf);
+
+/* The page tracker (sim_track.c) */
+void mlx5_vfio_sim_track_caps(void *cap);
+int mlx5_vfio_sim_track_exec(struct mlx5_vfio_sim_vf *vf, u16 opcode,
+			     const void *in, int inlen, void *out, int outlen);
+void mlx5_vfio_sim_track_destroy(struct mlx5_vfio_sim_vf *vf);
+int mlx5_vfio_sim_track_read_clear(struct mlx5_vfio_aux *aux, u32 obj_id,
+				   u64 iova, u64 length, void *entries,
+				   u32 max, u32 *n);
+void mlx5_vfio_sim_dma_write(struct mlx5_vfio_sim_vf *vf, u64 iova, u64 len);
 
 #endif /* MLX5_VFIO_SIM_H */

@@ -28,6 +28,8 @@
  *    further loads (BAD_RES_STATE) until the next RESUME_VHCA.
  *  - Memory keys: an unknown key gets BAD_RES, va/size outside the key
  *    BAD_PARAM.
+ *  - CREATE/MODIFY/QUERY/DESTROY_GENERAL_OBJECT of a page tracker and
+ *    QUERY_HCA_CAP of MLX5_CAP_ADV_VIRTUALIZATION: sim_track.c.
  *  - fail_next: the next matching command is not executed and gets
  *    INT_ERR with syndrome MLX5_VFIO_SIM_FAIL_SYNDROME; a memory-key
  *    creation counts as CREATE_MKEY (0x200) and fails with -EIO.
@@ -558,6 +560,9 @@ static int sim_query_hca_cap(struct mlx5_vfio_sim_vf *vf, const void *in,
 		MLX5_SET(cmd_hca_cap_2, cap, migration_multi_load, 1);
 		MLX5_SET(cmd_hca_cap_2, cap, migration_in_chunks, 1);
 		return 0;
+	case MLX5_CAP_ADV_VIRTUALIZATION:
+		mlx5_vfio_sim_track_caps(cap);
+		return 0;
 	default:
 		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_OPMOD);
 	}
@@ -663,6 +668,12 @@ int mlx5_vfio_sim_exec(struct mlx5_vfio_aux *aux, const void *in, int inlen,
 	case MLX5_CMD_OP_LOAD_VHCA_STATE:
 		ret = sim_load(vf, in, inlen, out, outlen);
 		break;
+	case MLX5_CMD_OP_CREATE_GENERAL_OBJECT:
+	case MLX5_CMD_OP_MODIFY_GENERAL_OBJECT:
+	case MLX5_CMD_OP_QUERY_GENERAL_OBJECT:
+	case MLX5_CMD_OP_DESTROY_GENERAL_OBJECT:
+		ret = mlx5_vfio_sim_track_exec(vf, opcode, in, inlen, out, outlen);
+		break;
 	default:
 		ret = sim_status(out, MLX5_CMD_STAT_BAD_OP_ERR, SIM_SYN_OPCODE);
 		break;
@@ -707,6 +718,7 @@ void mlx5_vfio_sim_state_free(struct mlx5_vfio_sim_vf *vf)
 	xa_for_each(&vf->mkeys, index, mk)
 		kvfree(mk);
 	xa_destroy(&vf->mkeys);
+	mlx5_vfio_sim_track_destroy(vf);
 	bitmap_free(vf->save.set);
 	bitmap_free(vf->scan);
 	vfree(vf->sums);
