@@ -42,7 +42,7 @@ stage() {
 	mkdir -p "$dst"
 	(cd "$top" && find Kbuild drivers include -type f \
 		\( -name '*.c' -o -name '*.h' -o -name Makefile -o -name Kconfig \
-		   -o -name Kbuild \) -print0 | cpio -0pdm --quiet "$dst")
+		   -o -name Kbuild \) ! -name '*.mod.c' -print0 | cpio -0pdm --quiet "$dst")
 	sed "s/@VERSION@/$ver/" "$top/dkms.conf" > "$dst/dkms.conf"
 }
 
@@ -51,6 +51,10 @@ do_install() {
 	command -v dkms > /dev/null || die "dkms is not installed (make deps)"
 	ver=$(version)
 	src=/usr/src/$name-$ver
+	# Every older version goes first: dkms keeps a module whose version
+	# string equals the installed one, which would pair a new library with
+	# old mlx5 modules
+	do_remove
 	rm -rf "$src"
 	stage "$src" "$ver"
 	dkms add -m "$name" -v "$ver"

@@ -1123,7 +1123,7 @@ static void vcfg_init_bars(struct vfio_pci_core_device *vdev,
 		vcfg_normalize_bar(vc, PCI_BASE_ADDRESS_0 + 4 * i);
 
 	vc->raw_rom = get_unaligned_le32(vc->bytes + PCI_ROM_ADDRESS);
-	len = pci_resource_len(pdev, PCI_ROM_RESOURCE);
+	vfio_pci_rom_of(pdev, &len);
 	vc->rom_mask = len ? lower_32_bits(~(roundup_pow_of_two(len) - 1)) &
 			     PCI_ROM_ADDRESS_MASK : 0;
 	vcfg_normalize_bar(vc, PCI_ROM_ADDRESS);

@@ -102,6 +102,17 @@ static unsigned int vfio_pci_vga_decode(struct pci_dev *pdev, bool single_vga)
 				    vfio_pci_other_vga_below(pdev));
 }
 
+/*
+ * Leave the arbiter as a host driver expects to find it: no callback, and
+ * every legacy range decoded again (we may have disclaimed some).
+ */
+static void vfio_pci_vga_exit(struct pci_dev *pdev)
+{
+	vga_client_unregister(pdev);
+	vga_set_legacy_decoding(pdev, VGA_RSRC_LEGACY_IO | VGA_RSRC_LEGACY_MEM |
+				VGA_RSRC_NORMAL_IO | VGA_RSRC_NORMAL_MEM);
+}
+
 /**
  * vfio_pci_core_init_dev() - initialise the library's part of a device
  * @core_vdev: the vfio_device embedded in a struct vfio_pci_core_device
@@ -217,7 +228,7 @@ int vfio_pci_core_register_device(struct vfio_pci_core_device *vdev)
 out_pm:
 	vfio_pci_pm_exit(vdev);
 	if (vfio_pci_is_vga(pdev))
-		vga_client_unregister(pdev);
+		vfio_pci_vga_exit(pdev);
 out_sriov:
 	vfio_pci_sriov_exit(vdev);
 	return ret;
@@ -237,7 +248,7 @@ void vfio_pci_core_unregister_device(struct vfio_pci_core_device *vdev)
 	vfio_unregister_group_dev(&vdev->vdev);
 	vfio_pci_pm_exit(vdev);
 	if (vfio_pci_is_vga(vdev->pdev))
-		vga_client_unregister(vdev->pdev);
+		vfio_pci_vga_exit(vdev->pdev);
 	vfio_pci_sriov_exit(vdev);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_unregister_device);

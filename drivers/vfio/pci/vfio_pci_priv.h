@@ -148,6 +148,7 @@ enum vfio_pci_rom_source {
 
 enum vfio_pci_rom_source vfio_pci_rom_region(u64 bar_len, bool shadow,
 					     u64 platform_len, u64 *size);
+enum vfio_pci_rom_source vfio_pci_rom_of(struct pci_dev *pdev, u64 *size);
 
 /* VGA_RSRC_* a VGA device claims to decode (the VGA arbiter's question) */
 unsigned int vfio_pci_vga_decodes(bool single_vga, bool vga_offered,

@@ -528,8 +528,12 @@ enum vfio_pci_rom_source vfio_pci_rom_region(u64 bar_len, bool shadow,
 }
 EXPORT_SYMBOL_IF_KUNIT(vfio_pci_rom_region);
 
-/* The ROM region of @pdev: its source and size */
-static enum vfio_pci_rom_source vfio_pci_rom_of(struct pci_dev *pdev, u64 *size)
+/*
+ * The ROM region of @pdev: its source and size.  The emulated ROM BAR is
+ * sized from the same answer (vfio_pci_config.c), since a VMM sizes the
+ * ROM through that BAR before it reads the region.
+ */
+enum vfio_pci_rom_source vfio_pci_rom_of(struct pci_dev *pdev, u64 *size)
 {
 	struct resource *res = &pdev->resource[PCI_ROM_RESOURCE];
 

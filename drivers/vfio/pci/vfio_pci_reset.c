@@ -282,9 +282,10 @@ static int vfio_pci_reset_function(struct vfio_pci_core_device *vdev)
 	int ret;
 
 	vfio_pci_zap_and_down_write_memory_lock(vdev);
-	ret = vfio_pci_set_power_state_locked(vdev, PCI_D0);
-	if (!ret)
-		ret = pci_try_reset_function(vdev->pdev);
+	/* As for a hot reset: a function stuck out of D0 is reset anyway */
+	vfio_pci_set_power_state_locked(vdev, PCI_D0);
+	ret = pci_try_reset_function(vdev->pdev);
+	vfio_pci_config_sync_power_state(vdev);
 	up_write(&vdev->memory_lock);
 	return ret;
 }
@@ -439,6 +440,7 @@ long vfio_pci_ioctl_get_hot_reset_info(struct vfio_pci_core_device *vdev,
 	if (!needed)
 		return -ENODEV;
 
+	hdr.flags = 0;
 	room = (hdr.argsz - minsz) / sizeof(*fill.devices);
 	if (needed > room) {
 		hdr.count = needed;
@@ -451,7 +453,6 @@ long vfio_pci_ioctl_get_hot_reset_info(struct vfio_pci_core_device *vdev,
 		return -ENOMEM;
 	fill.max = needed;
 
-	hdr.flags = 0;
 	walk.slot = slot;
 	if (vfio_device_cdev_opened(&vdev->vdev)) {
 		fill.ictx = vfio_iommufd_device_ictx(&vdev->vdev);
@@ -505,6 +506,8 @@ static bool vfio_pci_user_owns(struct vfio_device *cur, struct iommufd_ctx *ictx
 	int id;
 
 	if (ictx) {
+		/* The binding stays put only while the set is locked */
+		lockdep_assert_held(&cur->dev_set->lock);
 		id = vfio_iommufd_get_dev_id(cur, ictx);
 		return id > 0 || id == -ENOENT;
 	}
@@ -555,14 +558,17 @@ static int vfio_pci_devset_hot_reset(struct vfio_pci_core_device *vdev,
 		vfio_pci_zap_bars(core);
 	}
 
-	list_for_each_entry(cur, &dev_set->device_list, dev_set_list) {
-		ret = vfio_pci_set_power_state_locked(vfio_pci_core_from_vdev(cur),
-						      PCI_D0);
-		if (ret)
-			break;
-	}
-	if (!ret)
-		ret = pci_reset_bus(vdev->pdev);
+	/*
+	 * A function that does not come back to D0 is the one a reset may
+	 * recover: reset the bus anyway, then let every emulated PMCSR say
+	 * where its function ended up.
+	 */
+	list_for_each_entry(cur, &dev_set->device_list, dev_set_list)
+		vfio_pci_set_power_state_locked(vfio_pci_core_from_vdev(cur),
+						PCI_D0);
+	ret = pci_reset_bus(vdev->pdev);
+	list_for_each_entry(cur, &dev_set->device_list, dev_set_list)
+		vfio_pci_config_sync_power_state(vfio_pci_core_from_vdev(cur));
 
 	/* Every memory_lock is held: release them all, last first */
 	cur = list_last_entry(&dev_set->device_list, struct vfio_device,

@@ -390,6 +390,7 @@ TEST_F(pair, cdev_form_both_bound)
 	EXPECT_EQ(-1, ioctl(self->fd[0], VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &pi));
 	EXPECT_EQ(ENOSPC, errno);
 	EXPECT_EQ(2, pi.hdr.count);
+	EXPECT_EQ(0, pi.hdr.flags);	/* not the flags of the previous reply */
 
 	dirty_intrmask(_metadata, self->fd[0]);
 	dirty_intrmask(_metadata, self->fd[1]);

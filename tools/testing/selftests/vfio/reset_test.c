@@ -233,6 +233,17 @@ TEST_F(reset, hot_reset_info_enospc)
 		EXPECT_GE(info->count, 1);
 	}
 	free(info);
+
+	/* Flags are output only: what the caller left there is not echoed */
+	if (variant->hot_reset) {
+		struct vfio_pci_hot_reset_info hdr = {
+			.argsz = sizeof(hdr), .flags = ~0u,
+		};
+
+		EXPECT_EQ(-1, ioctl(self->d.fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hdr));
+		EXPECT_EQ(ENOSPC, errno);
+		EXPECT_EQ(0, hdr.flags);
+	}
 }
 
 TEST_F(reset, hot_reset_info_short_argsz)
