@@ -208,10 +208,17 @@ static int mlx5vf_dirty_take_ranges(struct mlx5vf_dirty *d,
 	struct interval_tree_node *node;
 	u32 i = 0;
 
+	lockdep_assert_held(&d->lock);
+
 	for (node = interval_tree_iter_first(root, 0, ULONG_MAX); node;
 	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-		/* the core lets an empty range through as last = start - 1 */
-		if (i == nnodes || node->last < node->start)
+		/*
+		 * The core lets an empty range through as last = start - 1,
+		 * which for start 0 is ULONG_MAX: no real range ends there
+		 * (the core bounds iova + length by ULONG_MAX)
+		 */
+		if (i == nnodes || node->last < node->start ||
+		    node->last == ULONG_MAX)
 			return -EINVAL;
 		if (d->log_max_space < 64 &&
 		    node->last >> d->log_max_space)
@@ -235,6 +242,7 @@ static int mlx5vf_dirty_create(struct mlx5vf_dirty *d, u8 log_page)
 	u32 i;
 	int ret;
 
+	lockdep_assert_held(&d->lock);
 	/* The tracked address space [0, 2^log_space) holds every range */
 	log_space = max_t(u8, fls64(top), log_page);
 	inlen = MLX5_ST_SZ_BYTES(create_page_track_obj_in) + d->nranges * rlen;
@@ -325,7 +333,9 @@ static int mlx5vf_log_stop(struct vfio_device *vdev)
 	int ret;
 
 	mutex_lock(&d->lock);
-	if (d->active)
+	if (d->dead)
+		ret = -ENODEV;
+	else if (d->active)
 		ret = mlx5vf_dirty_stop_locked(d);
 	else
 		ret = -EINVAL;
@@ -338,6 +348,7 @@ static bool mlx5vf_dirty_covered(struct mlx5vf_dirty *d, u64 iova, u64 last)
 {
 	u32 i;
 
+	lockdep_assert_held(&d->lock);
 	for (i = 0; i < d->nranges; i++) {
 		if (d->ranges[i].start > iova)
 			return false;
@@ -380,13 +391,15 @@ static int mlx5vf_dirty_drain(struct mlx5vf_dirty *d, u64 iova, u64 length,
 			    addr + d->page_size - 1 < iova)
 				return -EIO;
 			/*
-			 * Its part before the window was reported with the
-			 * previous window; its part after the window is set
-			 * now (iova_bitmap moves ahead), as the tracker has
-			 * cleared the whole page.
+			 * The window is aligned to tracker pages (checked by
+			 * the caller), so the page lies inside it; clamp all
+			 * the same: the core hands the whole REPORT to one
+			 * call and iova_bitmap_set() does not stop at the
+			 * window's end
 			 */
 			from = max(addr, iova);
-			iova_bitmap_set(dirty, from, addr + d->page_size - from);
+			iova_bitmap_set(dirty, from,
+					min(addr + d->page_size - 1, last) - from + 1);
 		}
 		cond_resched();
 	} while (n == MLX5VF_DIRTY_ENTRIES);
@@ -404,7 +417,17 @@ static int mlx5vf_log_read_and_clear(struct vfio_device *vdev,
 		return -EINVAL;
 
 	mutex_lock(&d->lock);
-	if (!d->active || !mlx5vf_dirty_covered(d, iova, iova + length - 1)) {
+	if (d->dead) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	/*
+	 * The tracker clears whole pages of its own size: a window that cut
+	 * one would lose the dirty state of the part outside it
+	 */
+	if (!d->active || !IS_ALIGNED(iova, d->page_size) ||
+	    !IS_ALIGNED(length, d->page_size) ||
+	    !mlx5vf_dirty_covered(d, iova, iova + length - 1)) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}

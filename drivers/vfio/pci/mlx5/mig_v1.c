@@ -257,8 +257,12 @@ static int mlx5vf_v1_fill(struct mlx5vf_v1 *v1)
 	/* Pre-copy with nothing new for now: an empty piece */
 	if (n == -ENOMSG)
 		n = 0;
-	if (n < 0)
+	if (n < 0) {
+		/* no stale length of the previous piece for data_size */
+		v1->filled = false;
+		v1->len = 0;
 		return n;
+	}
 	v1->len = n;
 	v1->filled = true;
 	v1->sized = false;

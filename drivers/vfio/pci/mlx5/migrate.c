@@ -148,6 +148,8 @@ static int mlx5vf_mig_to_running(struct mlx5vf_mig *mig, int err)
 void mlx5vf_mig_open(struct mlx5vf_mig *mig)
 {
 	mutex_lock(&mig->lock);
+	/* A new user inherits no claim (a failed resume at close keeps one) */
+	mig->user = MLX5VF_USER_NONE;
 	if (mig->offered && !mig->dead && mlx5vf_mig_to_running(mig, -EINVAL))
 		dev_warn(mig->dev, "cannot resume the VHCA at open\n");
 	mutex_unlock(&mig->lock);
