@@ -28,11 +28,19 @@
  *   - a range ending above 2^pg_track_log_max_addr_space: -E2BIG;
  *   - a second START while tracking: -EBUSY; STOP or REPORT while not
  *     tracking: -EINVAL; a REPORT window not entirely covered by the
- *     tracked ranges: -EINVAL;
+ *     tracked ranges, or not aligned to the tracker's page size (the
+ *     tracker clears whole pages): -EINVAL; after removal began: -ENODEV;
  *   - firmware refusals get the errno of their status (cmd.c), e.g. a
  *     tracker too large for the firmware's memory -ENOSPC.
  * Tracking stops (the tracker is destroyed) at STOP, when the device is
- * closed, reset (VFIO_DEVICE_RESET, a hot reset) or removed.
+ * closed, reset through its own fd (VFIO_DEVICE_RESET, a hot reset it
+ * asks for) or removed.  Not (yet): an FLR the user starts through
+ * emulated config space, or a hot reset asked for through another device
+ * of the set; the tracker then keeps running over a reset function.
+ *
+ * A REPORT holds the lock while the core writes the user's bitmap, which
+ * may fault: removal waits for it (known limit: a user whose bitmap
+ * faults slowly delays removal by as much).
  *
  * Tracking is independent of migration: either may run without the
  * other, and a migration state change neither starts nor stops tracking
