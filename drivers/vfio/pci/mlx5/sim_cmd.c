@@ -212,6 +212,38 @@ static void sim_mkey_copy(struct mlx5_vfio_sim_mkey *mk, u64 va, void *buf,
 }
 
 /*
+ * BAR2 to memory and back, 8 bytes per access where both sides and the
+ * length allow (always for whole page records, whose offsets are multiples
+ * of 8): x86's memcpy_fromio()/memcpy_toio() move 4 bytes per iteration of
+ * a string instruction, which QEMU's TCG executes one iteration at a time.
+ */
+static void sim_fromio(void *dst, const void __iomem *src, size_t len)
+{
+	u64 *d = dst;
+	size_t i;
+
+	if (!IS_ALIGNED((unsigned long)dst | (unsigned long)src | len, 8)) {
+		memcpy_fromio(dst, src, len);
+		return;
+	}
+	for (i = 0; i < len / 8; i++)
+		d[i] = __raw_readq(src + i * 8);
+}
+
+static void sim_toio(void __iomem *dst, const void *src, size_t len)
+{
+	const u64 *s = src;
+	size_t i;
+
+	if (!IS_ALIGNED((unsigned long)dst | (unsigned long)src | len, 8)) {
+		memcpy_toio(dst, src, len);
+		return;
+	}
+	for (i = 0; i < len / 8; i++)
+		__raw_writeq(s[i], dst + i * 8);
+}
+
+/*
  * Copy @len bytes of BAR2 at @src straight into the key's pages at @va and
  * feed them, as they landed, to @st: one pass over the BAR, none over a
  * scratch buffer.
@@ -225,7 +257,7 @@ static void sim_mkey_fromio(struct mlx5_vfio_sim_mkey *mk, u64 va,
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
 
-		memcpy_fromio(p + off, src, n);
+		sim_fromio(p + off, src, n);
 		xxh64_update(st, p + off, n);
 		kunmap_local(p);
 		va += n;
@@ -259,7 +291,7 @@ static void sim_mkey_toio(struct mlx5_vfio_sim_mkey *mk, u64 va,
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
 
-		memcpy_toio(dst, p + off, n);
+		sim_toio(dst, p + off, n);
 		kunmap_local(p);
 		va += n;
 		dst += n;
@@ -279,7 +311,7 @@ static void sim_scan(struct mlx5_vfio_sim_vf *vf)
 	bitmap_zero(vf->scan, vf->npages);
 	vf->scan_count = 0;
 	for (i = 0; i < vf->npages; i++) {
-		memcpy_fromio(tmp, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
+		sim_fromio(tmp, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
 		if (xxh64(tmp, MLX5_VFIO_SIM_PAGE, i) != vf->sums[i]) {
 			__set_bit(i, vf->scan);
 			vf->scan_count++;
@@ -363,7 +395,7 @@ static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
 		return;
 	}
 	i = sim_next_page(vf);
-	memcpy_fromio(data, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
+	sim_fromio(data, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
 	sum = xxh64(data, MLX5_VFIO_SIM_PAGE, i);
 	sim_page_saved(vf, ph, i, sum);
 	if (s->corrupt) {
@@ -593,7 +625,7 @@ static bool sim_load_part(struct mlx5_vfio_sim_vf *vf)
 		if (i >= vf->npages || ph->reserved ||
 		    le64_to_cpu(ph->sum) != xxh64(data, MLX5_VFIO_SIM_PAGE, i))
 			return false;
-		memcpy_toio(vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE, data, MLX5_VFIO_SIM_PAGE);
+		sim_toio(vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE, data, MLX5_VFIO_SIM_PAGE);
 		l->left--;
 		sim_load_expect_page(l);
 		return true;
