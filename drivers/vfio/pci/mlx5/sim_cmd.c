@@ -211,6 +211,94 @@ static void sim_mkey_copy(struct mlx5_vfio_sim_mkey *mk, u64 va, void *buf,
 	}
 }
 
+/*
+ * BAR2 to memory and back, 8 bytes per access where both sides and the
+ * length allow (always for whole page records, whose offsets are multiples
+ * of 8): x86's memcpy_fromio()/memcpy_toio() move 4 bytes per iteration of
+ * a string instruction, which QEMU's TCG executes one iteration at a time.
+ */
+static void sim_fromio(void *dst, const void __iomem *src, size_t len)
+{
+	u64 *d = dst;
+	size_t i;
+
+	if (!IS_ALIGNED((unsigned long)dst | (unsigned long)src | len, 8)) {
+		memcpy_fromio(dst, src, len);
+		return;
+	}
+	for (i = 0; i < len / 8; i++)
+		d[i] = __raw_readq(src + i * 8);
+}
+
+static void sim_toio(void __iomem *dst, const void *src, size_t len)
+{
+	const u64 *s = src;
+	size_t i;
+
+	if (!IS_ALIGNED((unsigned long)dst | (unsigned long)src | len, 8)) {
+		memcpy_toio(dst, src, len);
+		return;
+	}
+	for (i = 0; i < len / 8; i++)
+		__raw_writeq(s[i], dst + i * 8);
+}
+
+/*
+ * Copy @len bytes of BAR2 at @src straight into the key's pages at @va and
+ * feed them, as they landed, to @st: one pass over the BAR, none over a
+ * scratch buffer.
+ */
+static void sim_mkey_fromio(struct mlx5_vfio_sim_mkey *mk, u64 va,
+			    const void __iomem *src, size_t len,
+			    struct xxh64_state *st)
+{
+	while (len) {
+		unsigned int off = offset_in_page(va);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
+
+		sim_fromio(p + off, src, n);
+		xxh64_update(st, p + off, n);
+		kunmap_local(p);
+		va += n;
+		src += n;
+		len -= n;
+	}
+}
+
+/* Feed @len bytes of the key's pages at @va to @st */
+static void sim_mkey_hash(struct mlx5_vfio_sim_mkey *mk, u64 va, size_t len,
+			  struct xxh64_state *st)
+{
+	while (len) {
+		unsigned int off = offset_in_page(va);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
+
+		xxh64_update(st, p + off, n);
+		kunmap_local(p);
+		va += n;
+		len -= n;
+	}
+}
+
+/* Copy @len bytes of the key's pages at @va straight to BAR2 at @dst */
+static void sim_mkey_toio(struct mlx5_vfio_sim_mkey *mk, u64 va,
+			  void __iomem *dst, size_t len)
+{
+	while (len) {
+		unsigned int off = offset_in_page(va);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
+
+		sim_toio(dst, p + off, n);
+		kunmap_local(p);
+		va += n;
+		dst += n;
+		len -= n;
+	}
+}
+
 /* ---- dirty tracking ---- */
 
 /* Find the pages whose checksum changed since they were last saved */
@@ -223,7 +311,7 @@ static void sim_scan(struct mlx5_vfio_sim_vf *vf)
 	bitmap_zero(vf->scan, vf->npages);
 	vf->scan_count = 0;
 	for (i = 0; i < vf->npages; i++) {
-		memcpy_fromio(tmp, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
+		sim_fromio(tmp, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
 		if (xxh64(tmp, MLX5_VFIO_SIM_PAGE, i) != vf->sums[i]) {
 			__set_bit(i, vf->scan);
 			vf->scan_count++;
@@ -260,6 +348,32 @@ static void sim_stage_hdr(struct mlx5_vfio_sim_vf *vf)
 	s->rec_pos = 0;
 }
 
+/* Index of the next page record of the pending image */
+static unsigned long sim_next_page(struct mlx5_vfio_sim_vf *vf)
+{
+	struct mlx5_vfio_sim_save *s = &vf->save;
+
+	if (s->incremental)
+		return find_next_bit(s->set, vf->npages, s->next_page);
+	return s->next_page;
+}
+
+/* Page @i was saved with checksum @sum: fill its record header, advance */
+static void sim_page_saved(struct mlx5_vfio_sim_vf *vf,
+			   struct mlx5_vfio_sim_img_page *ph, unsigned long i,
+			   u64 sum)
+{
+	struct mlx5_vfio_sim_save *s = &vf->save;
+
+	if (vf->tracking)
+		vf->sums[i] = sum;
+	ph->index = cpu_to_le32(i);
+	ph->reserved = 0;
+	ph->sum = cpu_to_le64(sum);
+	s->next_page = i + 1;
+	s->left--;
+}
+
 /* Stage the next part of the pending image in save.rec */
 static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
 {
@@ -280,21 +394,45 @@ static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
 		s->ctx_done = true;
 		return;
 	}
-	i = s->incremental ? find_next_bit(s->set, vf->npages, s->next_page) : s->next_page;
-	memcpy_fromio(data, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
+	i = sim_next_page(vf);
+	sim_fromio(data, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
 	sum = xxh64(data, MLX5_VFIO_SIM_PAGE, i);
-	if (vf->tracking)
-		vf->sums[i] = sum;
-	ph->index = cpu_to_le32(i);
-	ph->reserved = 0;
-	ph->sum = cpu_to_le64(sum);
+	sim_page_saved(vf, ph, i, sum);
 	if (s->corrupt) {
 		data[MLX5_VFIO_SIM_PAGE - 1] ^= 0x5a;
 		s->corrupt = false;
 	}
 	s->rec_len = MLX5_VFIO_SIM_REC_MAX;
-	s->next_page = i + 1;
-	s->left--;
+}
+
+/*
+ * The next page record goes whole into the key at @va: BAR2 is copied
+ * there directly and hashed where it landed, the record header written in
+ * front of it.  The bytes are those sim_stage_next() would have staged.
+ */
+static void sim_save_page_to(struct mlx5_vfio_sim_vf *vf,
+			     struct mlx5_vfio_sim_mkey *mk, u64 va)
+{
+	struct mlx5_vfio_sim_save *s = &vf->save;
+	struct mlx5_vfio_sim_img_page ph;
+	u64 data = va + sizeof(ph);
+	struct xxh64_state st;
+	unsigned long i;
+	u8 last;
+
+	i = sim_next_page(vf);
+	xxh64_reset(&st, i);
+	sim_mkey_fromio(mk, data, vf->bar + i * MLX5_VFIO_SIM_PAGE,
+			MLX5_VFIO_SIM_PAGE, &st);
+	sim_page_saved(vf, &ph, i, xxh64_digest(&st));
+	sim_mkey_copy(mk, va, &ph, sizeof(ph), true);
+	if (s->corrupt) {
+		data += MLX5_VFIO_SIM_PAGE - 1;
+		sim_mkey_copy(mk, data, &last, 1, false);
+		last ^= 0x5a;
+		sim_mkey_copy(mk, data, &last, 1, true);
+		s->corrupt = false;
+	}
 }
 
 /* Begin an image; returns 0 or a status (with the syndrome set in out) */
@@ -365,8 +503,17 @@ static int sim_save(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 	while (n < size && s->done < s->total) {
 		unsigned int len;
 
-		if (s->rec_pos == s->rec_len)
+		if (s->rec_pos == s->rec_len) {
+			/* A page record that fits skips the staging buffer */
+			if (s->ctx_done && size - n >= MLX5_VFIO_SIM_REC_MAX) {
+				sim_save_page_to(vf, mk, va + n);
+				s->done += MLX5_VFIO_SIM_REC_MAX;
+				n += MLX5_VFIO_SIM_REC_MAX;
+				cond_resched();
+				continue;
+			}
 			sim_stage_next(vf);
+		}
 		len = min_t(u64, s->rec_len - s->rec_pos, size - n);
 		sim_mkey_copy(mk, va + n, s->rec + s->rec_pos, len, true);
 		s->rec_pos += len;
@@ -478,7 +625,7 @@ static bool sim_load_part(struct mlx5_vfio_sim_vf *vf)
 		if (i >= vf->npages || ph->reserved ||
 		    le64_to_cpu(ph->sum) != xxh64(data, MLX5_VFIO_SIM_PAGE, i))
 			return false;
-		memcpy_toio(vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE, data, MLX5_VFIO_SIM_PAGE);
+		sim_toio(vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE, data, MLX5_VFIO_SIM_PAGE);
 		l->left--;
 		sim_load_expect_page(l);
 		return true;
@@ -486,6 +633,33 @@ static bool sim_load_part(struct mlx5_vfio_sim_vf *vf)
 	default:
 		return false;
 	}
+}
+
+/*
+ * A whole page record is in the key at @va: check it there and copy its
+ * data straight to BAR2, as sim_load_part() does for a collected one.
+ */
+static bool sim_load_page_from(struct mlx5_vfio_sim_vf *vf,
+			       struct mlx5_vfio_sim_mkey *mk, u64 va)
+{
+	struct mlx5_vfio_sim_img_page ph;
+	u64 data = va + sizeof(ph);
+	struct xxh64_state st;
+	u32 i;
+
+	sim_mkey_copy(mk, va, &ph, sizeof(ph), false);
+	i = le32_to_cpu(ph.index);
+	if (i >= vf->npages || ph.reserved)
+		return false;
+	xxh64_reset(&st, i);
+	sim_mkey_hash(mk, data, MLX5_VFIO_SIM_PAGE, &st);
+	if (le64_to_cpu(ph.sum) != xxh64_digest(&st))
+		return false;
+	sim_mkey_toio(mk, data, vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE,
+		      MLX5_VFIO_SIM_PAGE);
+	vf->load.left--;
+	sim_load_expect_page(&vf->load);
+	return true;
 }
 
 static int sim_load(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
@@ -516,16 +690,27 @@ static int sim_load(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 	while (pos < size) {
 		unsigned int n = min_t(u64, l->need - l->have, size - pos);
 
+		/* A page record whole in the key skips the staging buffer */
+		if (l->phase == MLX5_VFIO_SIM_LOAD_PAGE && !l->have &&
+		    size - pos >= MLX5_VFIO_SIM_REC_MAX) {
+			if (!sim_load_page_from(vf, mk, va + pos))
+				goto out_broken;
+			pos += MLX5_VFIO_SIM_REC_MAX;
+			cond_resched();
+			continue;
+		}
 		sim_mkey_copy(mk, va + pos, l->rec + l->have, n, false);
 		l->have += n;
 		pos += n;
-		if (l->have == l->need && !sim_load_part(vf)) {
-			l->phase = MLX5_VFIO_SIM_LOAD_BROKEN;
-			return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_IMAGE);
-		}
+		if (l->have == l->need && !sim_load_part(vf))
+			goto out_broken;
 		cond_resched();
 	}
 	return 0;
+
+out_broken:
+	l->phase = MLX5_VFIO_SIM_LOAD_BROKEN;
+	return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_IMAGE);
 }
 
 /* ---- the rest ---- */
