@@ -30,8 +30,6 @@
 #include "../kselftest_harness.h"
 #include "vfio_util.h"
 
-#define DRV "mlx5_vfio_pci"
-#define SIM_NEW_VF "/sys/bus/mlx5_vfio_sim/new_vf"
 #define SIM_DEL_VF "/sys/bus/mlx5_vfio_sim/del_vf"
 #define SIM_DBG "/sys/kernel/debug/mlx5_vfio_sim"
 #define KIB 1024ULL
@@ -40,54 +38,6 @@
 #define SIM_RANGES 8
 
 #define range_t struct vfio_device_feature_dma_logging_range
-
-/* ---- binding (as mlx5_mig_test) ---- */
-
-static int driver_of(const char *bdf, char *name, size_t len)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *slash;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -errno;
-	link[n] = 0;
-	slash = strrchr(link, '/');
-	slash = slash ? slash + 1 : link;
-	n = strlen(slash);
-	if ((size_t)n >= len)
-		n = len - 1;
-	memcpy(name, slash, n);
-	name[n] = 0;
-	return 0;
-}
-
-static int bind_mlx5(const char *bdf)
-{
-	char drv[64], status[128], path[PATH_MAX];
-
-	if (driver_of(bdf, drv, sizeof(drv)) || strcmp(drv, DRV)) {
-		if (!driver_of(bdf, drv, sizeof(drv))) {
-			snprintf(path, sizeof(path),
-				 "/sys/bus/pci/devices/%s/driver/unbind", bdf);
-			vfio_write_file(path, bdf);
-		}
-		vfio_sysfs_write(bdf, "driver_override", DRV);
-		vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
-		if (driver_of(bdf, drv, sizeof(drv)) || strcmp(drv, DRV))
-			return -ENODEV;
-	}
-	if (vfio_sysfs_read(bdf, "mlx5_vfio_status", status, sizeof(status)))
-		return -ENOENT;
-	if (!strstr(status, "pf=bound") && vfio_write_file(SIM_NEW_VF, bdf))
-		return -ENXIO;
-	if (vfio_sysfs_read(bdf, "mlx5_vfio_status", status, sizeof(status)) ||
-	    !strstr(status, "vfio=registered"))
-		return -EIO;
-	return 0;
-}
 
 /* Whether the running kernel has the vfio core's report path */
 static bool kernel_reports(void)
@@ -226,7 +176,7 @@ FIXTURE_SETUP(dirty)
 	self->d.fd = -1;
 	self->bdf = vfio_test_bdf("ivshmem");
 	ASSERT_NE(NULL, self->bdf);
-	ASSERT_EQ(0, bind_mlx5(self->bdf));
+	ASSERT_EQ(0, vfio_mlx5_bind(self->bdf));
 	ASSERT_EQ(0, vfio_dev_open(&self->d, self->bdf));
 	if (!kernel_reports())
 		SKIP(return, "kernel without CONFIG_IOMMUFD_DRIVER: the vfio core cannot report, the driver offers no tracking");
@@ -248,7 +198,7 @@ TEST(offered_matches_kernel)
 	int ret;
 
 	ASSERT_NE(NULL, bdf);
-	ASSERT_EQ(0, bind_mlx5(bdf));
+	ASSERT_EQ(0, vfio_mlx5_bind(bdf));
 	ASSERT_EQ(0, vfio_dev_open(&d, bdf));
 	ret = feature(d.fd, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
 		      VFIO_DEVICE_FEATURE_DMA_LOGGING_START, NULL, 0);
@@ -517,7 +467,7 @@ TEST(knob_bad_input)
 	char longer[80];
 
 	ASSERT_NE(NULL, bdf);
-	ASSERT_EQ(0, bind_mlx5(bdf));
+	ASSERT_EQ(0, vfio_mlx5_bind(bdf));
 	/* good: hex, decimal, blanks, newline; no tracker: ignored */
 	ASSERT_EQ(0, dma_write_str(bdf, "0x100000 0x1000"));
 	ASSERT_EQ(0, dma_write_str(bdf, "1048576  4096\n"));
@@ -606,7 +556,7 @@ TEST_F(dirty, torn_down_on_removal)
 	ASSERT_EQ(0, del.ret);
 
 	/* a new PF half: tracking works again */
-	ASSERT_EQ(0, bind_mlx5(self->bdf));
+	ASSERT_EQ(0, vfio_mlx5_bind(self->bdf));
 	ASSERT_EQ(0, vfio_dev_open(&self->d, self->bdf));
 	ASSERT_EQ(0, log_start(self->d.fd, &ps, r, 1));
 	ASSERT_EQ(0, log_report(self->d.fd, r[0].iova, r[0].length, ps, bm));

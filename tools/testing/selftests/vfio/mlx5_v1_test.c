@@ -28,8 +28,6 @@
 #include "../kselftest_harness.h"
 #include "vfio_util.h"
 
-#define DRV "mlx5_vfio_pci"
-#define SIM_NEW_VF "/sys/bus/mlx5_vfio_sim/new_vf"
 #define MIB (1024UL * 1024)
 
 #define S_RUN VFIO_DEVICE_STATE_V1_RUNNING
@@ -37,53 +35,6 @@
 #define S_RES VFIO_DEVICE_STATE_V1_RESUMING
 #define S_MASK VFIO_DEVICE_STATE_MASK
 #define OFF(f) offsetof(struct vfio_device_migration_info, f)
-
-/* ---- binding (as mlx5_mig_test.c) ---- */
-
-static int driver_of(const char *bdf, char *name, size_t len)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *slash;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -errno;
-	link[n] = 0;
-	slash = strrchr(link, '/');
-	slash = slash ? slash + 1 : link;
-	n = strlen(slash);
-	if ((size_t)n >= len)
-		return -ENAMETOOLONG;
-	memcpy(name, slash, n + 1);
-	return 0;
-}
-
-static int bind_mlx5(const char *bdf)
-{
-	char drv[64], status[128], path[PATH_MAX];
-
-	if (driver_of(bdf, drv, sizeof(drv)) || strcmp(drv, DRV)) {
-		if (!driver_of(bdf, drv, sizeof(drv))) {
-			snprintf(path, sizeof(path),
-				 "/sys/bus/pci/devices/%s/driver/unbind", bdf);
-			vfio_write_file(path, bdf);
-		}
-		vfio_sysfs_write(bdf, "driver_override", DRV);
-		vfio_write_file("/sys/bus/pci/drivers_probe", bdf);
-		if (driver_of(bdf, drv, sizeof(drv)) || strcmp(drv, DRV))
-			return -ENODEV;
-	}
-	if (vfio_sysfs_read(bdf, "mlx5_vfio_status", status, sizeof(status)))
-		return -ENOENT;
-	if (!strstr(status, "pf=bound") && vfio_write_file(SIM_NEW_VF, bdf))
-		return -ENXIO;
-	if (vfio_sysfs_read(bdf, "mlx5_vfio_status", status, sizeof(status)) ||
-	    !strstr(status, "vfio=registered"))
-		return -EIO;
-	return 0;
-}
 
 static uint64_t bar2_size(const char *bdf)
 {
@@ -361,7 +312,7 @@ static int v1_open(struct v1dev *v, const char *bdf, bool mapped)
 	struct vfio_region_info ri;
 	int ret;
 
-	ret = bind_mlx5(bdf);
+	ret = vfio_mlx5_bind(bdf);
 	if (!ret)
 		ret = vfio_dev_open(&v->d, bdf);
 	if (ret)
