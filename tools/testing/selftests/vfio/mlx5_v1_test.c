@@ -36,27 +36,6 @@
 #define S_MASK VFIO_DEVICE_STATE_MASK
 #define OFF(f) offsetof(struct vfio_device_migration_info, f)
 
-static uint64_t bar2_size(const char *bdf)
-{
-	unsigned long long start, end, flags;
-	char path[PATH_MAX];
-	uint64_t size = 0;
-	FILE *f;
-	int i;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	for (i = 0; i <= 2; i++)
-		if (fscanf(f, "%llx %llx %llx", &start, &end, &flags) != 3)
-			break;
-	if (i == 3 && end > start)
-		size = end - start + 1;
-	fclose(f);
-	return size;
-}
-
 static bool find_pair(uint64_t size, const char **a, const char **b)
 {
 	const char *bdf;
@@ -69,7 +48,7 @@ static bool find_pair(uint64_t size, const char **a, const char **b)
 		else
 			snprintf(name, sizeof(name), "ivshmem%d", i);
 		bdf = vfio_test_bdf(name);
-		if (!bdf || (size && bar2_size(bdf) != size))
+		if (!bdf || (size && vfio_bar_size(bdf, 2) != size))
 			continue;
 		if (!found++)
 			*a = bdf;
