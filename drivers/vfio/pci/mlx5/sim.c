@@ -15,7 +15,13 @@
  *   /sys/kernel/debug/mlx5_vfio_sim/<BDF>/
  *	fail_next	 opcode in hex or "any": the next such command fails
  *			 (INT_ERR); "none" clears; reads back the setting
- *	corrupt_next_save  Y: flip bytes in the next image saved
+ *	corrupt_next_save  Y: flip bytes in the next image saved (its
+ *			 header, context and first page record)
+ *	corrupt_next_save_page  Y: flip one data byte of the next page
+ *			 record saved, after its sum was computed; the rest
+ *			 of the image stays intact, so only the loader's
+ *			 page check refuses it.  Both are debugfs booleans
+ *			 (Y/N/1/0 in, Y or N out), cleared when consumed
  *	cmd_delay_ms	 delay every command (at most 60 s)
  *	context		 the VHCA's context, 256 bytes (tests set a pattern
  *			 in a source and compare it in the destination)
@@ -242,6 +248,8 @@ static void sim_debugfs_init(struct mlx5_vfio_sim_vf *vf)
 	vf->ddir = d;
 	debugfs_create_file("fail_next", 0600, d, vf, &sim_fail_next_fops);
 	debugfs_create_bool("corrupt_next_save", 0600, d, &vf->corrupt_next_save);
+	debugfs_create_bool("corrupt_next_save_page", 0600, d,
+			    &vf->corrupt_next_save_page);
 	debugfs_create_u32("cmd_delay_ms", 0600, d, &vf->cmd_delay_ms);
 	debugfs_create_file("context", 0600, d, vf, &sim_context_fops);
 	debugfs_create_file("dma_write", 0200, d, vf, &sim_dma_write_fops);

@@ -23,7 +23,9 @@
  * loader resumes where the previous LOAD stopped.  A full image carries
  * every page of BAR2, an incremental one only the pages whose xxh64
  * changed since they were last saved.  Every part is checksummed, so
- * corrupt_next_save is caught by the load.
+ * corrupt_next_save is caught by the load (at the image header), and
+ * corrupt_next_save_page (one data byte of one page record, its sum left
+ * as computed) by the page check alone.
  */
 #ifndef MLX5_VFIO_SIM_H
 #define MLX5_VFIO_SIM_H
@@ -216,6 +218,8 @@ struct mlx5_vfio_sim_load {
  * @fail_next: opcode whose next execution fails, MLX5_VFIO_SIM_FAIL_ANY
  *	or MLX5_VFIO_SIM_FAIL_NONE
  * @corrupt_next_save: debugfs bool, consumed with xchg()
+ * @corrupt_next_save_page: debugfs bool, consumed with xchg() by the next
+ *	page record saved
  * @cmd_delay_ms: debugfs u32, read with READ_ONCE()
  * @lock: protects everything below
  * @init_suspended: SUSPEND_VHCA initiator done (no DMA issued)
@@ -250,6 +254,7 @@ struct mlx5_vfio_sim_vf {
 	spinlock_t knob_lock;		/* leaf: fail_next */
 	int fail_next;
 	bool corrupt_next_save;
+	bool corrupt_next_save_page;
 	u32 cmd_delay_ms;
 
 	struct mutex lock;		/* after mlx5_vfio_sim_lock: the VHCA */

@@ -374,6 +374,23 @@ static void sim_page_saved(struct mlx5_vfio_sim_vf *vf,
 	s->left--;
 }
 
+/*
+ * Whether the page record being saved, its sum already computed, gets one
+ * byte flipped: the first page of an image under corrupt_next_save, or the
+ * next page saved at all under corrupt_next_save_page (only that byte is
+ * wrong then, so only the loader's page check can catch it).  Consumes
+ * what it uses.
+ */
+static bool sim_corrupt_page_now(struct mlx5_vfio_sim_vf *vf)
+{
+	struct mlx5_vfio_sim_save *s = &vf->save;
+	bool image = s->corrupt;
+
+	lockdep_assert_held(&vf->lock);
+	s->corrupt = false;
+	return xchg(&vf->corrupt_next_save_page, false) || image;
+}
+
 /* Stage the next part of the pending image in save.rec */
 static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
 {
@@ -398,10 +415,8 @@ static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
 	sim_fromio(data, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
 	sum = xxh64(data, MLX5_VFIO_SIM_PAGE, i);
 	sim_page_saved(vf, ph, i, sum);
-	if (s->corrupt) {
+	if (sim_corrupt_page_now(vf))
 		data[MLX5_VFIO_SIM_PAGE - 1] ^= 0x5a;
-		s->corrupt = false;
-	}
 	s->rec_len = MLX5_VFIO_SIM_REC_MAX;
 }
 
@@ -413,7 +428,6 @@ static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
 static void sim_save_page_to(struct mlx5_vfio_sim_vf *vf,
 			     struct mlx5_vfio_sim_mkey *mk, u64 va)
 {
-	struct mlx5_vfio_sim_save *s = &vf->save;
 	struct mlx5_vfio_sim_img_page ph;
 	u64 data = va + sizeof(ph);
 	struct xxh64_state st;
@@ -426,12 +440,11 @@ static void sim_save_page_to(struct mlx5_vfio_sim_vf *vf,
 			MLX5_VFIO_SIM_PAGE, &st);
 	sim_page_saved(vf, &ph, i, xxh64_digest(&st));
 	sim_mkey_copy(mk, va, &ph, sizeof(ph), true);
-	if (s->corrupt) {
+	if (sim_corrupt_page_now(vf)) {
 		data += MLX5_VFIO_SIM_PAGE - 1;
 		sim_mkey_copy(mk, data, &last, 1, false);
 		last ^= 0x5a;
 		sim_mkey_copy(mk, data, &last, 1, true);
-		s->corrupt = false;
 	}
 }
 

@@ -226,6 +226,21 @@ TEST_F(sim, knobs)
 	EXPECT_EQ(0, knob_write(self->bdf, "corrupt_next_save", "N"));
 	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save", buf, sizeof(buf)));
 	EXPECT_STREQ("N", buf);
+	/* its page-only sibling: a boolean too, independent of it */
+	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save_page", buf, sizeof(buf)));
+	EXPECT_STREQ("N", buf);
+	EXPECT_EQ(0, knob_write(self->bdf, "corrupt_next_save_page", "1"));
+	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save_page", buf, sizeof(buf)));
+	EXPECT_STREQ("Y", buf);
+	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save", buf, sizeof(buf)));
+	EXPECT_STREQ("N", buf);
+	/* a debugfs boolean ignores what it cannot parse (and says 0) */
+	knob_write(self->bdf, "corrupt_next_save_page", "maybe");
+	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save_page", buf, sizeof(buf)));
+	EXPECT_STREQ("Y", buf);
+	EXPECT_EQ(0, knob_write(self->bdf, "corrupt_next_save_page", "0"));
+	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save_page", buf, sizeof(buf)));
+	EXPECT_STREQ("N", buf);
 
 	/* the VHCA context: 256 bytes, written within bounds only */
 	{
@@ -652,6 +667,29 @@ TEST_F(fusion, corrupt_next_save)
 	fusion_open(_metadata, self);
 	ASSERT_EQ(0, knob_write(self->bdf, "corrupt_next_save", "Y"));
 	EXPECT_GT(0, roundtrip(&self->d, -1));
+	EXPECT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->d));
+	EXPECT_EQ(0, roundtrip(&self->d, -1));
+}
+
+/*
+ * corrupt_next_save_page: one wrong byte in one page, under a valid image
+ * header, context and driver checksum; the simulated firmware's page check
+ * refuses the load (BAD_PARAM: EINVAL, where the driver's own record check
+ * would say EBADMSG); reset recovers.  mlx5_mig_test's bad.page_corrupted
+ * checks the rest (state, context, BAR2).
+ */
+TEST_F(fusion, corrupt_next_save_page)
+{
+	char knob[8];
+
+	ASSERT_EQ(0, sim_new(self->bdf));
+	fusion_open(_metadata, self);
+	ASSERT_EQ(0, knob_write(self->bdf, "corrupt_next_save_page", "Y"));
+	EXPECT_EQ(-EINVAL, roundtrip(&self->d, -1));
+	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save_page", knob, sizeof(knob)));
+	EXPECT_STREQ("N", knob);
+	EXPECT_EQ(VFIO_DEVICE_STATE_RESUMING, vfio_mig_get_state(&self->d));
 	EXPECT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
 	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->d));
 	EXPECT_EQ(0, roundtrip(&self->d, -1));

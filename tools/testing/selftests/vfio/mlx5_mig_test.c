@@ -12,7 +12,10 @@
  *   migrate     1, 16 and 64 MiB BAR2, with and without pre-copy
  *   bad streams truncated, corrupted, wrong version, oversized, trailing
  *               bytes, writes after RESUMING: an errno, then a reset
- *               makes the destination usable again
+ *               makes the destination usable again; and a well-formed
+ *               stream with one wrong byte in one page, saved under the
+ *               simulator's corrupt_next_save_page, which only the
+ *               simulated firmware's page check refuses
  *
  * The stream layout mirrors drivers/vfio/pci/mlx5/mlx5_vfio_priv.h:
  * a 24-byte stream header (magic, version, size, reserved) and records
@@ -55,6 +58,57 @@ static void fill(void *bar, uint64_t size, uint64_t seed)
 		x ^= x << 17;
 		p[i] = x;
 	}
+}
+
+/* Offset of the first nonzero 8 bytes of @bar, @size if none */
+static uint64_t nonzero_at(const void *bar, uint64_t size)
+{
+	const volatile uint64_t *p = bar;
+	uint64_t i;
+
+	for (i = 0; i < size / 8; i++)
+		if (p[i])
+			return i * 8;
+	return size;
+}
+
+/* ---- the simulator's debugfs knobs ---- */
+
+#define SIM_DBG "/sys/kernel/debug/mlx5_vfio_sim"
+#define SIM_CTX_LEN 256
+
+static int knob_write(const char *bdf, const char *knob, const char *val)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), SIM_DBG "/%s/%s", bdf, knob);
+	return vfio_write_file(path, val);
+}
+
+static int knob_read(const char *bdf, const char *knob, char *buf, size_t len)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), SIM_DBG "/%s/%s", bdf, knob);
+	return vfio_read_file(path, buf, len);
+}
+
+/* Read (@set false) or write the simulated VHCA's context; 0 or -errno */
+static int sim_context(const char *bdf, uint8_t ctx[SIM_CTX_LEN], bool set)
+{
+	char path[160];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), SIM_DBG "/%s/context", bdf);
+	fd = open(path, set ? O_WRONLY : O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = set ? pwrite(fd, ctx, SIM_CTX_LEN, 0) : pread(fd, ctx, SIM_CTX_LEN, 0);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return n == SIM_CTX_LEN ? 0 : -EIO;
 }
 
 /* ---- streams ---- */
@@ -388,7 +442,7 @@ TEST_F(mig, migrate_pre_copy)
 
 /* ---- bad streams ---- */
 
-enum damage { TRUNCATE, CORRUPT, VERSION, OVERSIZE, TRAILING, LATE_WRITE };
+enum damage { TRUNCATE, CORRUPT, VERSION, OVERSIZE, TRAILING, LATE_WRITE, PAGE };
 
 FIXTURE(bad) {
 	struct pair p;
@@ -405,6 +459,7 @@ FIXTURE_VARIANT_ADD(bad, wrong_version) { .damage = VERSION };
 FIXTURE_VARIANT_ADD(bad, oversized) { .damage = OVERSIZE };
 FIXTURE_VARIANT_ADD(bad, trailing) { .damage = TRAILING };
 FIXTURE_VARIANT_ADD(bad, late_write) { .damage = LATE_WRITE };
+FIXTURE_VARIANT_ADD(bad, page_corrupted) { .damage = PAGE };
 
 FIXTURE_SETUP(bad)
 {
@@ -420,9 +475,42 @@ FIXTURE_TEARDOWN(bad)
 	close_pair(&self->p);
 }
 
+/*
+ * A stream whose only flaw is one byte of one page: the source saves it
+ * with corrupt_next_save_page set, so the driver's record checksum covers
+ * the flipped byte and image header and context are intact.  The
+ * destination's context (forced different first) must arrive: the
+ * simulated firmware took header and context and refused the page.
+ */
+static void save_page_corrupt(struct __test_metadata *_metadata,
+			      struct pair *p, const struct stream *good,
+			      uint8_t *s, uint8_t sctx[SIM_CTX_LEN])
+{
+	uint8_t dctx[SIM_CTX_LEN];
+	struct stream bad = {};
+	char knob[8];
+	int i;
+
+	ASSERT_EQ(0, sim_context(p->src.bdf, sctx, false));
+	for (i = 0; i < SIM_CTX_LEN; i++)
+		dctx[i] = ~sctx[i];
+	ASSERT_EQ(0, sim_context(p->dst.bdf, dctx, true));
+
+	ASSERT_EQ(0, knob_write(p->src.bdf, "corrupt_next_save_page", "Y"));
+	ASSERT_EQ(0, save_stream(&p->src, &bad));
+	ASSERT_LT(0, knob_read(p->src.bdf, "corrupt_next_save_page", knob,
+			       sizeof(knob)));
+	EXPECT_STREQ("N", knob) TH_LOG("the knob was not consumed");
+	/* Same BAR2, same layout: the same length as the good stream */
+	ASSERT_EQ(good->len, bad.len);
+	memcpy(s, bad.data, bad.len);
+	free(bad.data);
+}
+
 TEST_F(bad, rejected_then_reset)
 {
 	uint8_t *s = malloc(self->good.len + 4096);
+	uint8_t sctx[SIM_CTX_LEN], dctx[SIM_CTX_LEN];
 	size_t len = self->good.len;
 	int fd, ret, wret = 0;
 	uint64_t first;
@@ -451,10 +539,29 @@ TEST_F(bad, rejected_then_reset)
 		break;
 	case LATE_WRITE:
 		break;
+	case PAGE:
+		save_page_corrupt(_metadata, &self->p, &self->good, s, sctx);
+		break;
 	}
 
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &fd));
 	wret = vfio_write_all(fd, s, len);
+	/* A write, failed or not, does not change the state */
+	ASSERT_EQ(VFIO_DEVICE_STATE_RESUMING, vfio_mig_get_state(&self->p.dst));
+	if (variant->damage == PAGE) {
+		/*
+		 * Refused by the firmware (BAD_PARAM: EINVAL), not by the
+		 * driver's record check (EBADMSG); the context before the
+		 * bad page (the first) was loaded, no page reached BAR2.
+		 */
+		ASSERT_EQ(-EINVAL, wret);
+		ASSERT_EQ(0, sim_context(self->p.dst.bdf, dctx, false));
+		EXPECT_EQ(0, memcmp(sctx, dctx, SIM_CTX_LEN))
+			TH_LOG("the context did not load: refused before the page");
+		first = nonzero_at(self->p.dbar, self->p.size);
+		EXPECT_EQ(self->p.size, first)
+			TH_LOG("BAR2 written at %llu", (unsigned long long)first);
+	}
 	if (variant->damage == LATE_WRITE) {
 		ASSERT_EQ(0, wret);
 		ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL));
@@ -482,6 +589,10 @@ TEST_F(bad, rejected_then_reset)
 		break;
 	case CORRUPT:
 		ASSERT_EQ(-EBADMSG, wret);
+		break;
+	case PAGE:
+		/* The load failed: leaving RESUMING fails too, into ERROR */
+		ASSERT_EQ(-EINVAL, ret);
 		break;
 	case TRUNCATE:
 		ASSERT_EQ(0, wret);
