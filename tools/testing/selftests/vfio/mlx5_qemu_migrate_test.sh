@@ -231,7 +231,8 @@ start_src() {
 	fi
 	if [ $VERBOSE = 1 ]; then
 		wait_for src 'id "vf"' 10 "info pci" &&
-			awk '/^  Bus/ { b = "" } { b = b "# src " $0 "\n" }
+			awk '{ sub(/\r$/, "") } /^  Bus/ { b = "" }
+			     { b = b "# src " $0 "\n" }
 			     /id "vf"/ { printf "%s", b }' $RUN/src.out
 		say "src: VM status: running"
 	fi
@@ -307,9 +308,9 @@ migrate_round() {
 		why="the source did not complete"
 		return 1
 	fi
-	[ $VERBOSE = 0 ] ||
-		grep -E "^(Migration status|total time|downtime|setup|transferred ram|throughput)" \
-			$RUN/src.out | sed 's/^/# src /'
+	[ $VERBOSE = 0 ] || tr -d '\r' < $RUN/src.out |
+		grep -E "^(Migration status|total time|downtime|setup|transferred ram|throughput)" |
+		sed 's/^/# src /'
 	# QEMU 7.2 does not print the device's bytes: the stream less RAM's
 	ram_kb=$(sed -n 's/^transferred ram: \([0-9]*\) kbytes.*/\1/p' $RUN/src.out | tail -n 1)
 	stream=$(wc -c < $RUN/stream)
