@@ -5,12 +5,15 @@
 # guest through the shared host root) migrates a simulated ConnectX VF
 # through the VFIO migration region (v1) of mlx5-vfio-pci.
 #
-# usage: mlx5_qemu_migrate_test.sh [-r ROUNDS] [-v]
+# usage: mlx5_qemu_migrate_test.sh [-r ROUNDS] [-d MS] [-v]
 #   -r ROUNDS  test 2 migrates ROUNDS times (default 1, as `make check`
 #              runs it), each round a fresh source QEMU (the first one is
 #              test 1's), fresh BAR2 patterns in A and B, its own
 #              destination and BAR2 check, and one "# @qemu" line of
 #              numbers (`make bench` takes their medians)
+#   -d MS      the simulated firmware takes MS ms per command during test
+#              2 (default 0): the device's share of the downtime must grow
+#              with it while the rest does not (a check of the measurement)
 #   -v         narrate for `make demo`: the QEMU command lines, the VF in
 #              the source's "info pci", the end of "info migrate", the
 #              destination's status
@@ -75,16 +78,21 @@ TRACE="-msg timestamp=on -trace vm_state_notify -trace vfio_vmstate_change
 -trace vfio_save_complete_precopy -trace savevm_section_start
 -trace savevm_section_end"
 ROUNDS=1
+SLOW=0
 VERBOSE=0
-while getopts r:v opt; do
+while getopts r:d:v opt; do
 	case $opt in
 	r) ROUNDS=$OPTARG ;;
+	d) SLOW=$OPTARG ;;
 	v) VERBOSE=1 ;;
-	*) echo "usage: $0 [-r ROUNDS] [-v]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-r ROUNDS] [-d MS] [-v]" >&2; exit 2 ;;
 	esac
 done
 case $ROUNDS in
 ''|*[!0-9]*|0) echo "$0: -r takes a positive number" >&2; exit 2 ;;
+esac
+case $SLOW in
+''|*[!0-9]*) echo "$0: -d takes milliseconds" >&2; exit 2 ;;
 esac
 
 # A QEMU that died (hw_error aborts on a device in the error state)
@@ -294,7 +302,7 @@ ms() {
 # Fails with the reason in $why.
 migrate_round() {
 	r=$1
-	echo 0 > $KNOB
+	echo "$SLOW" > $KNOB
 	hmp src "migrate_set_parameter max-bandwidth 10G"
 	hmp src "migrate_set_parameter downtime-limit 60000"
 	# the switch-over of this round is what follows in the trace
