@@ -76,7 +76,7 @@ SYS=/sys/bus/pci/devices
 QEMU="qemu-system-x86_64 -machine q35 -accel tcg -m 64 -nodefaults -nographic"
 TRACE="-msg timestamp=on -trace vm_state_notify -trace vfio_vmstate_change
 -trace vfio_save_complete_precopy -trace savevm_section_start
--trace savevm_section_end"
+-trace savevm_section_end -trace vfio_migration_set_state"
 ROUNDS=1
 SLOW=0
 VERBOSE=0
@@ -211,6 +211,14 @@ print(f"{halt + save + config:.1f} {halt:.1f} {save:.1f} {config:.1f} "
 EOF
 }
 
+# states NAME TRACE OFFSET: the device_state values QEMU wrote into the
+# v1 region, from its vfio_migration_set_state events
+states() {
+	echo "# $1 device_state written: $(tail -c +$(($3 + 1)) "$2" |
+		sed -n 's/.*vfio_migration_set_state .* state \([0-9]*\)$/\1/p' |
+		tr '\n' ' ')(v1 bits: 1 RUNNING, 2 SAVING, 4 RESUMING; 0 stopped)"
+}
+
 # start NAME ARGS...: a QEMU whose monitor reads NAME.in and writes NAME.out
 start() {
 	name=$1
@@ -342,8 +350,10 @@ migrate_round() {
 	printf '# @qemu\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 		"$r" "$total" "$down" "$1" "$2" "$3" "$4" "$5" "$stream"
 
+	[ $VERBOSE = 0 ] || states src $RUN/src-$r.trace "$off"
 	start dst -device vfio-pci,host="$B",id=vf,x-enable-migration=on \
-		-incoming "exec:cat $RUN/stream"
+		-incoming "exec:cat $RUN/stream" \
+		-trace vfio_migration_set_state -D $RUN/dst-$r.trace
 	if ! wait_for dst "VM status: running" 300 "info status"; then
 		show dst
 		stop dst
@@ -352,6 +362,7 @@ migrate_round() {
 	fi
 	say "dst: VM status: running"
 	stop dst
+	[ $VERBOSE = 0 ] || states dst $RUN/dst-$r.trace 0
 	got=$(bar "$B" hash)
 	src_now=$(bar "$A" hash)
 	echo "# B after migration $got, A now $src_now"
