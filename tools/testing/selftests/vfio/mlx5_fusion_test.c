@@ -52,22 +52,6 @@ static int sim_del(const char *bdf)
 	return vfio_write_file(SIM_BUS "/del_vf", bdf);
 }
 
-static int knob_write(const char *bdf, const char *knob, const char *val)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), SIM_DBG "/%s/%s", bdf, knob);
-	return vfio_write_file(path, val);
-}
-
-static int knob_read(const char *bdf, const char *knob, char *buf, size_t len)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), SIM_DBG "/%s/%s", bdf, knob);
-	return vfio_read_file(path, buf, len);
-}
-
 /* The auxiliary device's name for the function at @bdf */
 static void aux_path(const char *bdf, char *path, size_t len)
 {
@@ -172,9 +156,9 @@ TEST_F(sim, new_del)
 	upper[i] = 0;
 	EXPECT_EQ(-EEXIST, sim_new(upper));
 	/* ids the driver queries: distinct, nonzero */
-	ASSERT_LT(0, knob_read(self->bdf, "vhca_id", buf, sizeof(buf)));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "vhca_id", buf, sizeof(buf)));
 	EXPECT_NE(0, strtoul(buf, NULL, 0));
-	ASSERT_LT(0, knob_read(self->bdf, "function_id", buf, sizeof(buf)));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "function_id", buf, sizeof(buf)));
 	EXPECT_NE(0, strtoul(buf, NULL, 0));
 
 	ASSERT_EQ(0, sim_del(self->bdf));
@@ -201,10 +185,10 @@ TEST_F(sim, knobs)
 	unsigned int i;
 
 	ASSERT_EQ(0, sim_new(self->bdf));
-	ASSERT_LT(0, knob_read(self->bdf, "fail_next", buf, sizeof(buf)));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "fail_next", buf, sizeof(buf)));
 	EXPECT_STREQ("none", buf);
 	for (i = 0; i < ARRAY_SIZE(fail_next); i++) {
-		int ret = knob_write(self->bdf, "fail_next", fail_next[i].in);
+		int ret = vfio_mlx5_knob_write(self->bdf, "fail_next", fail_next[i].in);
 
 		if (fail_next[i].out) {
 			EXPECT_EQ(0, ret) TH_LOG("fail_next \"%s\"", fail_next[i].in);
@@ -212,34 +196,34 @@ TEST_F(sim, knobs)
 		} else {
 			EXPECT_EQ(-EINVAL, ret) TH_LOG("fail_next \"%s\"", fail_next[i].in);
 		}
-		ASSERT_LT(0, knob_read(self->bdf, "fail_next", buf, sizeof(buf)));
+		ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "fail_next", buf, sizeof(buf)));
 		EXPECT_STREQ(expect, buf) TH_LOG("after \"%s\"", fail_next[i].in);
 	}
 
-	EXPECT_EQ(0, knob_write(self->bdf, "cmd_delay_ms", "25"));
-	ASSERT_LT(0, knob_read(self->bdf, "cmd_delay_ms", buf, sizeof(buf)));
+	EXPECT_EQ(0, vfio_mlx5_knob_write(self->bdf, "cmd_delay_ms", "25"));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "cmd_delay_ms", buf, sizeof(buf)));
 	EXPECT_STREQ("25", buf);
-	EXPECT_NE(0, knob_write(self->bdf, "cmd_delay_ms", "soon"));
-	EXPECT_EQ(0, knob_write(self->bdf, "corrupt_next_save", "Y"));
-	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save", buf, sizeof(buf)));
+	EXPECT_NE(0, vfio_mlx5_knob_write(self->bdf, "cmd_delay_ms", "soon"));
+	EXPECT_EQ(0, vfio_mlx5_knob_write(self->bdf, "corrupt_next_save", "Y"));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "corrupt_next_save", buf, sizeof(buf)));
 	EXPECT_STREQ("Y", buf);
-	EXPECT_EQ(0, knob_write(self->bdf, "corrupt_next_save", "N"));
-	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save", buf, sizeof(buf)));
+	EXPECT_EQ(0, vfio_mlx5_knob_write(self->bdf, "corrupt_next_save", "N"));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "corrupt_next_save", buf, sizeof(buf)));
 	EXPECT_STREQ("N", buf);
 	/* its page-only sibling: a boolean too, independent of it */
-	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save_page", buf, sizeof(buf)));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "corrupt_next_save_page", buf, sizeof(buf)));
 	EXPECT_STREQ("N", buf);
-	EXPECT_EQ(0, knob_write(self->bdf, "corrupt_next_save_page", "1"));
-	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save_page", buf, sizeof(buf)));
+	EXPECT_EQ(0, vfio_mlx5_knob_write(self->bdf, "corrupt_next_save_page", "1"));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "corrupt_next_save_page", buf, sizeof(buf)));
 	EXPECT_STREQ("Y", buf);
-	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save", buf, sizeof(buf)));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "corrupt_next_save", buf, sizeof(buf)));
 	EXPECT_STREQ("N", buf);
 	/* a debugfs boolean ignores what it cannot parse (and says 0) */
-	knob_write(self->bdf, "corrupt_next_save_page", "maybe");
-	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save_page", buf, sizeof(buf)));
+	vfio_mlx5_knob_write(self->bdf, "corrupt_next_save_page", "maybe");
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "corrupt_next_save_page", buf, sizeof(buf)));
 	EXPECT_STREQ("Y", buf);
-	EXPECT_EQ(0, knob_write(self->bdf, "corrupt_next_save_page", "0"));
-	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save_page", buf, sizeof(buf)));
+	EXPECT_EQ(0, vfio_mlx5_knob_write(self->bdf, "corrupt_next_save_page", "0"));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "corrupt_next_save_page", buf, sizeof(buf)));
 	EXPECT_STREQ("N", buf);
 
 	/* the VHCA context: 256 bytes, written within bounds only */
@@ -629,10 +613,10 @@ TEST_F(fusion, fail_next)
 	fusion_open(_metadata, self);
 	ASSERT_EQ(0, roundtrip(&self->d, -1));
 	for (i = 0; i < ARRAY_SIZE(ops); i++) {
-		ASSERT_EQ(0, knob_write(self->bdf, "fail_next", ops[i]));
+		ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "fail_next", ops[i]));
 		ret = roundtrip(&self->d, -1);
 		EXPECT_GT(0, ret) TH_LOG("fail_next %s: no error reached the user", ops[i]);
-		ASSERT_LT(0, knob_read(self->bdf, "fail_next", knob, sizeof(knob)));
+		ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "fail_next", knob, sizeof(knob)));
 		EXPECT_STREQ("none", knob) TH_LOG("fail_next %s not consumed", ops[i]);
 		EXPECT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
 		EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->d));
@@ -647,7 +631,7 @@ TEST_F(fusion, fail_query_hca_cap)
 
 	ASSERT_EQ(0, unbind_driver(self->bdf));
 	ASSERT_EQ(0, sim_new(self->bdf));
-	ASSERT_EQ(0, knob_write(self->bdf, "fail_next", "100"));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "fail_next", "100"));
 	ASSERT_EQ(0, vfio_bind_driver(self->bdf, DRV));
 	ASSERT_EQ(0, status(self->bdf, self->st, sizeof(self->st)));
 	EXPECT_STREQ("vf=bound pf=bound vfio=registered migration=no", self->st);
@@ -665,7 +649,7 @@ TEST_F(fusion, corrupt_next_save)
 {
 	ASSERT_EQ(0, sim_new(self->bdf));
 	fusion_open(_metadata, self);
-	ASSERT_EQ(0, knob_write(self->bdf, "corrupt_next_save", "Y"));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "corrupt_next_save", "Y"));
 	EXPECT_GT(0, roundtrip(&self->d, -1));
 	EXPECT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
 	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->d));
@@ -685,9 +669,9 @@ TEST_F(fusion, corrupt_next_save_page)
 
 	ASSERT_EQ(0, sim_new(self->bdf));
 	fusion_open(_metadata, self);
-	ASSERT_EQ(0, knob_write(self->bdf, "corrupt_next_save_page", "Y"));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "corrupt_next_save_page", "Y"));
 	EXPECT_EQ(-EINVAL, roundtrip(&self->d, -1));
-	ASSERT_LT(0, knob_read(self->bdf, "corrupt_next_save_page", knob, sizeof(knob)));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "corrupt_next_save_page", knob, sizeof(knob)));
 	EXPECT_STREQ("N", knob);
 	EXPECT_EQ(VFIO_DEVICE_STATE_RESUMING, vfio_mig_get_state(&self->d));
 	EXPECT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
@@ -724,7 +708,7 @@ TEST_F(fusion, cmd_delay_ms)
 
 	ASSERT_EQ(0, sim_new(self->bdf));
 	fusion_open(_metadata, self);
-	ASSERT_EQ(0, knob_write(self->bdf, "cmd_delay_ms", "300"));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "cmd_delay_ms", "300"));
 	t0 = now_ms();
 	ASSERT_EQ(0, vfio_mig_set_state(&self->d, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
 	t = now_ms() - t0;
@@ -732,7 +716,7 @@ TEST_F(fusion, cmd_delay_ms)
 	ASSERT_EQ(0, vfio_mig_set_state(&self->d, VFIO_DEVICE_STATE_RUNNING, NULL));
 
 	/* a command stuck for a minute; del_vf cuts it short */
-	ASSERT_EQ(0, knob_write(self->bdf, "cmd_delay_ms", "60000"));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "cmd_delay_ms", "60000"));
 	stuck.d = &self->d;
 	ASSERT_EQ(0, pthread_create(&stuck.t, NULL, stuck_run, &stuck));
 	usleep(300000);

@@ -77,22 +77,6 @@ static uint64_t nonzero_at(const void *bar, uint64_t size)
 #define SIM_DBG "/sys/kernel/debug/mlx5_vfio_sim"
 #define SIM_CTX_LEN 256
 
-static int knob_write(const char *bdf, const char *knob, const char *val)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), SIM_DBG "/%s/%s", bdf, knob);
-	return vfio_write_file(path, val);
-}
-
-static int knob_read(const char *bdf, const char *knob, char *buf, size_t len)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), SIM_DBG "/%s/%s", bdf, knob);
-	return vfio_read_file(path, buf, len);
-}
-
 /* Read (@set false) or write the simulated VHCA's context; 0 or -errno */
 static int sim_context(const char *bdf, uint8_t ctx[SIM_CTX_LEN], bool set)
 {
@@ -496,9 +480,9 @@ static void save_page_corrupt(struct __test_metadata *_metadata,
 		dctx[i] = ~sctx[i];
 	ASSERT_EQ(0, sim_context(p->dst.bdf, dctx, true));
 
-	ASSERT_EQ(0, knob_write(p->src.bdf, "corrupt_next_save_page", "Y"));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "corrupt_next_save_page", "Y"));
 	ASSERT_EQ(0, save_stream(&p->src, &bad));
-	ASSERT_LT(0, knob_read(p->src.bdf, "corrupt_next_save_page", knob,
+	ASSERT_LT(0, vfio_mlx5_knob_read(p->src.bdf, "corrupt_next_save_page", knob,
 			       sizeof(knob)));
 	EXPECT_STREQ("N", knob) TH_LOG("the knob was not consumed");
 	/* Same BAR2, same layout: the same length as the good stream */

@@ -786,6 +786,22 @@ ssize_t vfio_mig_pump(int fd, int out, bool precopy,
 	}
 }
 
+int vfio_mlx5_knob_write(const char *bdf, const char *knob, const char *val)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), VFIO_MLX5_SIM_DBG "/%s/%s", bdf, knob);
+	return vfio_write_file(path, val);
+}
+
+int vfio_mlx5_knob_read(const char *bdf, const char *knob, char *buf, size_t len)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), VFIO_MLX5_SIM_DBG "/%s/%s", bdf, knob);
+	return vfio_read_file(path, buf, len);
+}
+
 int vfio_mlx5_bind(const char *bdf)
 {
 	char status[128];

@@ -193,6 +193,11 @@ int vfio_mig_load(struct vfio_dev *d, const void *p, size_t len);
 #define VFIO_MLX5_DRV		"mlx5_vfio_pci"
 #define VFIO_MLX5_SIM_NEW_VF	"/sys/bus/mlx5_vfio_sim/new_vf"
 #define VFIO_MLX5_STATUS	"mlx5_vfio_status"
+#define VFIO_MLX5_SIM_DBG	"/sys/kernel/debug/mlx5_vfio_sim"
+/* Write @val into the simulator's debugfs knob @knob of @bdf: 0 or -errno */
+int vfio_mlx5_knob_write(const char *bdf, const char *knob, const char *val);
+/* Read that knob into @buf (NUL-terminated): bytes read or -errno */
+int vfio_mlx5_knob_read(const char *bdf, const char *knob, char *buf, size_t len);
 /*
  * Bind @bdf to mlx5_vfio_pci and give it a simulated PF half (new_vf)
  * unless it has one: 0 once its vfio device is registered, else -errno.
