@@ -482,8 +482,8 @@ static void save_page_corrupt(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "corrupt_next_save_page", "Y"));
 	ASSERT_EQ(0, save_stream(&p->src, &bad));
-	ASSERT_LT(0, vfio_mlx5_knob_read(p->src.bdf, "corrupt_next_save_page", knob,
-			       sizeof(knob)));
+	ASSERT_LT(0, vfio_mlx5_knob_read(p->src.bdf, "corrupt_next_save_page",
+					 knob, sizeof(knob)));
 	EXPECT_STREQ("N", knob) TH_LOG("the knob was not consumed");
 	/* Same BAR2, same layout: the same length as the good stream */
 	ASSERT_EQ(good->len, bad.len);
