@@ -50,11 +50,20 @@ when=$(date -u '+%Y-%m-%d %H:%M UTC')
 make -s modules tests >/dev/null
 out=build/bench
 mkdir -p bench
+# tsv_boot OUT TSV GUEST-RUN-ARGS...: one vfio_bench boot (log OUT.log),
+# its "@tsv" lines into TSV; no such lines stop the bench with the log
+tsv_boot() {
+	local o=$1 tsv=$2
+
+	shift 2
+	"$here/guest-run.sh" --out "$o" --test-timeout 900 --timeout 1200 "$@" \
+		> "$o.log" 2>&1 || true
+	grep -q '^@tsv' "$o.log" || { cat "$o.log"; echo "bench: no results in $o.log" >&2; exit 1; }
+	grep '^@tsv' "$o.log" | cut -f2- > "$tsv"
+}
 if want stock; then
-	"$here/guest-run.sh" --out "$out" --devices "edu nvme ivshmem=512M" --test-timeout 900 --timeout 1200 \
-		"vfio_bench -r $rounds" > "$out.log" 2>&1 || true
-	grep -q '^@tsv' "$out.log" || { cat "$out.log"; echo "bench: no results" >&2; exit 1; }
-	grep '^@tsv' "$out.log" | cut -f2- > bench/results.tsv
+	tsv_boot "$out" bench/results.tsv --devices "edu nvme ivshmem=512M" \
+		"vfio_bench -r $rounds"
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 	{
 		echo "Measured $when on $(nproc) cores ($cpu), inside a QEMU TCG"
@@ -67,11 +76,8 @@ if want stock; then
 	} > bench/stock.md
 fi
 if want icount; then
-	QEMU_EXTRA="-icount shift=0,sleep=off" "$here/guest-run.sh" --out "$out-icount" \
-		--devices "edu nvme ivshmem=512M" --test-timeout 900 --timeout 1200 \
-		"vfio_bench -r $icount_rounds" > "$out-icount.log" 2>&1 || true
-	grep -q '^@tsv' "$out-icount.log" || { cat "$out-icount.log"; echo "bench: no icount results" >&2; exit 1; }
-	grep '^@tsv' "$out-icount.log" | cut -f2- > bench/icount.tsv
+	QEMU_EXTRA="-icount shift=0,sleep=off" tsv_boot "$out-icount" bench/icount.tsv \
+		--devices "edu nvme ivshmem=512M" "vfio_bench -r $icount_rounds"
 	{
 		echo "Guest instructions per call, from the -icount boot ($icount_rounds rounds, medians,"
 		echo "measured $when): the same calls counted instead of timed, so the"
@@ -96,12 +102,9 @@ if want icount; then
 	} > bench/icount.md
 fi
 if want mlx5; then
-	"$here/guest-run.sh" --out "$out-mlx5" \
+	tsv_boot "$out-mlx5" bench/mlx5.tsv \
 		--devices "ivshmem=1M ivshmem=1M ivshmem=16M ivshmem=16M ivshmem=64M ivshmem=64M" \
-		--modules "mlx5-vfio-sim mlx5-vfio-pci" --test-timeout 900 --timeout 1200 \
-		"vfio_bench -m -r $mlx5_rounds" > "$out-mlx5.log" 2>&1 || true
-	grep -q '^@tsv' "$out-mlx5.log" || { cat "$out-mlx5.log"; echo "bench: no mlx5 results" >&2; exit 1; }
-	grep '^@tsv' "$out-mlx5.log" | cut -f2- > bench/mlx5.tsv
+		--modules "mlx5-vfio-sim mlx5-vfio-pci" "vfio_bench -m -r $mlx5_rounds"
 	{
 		echo "mlx5-vfio-pci live migration (v2 data fd) between two simulated VFs"
 		echo "(mlx5-vfio-sim, BAR2 of ivshmem functions), beside a memcpy of the same"
