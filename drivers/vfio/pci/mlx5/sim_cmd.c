@@ -384,11 +384,14 @@ static void sim_page_saved(struct mlx5_vfio_sim_vf *vf,
 static bool sim_corrupt_page_now(struct mlx5_vfio_sim_vf *vf)
 {
 	struct mlx5_vfio_sim_save *s = &vf->save;
-	bool image = s->corrupt;
+	bool image = s->corrupt, page;
 
 	lockdep_assert_held(&vf->lock);
 	s->corrupt = false;
-	return xchg(&vf->corrupt_next_save_page, false) || image;
+	/* a plain read first: no atomic operation per page while the knob is off */
+	page = READ_ONCE(vf->corrupt_next_save_page) &&
+	       xchg(&vf->corrupt_next_save_page, false);
+	return page || image;
 }
 
 /* Stage the next part of the pending image in save.rec */
