@@ -64,7 +64,7 @@ int mlx5vf_cmd_load_vhca(struct mlx5_vfio_aux_dev *madev, u32 mkey, u32 size);
 /* ---- the migration stream (stream.c) ---- */
 
 /*
- * Stream layout, version 1 (all fields little endian):
+ * Stream layout, version 2 (all fields little endian):
  *
  *   stream header	magic, version, header size, reserved (24 bytes)
  *   record*		record header (24 bytes) + payload
@@ -72,12 +72,15 @@ int mlx5vf_cmd_load_vhca(struct mlx5_vfio_aux_dev *madev, u32 mkey, u32 size);
  * Record types: IMAGE carries one piece of the VHCA image as the firmware
  * saved it (loaded with one LOAD_VHCA_STATE); END closes the stream and
  * has no payload.  Records are numbered from 0 in @seq; @hash is the xxh64
- * of the payload seeded with the record's sequence number.  A loader
+ * of the record header's first 16 bytes (type, seq, len).  The payload is
+ * the firmware's and checked by the firmware when loaded (version 1 also
+ * hashed every payload byte: a second pass over the data that cost more
+ * than the copy).  A loader
  * accepts exactly this version, records of at most MLX5VF_REC_MAX bytes,
  * in sequence, and nothing after END.
  */
 #define MLX5VF_STREAM_MAGIC	0x534d465635584c4dULL	/* "MLX5VFMS" */
-#define MLX5VF_STREAM_VERSION	1
+#define MLX5VF_STREAM_VERSION	2
 #define MLX5VF_REC_IMAGE	1
 #define MLX5VF_REC_END		2
 /* Largest record payload: the biggest piece a save may produce or load take */
@@ -154,7 +157,6 @@ enum mlx5vf_load_pos {
  * @final_started: stop-copy began its last image: END follows it
  * @end_queued: the END record is (or was) in flight
  * @pos: loader position in the stream
- * @hash: loader: running hash of the payload being written
  * @rec: loader: header of the record being written
  * @total: bytes moved through this session
  */
@@ -189,7 +191,6 @@ struct mlx5vf_session {
 
 	/* loading */
 	enum mlx5vf_load_pos pos;
-	struct xxh64_state hash;
 	struct mlx5vf_rec_hdr rec;
 
 	u64 total;

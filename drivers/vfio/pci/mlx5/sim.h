@@ -21,7 +21,7 @@
  *                       + 4096 bytes of BAR2 at page index
  * Images follow each other; a LOAD may carry any slice of the stream, the
  * loader resumes where the previous LOAD stopped.  A full image carries
- * every page of BAR2, an incremental one only the pages whose xxh64
+ * every page of BAR2, an incremental one only the pages whose sum
  * changed since they were last saved.  Every part is checksummed, so
  * corrupt_next_save is caught by the load (at the image header), and
  * corrupt_next_save_page (one data byte of one page record, its sum left
@@ -38,7 +38,7 @@
 #include "aux.h"
 
 #define MLX5_VFIO_SIM_MAGIC	0x4d535635	/* "5VSM" in memory */
-#define MLX5_VFIO_SIM_VERSION	1
+#define MLX5_VFIO_SIM_VERSION	2	/* 2: page sums, not xxh64 */
 #define MLX5_VFIO_SIM_PAGE	4096
 #define MLX5_VFIO_SIM_CTX_LEN	256
 /* Largest BAR2 simulated (tracking keeps 8 bytes per page of it) */
@@ -125,7 +125,7 @@ struct mlx5_vfio_sim_img_hdr {
  * struct mlx5_vfio_sim_img_page - header of one page record
  * @index: page index in BAR2
  * @reserved: zero
- * @sum: xxh64 of the page's 4096 bytes, seeded with @index
+ * @sum: the page sum of its 4096 bytes, seeded with @index (sim_cmd.c)
  */
 struct mlx5_vfio_sim_img_page {
 	__le32 index;
@@ -229,7 +229,7 @@ struct mlx5_vfio_sim_load {
  *	(only kept while the responder is suspended),
  *	counted in @scan_count (dropped on SUSPEND/RESUME)
  * @scan_count: see @scan_valid
- * @sums: xxh64 of each page when last saved (valid while @tracking)
+ * @sums: page sum of each page when last saved (valid while @tracking)
  * @scan: changed pages found by the last scan
  * @seq: images saved so far
  * @save: the pending SAVE image

@@ -212,24 +212,12 @@ static void sim_mkey_copy(struct mlx5_vfio_sim_mkey *mk, u64 va, void *buf,
 }
 
 /*
- * BAR2 to memory and back, 8 bytes per access where both sides and the
- * length allow (always for whole page records, whose offsets are multiples
- * of 8): x86's memcpy_fromio()/memcpy_toio() move 4 bytes per iteration of
- * a string instruction, which QEMU's TCG executes one iteration at a time.
+ * Memory to BAR2, 8 bytes per access where both sides and the length allow
+ * (always for whole page records, whose offsets are multiples of 8): x86's
+ * memcpy_toio() moves 4 bytes per iteration of a string instruction, which
+ * QEMU's TCG executes one iteration at a time.  The other way, BAR2 is
+ * read by sim_sum_copy(), which sums what it copies.
  */
-static void sim_fromio(void *dst, const void __iomem *src, size_t len)
-{
-	u64 *d = dst;
-	size_t i;
-
-	if (!IS_ALIGNED((unsigned long)dst | (unsigned long)src | len, 8)) {
-		memcpy_fromio(dst, src, len);
-		return;
-	}
-	for (i = 0; i < len / 8; i++)
-		d[i] = __raw_readq(src + i * 8);
-}
-
 static void sim_toio(void __iomem *dst, const void *src, size_t len)
 {
 	const u64 *s = src;
@@ -244,21 +232,95 @@ static void sim_toio(void __iomem *dst, const void *src, size_t len)
 }
 
 /*
- * Copy @len bytes of BAR2 at @src straight into the key's pages at @va and
- * feed them, as they landed, to @st: one pass over the BAR, none over a
+ * The page sum.  Over the page's 64-bit little-endian words w[0..511]:
+ * a = seed + w[0] + ... + w[j] after word j, b = the sum of those running
+ * a; the sum is a * SIM_SUM_K + 2 * b.  A change of any one word by d
+ * changes it by d * (SIM_SUM_K + 2 * (512 - j)), an odd multiple of d, so
+ * never to the same value: one flipped byte is always caught; swapped
+ * words change b.  Two additions per word fold into the copy between BAR2
+ * and memory at little cost, where xxh64 (kept for the image header and
+ * context, which are small) costs more than the copy itself under TCG.
+ * Not a defence against a guest: it can write a page change that keeps
+ * the sum and so hide it from an incremental save of its own device.
+ */
+#define SIM_SUM_K	0x9e3779b97f4a7c15ULL
+
+struct sim_sum {
+	u64 a;
+	u64 b;
+};
+
+static void sim_sum_init(struct sim_sum *ss, u64 seed)
+{
+	ss->a = seed;
+	ss->b = 0;
+}
+
+static u64 sim_sum_final(const struct sim_sum *ss)
+{
+	return ss->a * SIM_SUM_K + 2 * ss->b;
+}
+
+/*
+ * Fold @len bytes (a multiple of 8, 8-aligned) into @ss, reading them from
+ * BAR2 at @src, or from memory at @mem when @src is NULL; copy them to
+ * @dst on the way when @dst is not NULL.  One pass over the data.
+ */
+static void sim_sum_copy(struct sim_sum *ss, u64 *dst, const void __iomem *src,
+			 const u64 *mem, size_t len)
+{
+	u64 a = ss->a, b = ss->b, w;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++) {
+		if (src)
+			w = __raw_readq(src + i * 8);
+		else
+			w = mem[i];
+		if (dst)
+			dst[i] = w;
+		a += le64_to_cpu((__force __le64)w);
+		b += a;
+	}
+	ss->a = a;
+	ss->b = b;
+}
+
+/* The sum of the page of BAR2 at @src (read only) */
+static u64 sim_sum_bar_page(const void __iomem *src, unsigned long index)
+{
+	struct sim_sum ss;
+
+	sim_sum_init(&ss, index);
+	sim_sum_copy(&ss, NULL, src, NULL, MLX5_VFIO_SIM_PAGE);
+	return sim_sum_final(&ss);
+}
+
+/* The sum of a page in memory at @p (8-aligned) */
+static u64 sim_sum_mem_page(const void *p, unsigned long index)
+{
+	struct sim_sum ss;
+
+	sim_sum_init(&ss, index);
+	sim_sum_copy(&ss, NULL, NULL, p, MLX5_VFIO_SIM_PAGE);
+	return sim_sum_final(&ss);
+}
+
+/*
+ * Copy @len bytes of BAR2 at @src straight into the key's pages at @va
+ * (8-aligned) and fold them into @ss: one pass over the BAR, none over a
  * scratch buffer.
  */
 static void sim_mkey_fromio(struct mlx5_vfio_sim_mkey *mk, u64 va,
 			    const void __iomem *src, size_t len,
-			    struct xxh64_state *st)
+			    struct sim_sum *ss)
 {
 	while (len) {
 		unsigned int off = offset_in_page(va);
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
 
-		sim_fromio(p + off, src, n);
-		xxh64_update(st, p + off, n);
+		sim_sum_copy(ss, (u64 *)(p + off), src, NULL, n);
 		kunmap_local(p);
 		va += n;
 		src += n;
@@ -266,16 +328,16 @@ static void sim_mkey_fromio(struct mlx5_vfio_sim_mkey *mk, u64 va,
 	}
 }
 
-/* Feed @len bytes of the key's pages at @va to @st */
-static void sim_mkey_hash(struct mlx5_vfio_sim_mkey *mk, u64 va, size_t len,
-			  struct xxh64_state *st)
+/* Fold @len bytes of the key's pages at @va (8-aligned) into @ss */
+static void sim_mkey_sum(struct sim_sum *ss, struct mlx5_vfio_sim_mkey *mk,
+			 u64 va, size_t len)
 {
 	while (len) {
 		unsigned int off = offset_in_page(va);
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
 
-		xxh64_update(st, p + off, n);
+		sim_sum_copy(ss, NULL, NULL, (const u64 *)(p + off), n);
 		kunmap_local(p);
 		va += n;
 		len -= n;
@@ -304,15 +366,14 @@ static void sim_mkey_toio(struct mlx5_vfio_sim_mkey *mk, u64 va,
 /* Find the pages whose checksum changed since they were last saved */
 static void sim_scan(struct mlx5_vfio_sim_vf *vf)
 {
-	u8 *tmp = vf->save.rec + sizeof(struct mlx5_vfio_sim_img_page);
 	unsigned long i;
 
 	lockdep_assert_held(&vf->lock);
 	bitmap_zero(vf->scan, vf->npages);
 	vf->scan_count = 0;
 	for (i = 0; i < vf->npages; i++) {
-		sim_fromio(tmp, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
-		if (xxh64(tmp, MLX5_VFIO_SIM_PAGE, i) != vf->sums[i]) {
+		if (sim_sum_bar_page(vf->bar + i * MLX5_VFIO_SIM_PAGE, i) !=
+		    vf->sums[i]) {
 			__set_bit(i, vf->scan);
 			vf->scan_count++;
 		}
@@ -400,6 +461,7 @@ static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
 	struct mlx5_vfio_sim_save *s = &vf->save;
 	struct mlx5_vfio_sim_img_page *ph = (void *)s->rec;
 	u8 *data = s->rec + sizeof(*ph);
+	struct sim_sum ss;
 	unsigned long i;
 	u64 sum;
 
@@ -415,9 +477,10 @@ static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
 		return;
 	}
 	i = sim_next_page(vf);
-	sim_fromio(data, vf->bar + i * MLX5_VFIO_SIM_PAGE, MLX5_VFIO_SIM_PAGE);
-	sum = xxh64(data, MLX5_VFIO_SIM_PAGE, i);
-	sim_page_saved(vf, ph, i, sum);
+	sim_sum_init(&ss, i);
+	sim_sum_copy(&ss, (u64 *)data, vf->bar + i * MLX5_VFIO_SIM_PAGE, NULL,
+		     MLX5_VFIO_SIM_PAGE);
+	sim_page_saved(vf, ph, i, sim_sum_final(&ss));
 	if (sim_corrupt_page_now(vf))
 		data[MLX5_VFIO_SIM_PAGE - 1] ^= 0x5a;
 	s->rec_len = MLX5_VFIO_SIM_REC_MAX;
@@ -433,15 +496,15 @@ static void sim_save_page_to(struct mlx5_vfio_sim_vf *vf,
 {
 	struct mlx5_vfio_sim_img_page ph;
 	u64 data = va + sizeof(ph);
-	struct xxh64_state st;
+	struct sim_sum ss;
 	unsigned long i;
 	u8 last;
 
 	i = sim_next_page(vf);
-	xxh64_reset(&st, i);
+	sim_sum_init(&ss, i);
 	sim_mkey_fromio(mk, data, vf->bar + i * MLX5_VFIO_SIM_PAGE,
-			MLX5_VFIO_SIM_PAGE, &st);
-	sim_page_saved(vf, &ph, i, xxh64_digest(&st));
+			MLX5_VFIO_SIM_PAGE, &ss);
+	sim_page_saved(vf, &ph, i, sim_sum_final(&ss));
 	sim_mkey_copy(mk, va, &ph, sizeof(ph), true);
 	if (sim_corrupt_page_now(vf)) {
 		data += MLX5_VFIO_SIM_PAGE - 1;
@@ -520,8 +583,9 @@ static int sim_save(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 		unsigned int len;
 
 		if (s->rec_pos == s->rec_len) {
-			/* A page record that fits skips the staging buffer */
-			if (s->ctx_done && size - n >= MLX5_VFIO_SIM_REC_MAX) {
+			/* An aligned page record that fits skips the staging buffer */
+			if (s->ctx_done && size - n >= MLX5_VFIO_SIM_REC_MAX &&
+			    IS_ALIGNED(va + n, 8)) {
 				sim_save_page_to(vf, mk, va + n);
 				s->done += MLX5_VFIO_SIM_REC_MAX;
 				n += MLX5_VFIO_SIM_REC_MAX;
@@ -639,7 +703,7 @@ static bool sim_load_part(struct mlx5_vfio_sim_vf *vf)
 		u32 i = le32_to_cpu(ph->index);
 
 		if (i >= vf->npages || ph->reserved ||
-		    le64_to_cpu(ph->sum) != xxh64(data, MLX5_VFIO_SIM_PAGE, i))
+		    le64_to_cpu(ph->sum) != sim_sum_mem_page(data, i))
 			return false;
 		sim_toio(vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE, data, MLX5_VFIO_SIM_PAGE);
 		l->left--;
@@ -660,16 +724,16 @@ static bool sim_load_page_from(struct mlx5_vfio_sim_vf *vf,
 {
 	struct mlx5_vfio_sim_img_page ph;
 	u64 data = va + sizeof(ph);
-	struct xxh64_state st;
+	struct sim_sum ss;
 	u32 i;
 
 	sim_mkey_copy(mk, va, &ph, sizeof(ph), false);
 	i = le32_to_cpu(ph.index);
 	if (i >= vf->npages || ph.reserved)
 		return false;
-	xxh64_reset(&st, i);
-	sim_mkey_hash(mk, data, MLX5_VFIO_SIM_PAGE, &st);
-	if (le64_to_cpu(ph.sum) != xxh64_digest(&st))
+	sim_sum_init(&ss, i);
+	sim_mkey_sum(&ss, mk, data, MLX5_VFIO_SIM_PAGE);
+	if (le64_to_cpu(ph.sum) != sim_sum_final(&ss))
 		return false;
 	sim_mkey_toio(mk, data, vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE,
 		      MLX5_VFIO_SIM_PAGE);
@@ -706,9 +770,9 @@ static int sim_load(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 	while (pos < size) {
 		unsigned int n = min_t(u64, l->need - l->have, size - pos);
 
-		/* A page record whole in the key skips the staging buffer */
+		/* An aligned page record whole in the key skips the staging buffer */
 		if (l->phase == MLX5_VFIO_SIM_LOAD_PAGE && !l->have &&
-		    size - pos >= MLX5_VFIO_SIM_REC_MAX) {
+		    size - pos >= MLX5_VFIO_SIM_REC_MAX && IS_ALIGNED(va + pos, 8)) {
 			if (!sim_load_page_from(vf, mk, va + pos))
 				goto out_broken;
 			pos += MLX5_VFIO_SIM_REC_MAX;

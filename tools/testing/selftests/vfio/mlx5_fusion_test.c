@@ -658,10 +658,10 @@ TEST_F(fusion, corrupt_next_save)
 
 /*
  * corrupt_next_save_page: one wrong byte in one page, under a valid image
- * header, context and driver checksum; the simulated firmware's page check
- * refuses the load (BAD_PARAM: EINVAL, where the driver's own record check
- * would say EBADMSG); reset recovers.  mlx5_mig_test's bad.page_corrupted
- * checks the rest (state, context, BAR2).
+ * header, context and driver record headers; the simulated firmware's
+ * page check refuses the load (BAD_PARAM: EINVAL, where the driver's own
+ * record header check would say EBADMSG); reset recovers.  mlx5_mig_test's
+ * bad.page_corrupted checks the rest (state, context, BAR2).
  */
 TEST_F(fusion, corrupt_next_save_page)
 {

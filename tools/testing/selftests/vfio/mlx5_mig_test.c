@@ -10,7 +10,9 @@
  *
  *   arcs        every (state, target) pair, against the FSM of the uAPI
  *   migrate     1, 16 and 64 MiB BAR2, with and without pre-copy
- *   bad streams truncated, corrupted, wrong version, oversized, trailing
+ *   bad streams truncated, corrupted (an image byte: the firmware refuses
+ *               it; a record header byte: the driver does), wrong
+ *               version, oversized, trailing
  *               bytes, writes after RESUMING: an errno, then a reset
  *               makes the destination usable again; and a well-formed
  *               stream with one wrong byte in one page, saved under the
@@ -19,7 +21,8 @@
  *
  * The stream layout mirrors drivers/vfio/pci/mlx5/mlx5_vfio_priv.h:
  * a 24-byte stream header (magic, version, size, reserved) and records
- * of a 24-byte header (type, seq, len, hash) and a payload.
+ * of a 24-byte header (type, seq, len, check of those 16 bytes) and a
+ * payload (the simulated firmware's image, which it checks itself).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -426,7 +429,8 @@ TEST_F(mig, migrate_pre_copy)
 
 /* ---- bad streams ---- */
 
-enum damage { TRUNCATE, CORRUPT, VERSION, OVERSIZE, TRAILING, LATE_WRITE, PAGE };
+enum damage { TRUNCATE, CORRUPT, REC_HDR_BAD, VERSION, OVERSIZE, TRAILING, LATE_WRITE,
+	      PAGE };
 
 FIXTURE(bad) {
 	struct pair p;
@@ -439,6 +443,7 @@ FIXTURE_VARIANT(bad) {
 
 FIXTURE_VARIANT_ADD(bad, truncated) { .damage = TRUNCATE };
 FIXTURE_VARIANT_ADD(bad, corrupted) { .damage = CORRUPT };
+FIXTURE_VARIANT_ADD(bad, record_header) { .damage = REC_HDR_BAD };
 FIXTURE_VARIANT_ADD(bad, wrong_version) { .damage = VERSION };
 FIXTURE_VARIANT_ADD(bad, oversized) { .damage = OVERSIZE };
 FIXTURE_VARIANT_ADD(bad, trailing) { .damage = TRAILING };
@@ -461,8 +466,8 @@ FIXTURE_TEARDOWN(bad)
 
 /*
  * A stream whose only flaw is one byte of one page: the source saves it
- * with corrupt_next_save_page set, so the driver's record checksum covers
- * the flipped byte and image header and context are intact.  The
+ * with corrupt_next_save_page set, so the driver's record headers are
+ * valid and image header and context are intact.  The
  * destination's context (forced different first) must arrive: the
  * simulated firmware took header and context and refused the page.
  */
@@ -511,6 +516,9 @@ TEST_F(bad, rejected_then_reset)
 		memcpy(&first, s + STREAM_HDR + 8, sizeof(first));
 		s[STREAM_HDR + REC_HDR + first / 2] ^= 0x40;
 		break;
+	case REC_HDR_BAD:	/* the first record 8 bytes shorter: still plausible */
+		s[STREAM_HDR + 8] ^= 0x08;
+		break;
 	case VERSION:
 		s[8] += 1;
 		break;
@@ -535,7 +543,7 @@ TEST_F(bad, rejected_then_reset)
 	if (variant->damage == PAGE) {
 		/*
 		 * Refused by the firmware (BAD_PARAM: EINVAL), not by the
-		 * driver's record check (EBADMSG); the context before the
+		 * driver's record header check (EBADMSG); the context before the
 		 * bad page (the first) was loaded, no page reached BAR2.
 		 */
 		ASSERT_EQ(-EINVAL, wret);
@@ -572,6 +580,10 @@ TEST_F(bad, rejected_then_reset)
 		ASSERT_EQ(-EMSGSIZE, wret);
 		break;
 	case CORRUPT:
+		/* The image is the firmware's to check: BAD_PARAM, EINVAL */
+		ASSERT_EQ(-EINVAL, wret);
+		break;
+	case REC_HDR_BAD:
 		ASSERT_EQ(-EBADMSG, wret);
 		break;
 	case PAGE:
