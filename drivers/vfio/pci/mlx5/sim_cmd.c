@@ -212,26 +212,6 @@ static void sim_mkey_copy(struct mlx5_vfio_sim_mkey *mk, u64 va, void *buf,
 }
 
 /*
- * Memory to BAR2, 8 bytes per access where both sides and the length allow
- * (always for whole page records, whose offsets are multiples of 8): x86's
- * memcpy_toio() moves 4 bytes per iteration of a string instruction, which
- * QEMU's TCG executes one iteration at a time.  The other way, BAR2 is
- * read by sim_sum_copy(), which sums what it copies.
- */
-static void sim_toio(void __iomem *dst, const void *src, size_t len)
-{
-	const u64 *s = src;
-	size_t i;
-
-	if (!IS_ALIGNED((unsigned long)dst | (unsigned long)src | len, 8)) {
-		memcpy_toio(dst, src, len);
-		return;
-	}
-	for (i = 0; i < len / 8; i++)
-		__raw_writeq(s[i], dst + i * 8);
-}
-
-/*
  * The page sum.  Over the page's 64-bit little-endian words w[0..511]:
  * a = seed + w[0] + ... + w[j] after word j, b = the sum of those running
  * a; the sum is a * SIM_SUM_K + 2 * b.  A change of any one word by d
@@ -242,6 +222,12 @@ static void sim_toio(void __iomem *dst, const void *src, size_t len)
  * context, which are small) costs more than the copy itself under TCG.
  * Not a defence against a guest: it can write a page change that keeps
  * the sum and so hide it from an incremental save of its own device.
+ *
+ * BAR2 moves 8 bytes per access, four per loop step (x86's
+ * memcpy_fromio()/memcpy_toio() move 4 bytes per iteration of a string
+ * instruction, which QEMU's TCG executes one iteration at a time).  Every
+ * length and address here is a multiple of 8: page records are, and the
+ * callers take the staging path for a key address that is not.
  */
 #define SIM_SUM_K	0x9e3779b97f4a7c15ULL
 
@@ -261,29 +247,76 @@ static u64 sim_sum_final(const struct sim_sum *ss)
 	return ss->a * SIM_SUM_K + 2 * ss->b;
 }
 
-/*
- * Fold @len bytes (a multiple of 8, 8-aligned) into @ss, reading them from
- * BAR2 at @src, or from memory at @mem when @src is NULL; copy them to
- * @dst on the way when @dst is not NULL.  One pass over the data.
- */
-static void sim_sum_copy(struct sim_sum *ss, u64 *dst, const void __iomem *src,
-			 const u64 *mem, size_t len)
+static __always_inline void sim_sum_word(u64 *a, u64 *b, u64 raw)
 {
-	u64 a = ss->a, b = ss->b, w;
-	size_t i;
+	*a += le64_to_cpu((__force __le64)raw);
+	*b += *a;
+}
 
-	for (i = 0; i < len / 8; i++) {
-		if (src)
-			w = __raw_readq(src + i * 8);
-		else
-			w = mem[i];
+/* Copy @len bytes of BAR2 at @src to @dst (if not NULL), summing them */
+static __always_inline void sim_sum_fromio(struct sim_sum *ss, u64 *dst,
+			   const void __iomem *src, size_t len)
+{
+	size_t i, n = len / 8, n4 = n & ~(size_t)3;
+	u64 a = ss->a, b = ss->b, w0, w1, w2, w3;
+
+	for (i = 0; i < n4; i += 4) {
+		w0 = __raw_readq(src + i * 8);
+		w1 = __raw_readq(src + i * 8 + 8);
+		w2 = __raw_readq(src + i * 8 + 16);
+		w3 = __raw_readq(src + i * 8 + 24);
+		if (dst) {
+			dst[i] = w0;
+			dst[i + 1] = w1;
+			dst[i + 2] = w2;
+			dst[i + 3] = w3;
+		}
+		sim_sum_word(&a, &b, w0);
+		sim_sum_word(&a, &b, w1);
+		sim_sum_word(&a, &b, w2);
+		sim_sum_word(&a, &b, w3);
+	}
+	for (; i < n; i++) {
+		w0 = __raw_readq(src + i * 8);
 		if (dst)
-			dst[i] = w;
-		a += le64_to_cpu((__force __le64)w);
-		b += a;
+			dst[i] = w0;
+		sim_sum_word(&a, &b, w0);
 	}
 	ss->a = a;
 	ss->b = b;
+}
+
+/* Sum @len bytes of memory at @p */
+static void sim_sum_mem(struct sim_sum *ss, const u64 *p, size_t len)
+{
+	size_t i, n = len / 8, n4 = n & ~(size_t)3;
+	u64 a = ss->a, b = ss->b;
+
+	for (i = 0; i < n4; i += 4) {
+		sim_sum_word(&a, &b, p[i]);
+		sim_sum_word(&a, &b, p[i + 1]);
+		sim_sum_word(&a, &b, p[i + 2]);
+		sim_sum_word(&a, &b, p[i + 3]);
+	}
+	for (; i < n; i++)
+		sim_sum_word(&a, &b, p[i]);
+	ss->a = a;
+	ss->b = b;
+}
+
+/* Copy @len bytes of memory at @src to BAR2 at @dst */
+static void sim_toio(void __iomem *dst, const u64 *src, size_t len)
+{
+	size_t i, n = len / 8, n4 = n & ~(size_t)3;
+
+	for (i = 0; i < n4; i += 4) {
+		__raw_writeq(src[i], dst + i * 8);
+		__raw_writeq(src[i + 1], dst + i * 8 + 8);
+		__raw_writeq(src[i + 2], dst + i * 8 + 16);
+		__raw_writeq(src[i + 3], dst + i * 8 + 24);
+	}
+	for (; i < n; i++)
+		__raw_writeq(src[i], dst + i * 8);
 }
 
 /* The sum of the page of BAR2 at @src (read only) */
@@ -292,7 +325,7 @@ static u64 sim_sum_bar_page(const void __iomem *src, unsigned long index)
 	struct sim_sum ss;
 
 	sim_sum_init(&ss, index);
-	sim_sum_copy(&ss, NULL, src, NULL, MLX5_VFIO_SIM_PAGE);
+	sim_sum_fromio(&ss, NULL, src, MLX5_VFIO_SIM_PAGE);
 	return sim_sum_final(&ss);
 }
 
@@ -302,7 +335,7 @@ static u64 sim_sum_mem_page(const void *p, unsigned long index)
 	struct sim_sum ss;
 
 	sim_sum_init(&ss, index);
-	sim_sum_copy(&ss, NULL, NULL, p, MLX5_VFIO_SIM_PAGE);
+	sim_sum_mem(&ss, p, MLX5_VFIO_SIM_PAGE);
 	return sim_sum_final(&ss);
 }
 
@@ -320,7 +353,7 @@ static void sim_mkey_fromio(struct mlx5_vfio_sim_mkey *mk, u64 va,
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
 
-		sim_sum_copy(ss, (u64 *)(p + off), src, NULL, n);
+		sim_sum_fromio(ss, (u64 *)(p + off), src, n);
 		kunmap_local(p);
 		va += n;
 		src += n;
@@ -337,7 +370,7 @@ static void sim_mkey_sum(struct sim_sum *ss, struct mlx5_vfio_sim_mkey *mk,
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
 
-		sim_sum_copy(ss, NULL, NULL, (const u64 *)(p + off), n);
+		sim_sum_mem(ss, (const u64 *)(p + off), n);
 		kunmap_local(p);
 		va += n;
 		len -= n;
@@ -353,7 +386,7 @@ static void sim_mkey_toio(struct mlx5_vfio_sim_mkey *mk, u64 va,
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
 
-		sim_toio(dst, p + off, n);
+		sim_toio(dst, (const u64 *)(p + off), n);
 		kunmap_local(p);
 		va += n;
 		dst += n;
@@ -478,8 +511,8 @@ static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
 	}
 	i = sim_next_page(vf);
 	sim_sum_init(&ss, i);
-	sim_sum_copy(&ss, (u64 *)data, vf->bar + i * MLX5_VFIO_SIM_PAGE, NULL,
-		     MLX5_VFIO_SIM_PAGE);
+	sim_sum_fromio(&ss, (u64 *)data, vf->bar + i * MLX5_VFIO_SIM_PAGE,
+		       MLX5_VFIO_SIM_PAGE);
 	sim_page_saved(vf, ph, i, sim_sum_final(&ss));
 	if (sim_corrupt_page_now(vf))
 		data[MLX5_VFIO_SIM_PAGE - 1] ^= 0x5a;
@@ -705,7 +738,8 @@ static bool sim_load_part(struct mlx5_vfio_sim_vf *vf)
 		if (i >= vf->npages || ph->reserved ||
 		    le64_to_cpu(ph->sum) != sim_sum_mem_page(data, i))
 			return false;
-		sim_toio(vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE, data, MLX5_VFIO_SIM_PAGE);
+		sim_toio(vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE, (const u64 *)data,
+			 MLX5_VFIO_SIM_PAGE);
 		l->left--;
 		sim_load_expect_page(l);
 		return true;
