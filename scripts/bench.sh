@@ -7,13 +7,13 @@
 # medians.  A second boot runs under QEMU's -icount
 # (the guest clock advances one nanosecond per guest instruction), which
 # turns the per-call rates into instruction counts that host load does not
-# move.  A third boot migrates simulated mlx5 VFs (mlx5-vfio-pci with
-# mlx5-vfio-sim on pairs of ivshmem functions of 1, 16 and 64 MiB BAR2)
-# through the v2 data fd, beside a memcpy of the same size and one kernel
-# copy of it, once with -cpu max and once without FSRM/ERMS (see below):
-# Debian's mlx5-vfio-pci needs a ConnectX, so these rows have no stock
-# column.
-# A fourth boot (the devices, modules and host root of check boot
+# move.  A third and a fourth boot migrate simulated mlx5 VFs
+# (mlx5-vfio-pci with mlx5-vfio-sim on pairs of ivshmem functions of 1, 16
+# and 64 MiB BAR2) through the v2 data fd, beside a memcpy of the same size
+# and one kernel copy of it, with -cpu max and without FSRM/ERMS (see
+# below): Debian's mlx5-vfio-pci needs a ConnectX, so these rows have no
+# stock column.
+# A fifth boot (the devices, modules and host root of check boot
 # mlx5-qemu) has the host's QEMU 7.2 migrate a VM with a simulated VF
 # through the v1 migration region QEMU_ROUNDS times (default 3,
 # mlx5_qemu_migrate_test.sh -r): total time, downtime and the device's
@@ -26,7 +26,7 @@
 # bench/ratios.png (ours/stock per metric) is drawn from the first two.
 #
 # BENCH_PARTS picks the parts to measure, default all: "stock icount mlx5
-# qemu".  E.g. `BENCH_PARTS=qemu make bench` boots only the fourth guest
+# qemu".  E.g. `BENCH_PARTS=qemu make bench` boots only the last guest
 # and refreshes only its table; the other tables stay as last measured.
 # Other knobs: ROUNDS (stock, 15), ICOUNT_ROUNDS (3), MLX5_ROUNDS (5),
 # QEMU_ROUNDS (3).

@@ -40,7 +40,6 @@
 #include <linux/uio.h>
 #include <linux/vfio_pci_core.h>
 #include <linux/wait.h>
-#include <linux/xxhash.h>
 
 struct mlx5vf_slot;
 struct mlx5vf_session;
@@ -75,9 +74,8 @@ int mlx5vf_cmd_load_vhca(struct mlx5_vfio_aux_dev *madev, u32 mkey, u32 size);
  * of the record header's first 16 bytes (type, seq, len).  The payload is
  * the firmware's and checked by the firmware when loaded (version 1 also
  * hashed every payload byte: a second pass over the data that cost more
- * than the copy).  A loader
- * accepts exactly this version, records of at most MLX5VF_REC_MAX bytes,
- * in sequence, and nothing after END.
+ * than the copy).  A loader accepts exactly this version, records of at
+ * most MLX5VF_REC_MAX bytes, in sequence, and nothing after END.
  */
 #define MLX5VF_STREAM_MAGIC	0x534d465635584c4dULL	/* "MLX5VFMS" */
 #define MLX5VF_STREAM_VERSION	2

@@ -22,7 +22,8 @@
  *    or a RESUME_VHCA discards it.
  *  - QUERY_VHCA_MIGRATION_STATE: remaining_total_size = size of the pending
  *    image, else of the next one (incremental = 1: the changed pages);
- *    required_umem_size the same, capped at 8 MiB when chunk = 1.
+ *    required_umem_size the same, capped at MLX5_VFIO_SIM_CHUNK when
+ *    chunk = 1.
  *  - LOAD_VHCA_STATE needs the responder suspended; takes any slice of a
  *    stream of images; a bad image gets BAD_PARAM and the loader refuses
  *    further loads (BAD_RES_STATE) until the next RESUME_VHCA.
@@ -212,13 +213,14 @@ static void sim_mkey_copy(struct mlx5_vfio_sim_mkey *mk, u64 va, void *buf,
 }
 
 /*
- * The page sum.  Over the page's 64-bit little-endian words w[0..511]:
- * a = seed + w[0] + ... + w[j] after word j, b = the sum of those running
- * a; the sum is a * SIM_SUM_K + 2 * b.  A change of any one word by d
- * changes it by d * (SIM_SUM_K + 2 * (512 - j)), an odd multiple of d, so
- * never to the same value: one flipped byte is always caught; swapped
- * words change b.  Two additions per word fold into the copy between BAR2
- * and memory at little cost, where xxh64 (kept for the image header and
+ * The page sum: h = seed (the page index), then for each of the page's
+ * 64-bit little-endian words w, h = (h ^ w) * SIM_SUM_K (odd) and
+ * h ^= h >> 29.  For a given w each step is a bijection of h, so pages
+ * that differ in one word always differ in the sum (the states part at
+ * that word and no later equal step joins them again); changes to
+ * several words are missed with a chance of about 2^-64, however the
+ * words are placed.  A handful of operations per word folds into the copy
+ * between BAR2 and memory, where xxh64 (kept for the image header and
  * context, which are small) costs more than the copy itself under TCG.
  * Not a defence against a guest: it can write a page change that keeps
  * the sum and so hide it from an incremental save of its own device.
@@ -232,33 +234,34 @@ static void sim_mkey_copy(struct mlx5_vfio_sim_mkey *mk, u64 va, void *buf,
 #define SIM_SUM_K	0x9e3779b97f4a7c15ULL
 
 struct sim_sum {
-	u64 a;
-	u64 b;
+	u64 h;
 };
 
 static void sim_sum_init(struct sim_sum *ss, u64 seed)
 {
-	ss->a = seed;
-	ss->b = 0;
+	ss->h = seed;
 }
 
 static u64 sim_sum_final(const struct sim_sum *ss)
 {
-	return ss->a * SIM_SUM_K + 2 * ss->b;
+	return ss->h;
 }
 
-static __always_inline void sim_sum_word(u64 *a, u64 *b, u64 raw)
+static __always_inline u64 sim_sum_word(u64 h, u64 raw)
 {
-	*a += le64_to_cpu((__force __le64)raw);
-	*b += *a;
+	h = (h ^ le64_to_cpu((__force __le64)raw)) * SIM_SUM_K;
+	return h ^ (h >> 29);
 }
 
-/* Copy @len bytes of BAR2 at @src to @dst (if not NULL), summing them */
+/*
+ * Copy @len bytes (a multiple of 8) of BAR2 at @src to @dst (if not NULL),
+ * summing them
+ */
 static __always_inline void sim_sum_fromio(struct sim_sum *ss, u64 *dst,
-			   const void __iomem *src, size_t len)
+					   const void __iomem *src, size_t len)
 {
 	size_t i, n = len / 8, n4 = n & ~(size_t)3;
-	u64 a = ss->a, b = ss->b, w0, w1, w2, w3;
+	u64 h = ss->h, w0, w1, w2, w3;
 
 	for (i = 0; i < n4; i += 4) {
 		w0 = __raw_readq(src + i * 8);
@@ -271,40 +274,38 @@ static __always_inline void sim_sum_fromio(struct sim_sum *ss, u64 *dst,
 			dst[i + 2] = w2;
 			dst[i + 3] = w3;
 		}
-		sim_sum_word(&a, &b, w0);
-		sim_sum_word(&a, &b, w1);
-		sim_sum_word(&a, &b, w2);
-		sim_sum_word(&a, &b, w3);
+		h = sim_sum_word(h, w0);
+		h = sim_sum_word(h, w1);
+		h = sim_sum_word(h, w2);
+		h = sim_sum_word(h, w3);
 	}
 	for (; i < n; i++) {
 		w0 = __raw_readq(src + i * 8);
 		if (dst)
 			dst[i] = w0;
-		sim_sum_word(&a, &b, w0);
+		h = sim_sum_word(h, w0);
 	}
-	ss->a = a;
-	ss->b = b;
+	ss->h = h;
 }
 
-/* Sum @len bytes of memory at @p */
+/* Sum @len bytes (a multiple of 8) of memory at @p */
 static void sim_sum_mem(struct sim_sum *ss, const u64 *p, size_t len)
 {
 	size_t i, n = len / 8, n4 = n & ~(size_t)3;
-	u64 a = ss->a, b = ss->b;
+	u64 h = ss->h;
 
 	for (i = 0; i < n4; i += 4) {
-		sim_sum_word(&a, &b, p[i]);
-		sim_sum_word(&a, &b, p[i + 1]);
-		sim_sum_word(&a, &b, p[i + 2]);
-		sim_sum_word(&a, &b, p[i + 3]);
+		h = sim_sum_word(h, p[i]);
+		h = sim_sum_word(h, p[i + 1]);
+		h = sim_sum_word(h, p[i + 2]);
+		h = sim_sum_word(h, p[i + 3]);
 	}
 	for (; i < n; i++)
-		sim_sum_word(&a, &b, p[i]);
-	ss->a = a;
-	ss->b = b;
+		h = sim_sum_word(h, p[i]);
+	ss->h = h;
 }
 
-/* Copy @len bytes of memory at @src to BAR2 at @dst */
+/* Copy @len bytes (a multiple of 8) of memory at @src to BAR2 at @dst */
 static void sim_toio(void __iomem *dst, const u64 *src, size_t len)
 {
 	size_t i, n = len / 8, n4 = n & ~(size_t)3;
@@ -521,7 +522,7 @@ static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
 
 /*
  * The next page record goes whole into the key at @va: BAR2 is copied
- * there directly and hashed where it landed, the record header written in
+ * there directly and summed on the way, the record header written in
  * front of it.  The bytes are those sim_stage_next() would have staged.
  */
 static void sim_save_page_to(struct mlx5_vfio_sim_vf *vf,

@@ -28,6 +28,7 @@
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
+#include <linux/xxhash.h>
 
 #include "mlx5_vfio_priv.h"
 
@@ -528,14 +529,16 @@ static int mlx5vf_load_collect(struct mlx5vf_session *s, void *dst,
  * @s: a loading session
  * @from: the bytes
  *
- * Each record header is checked (check value, sequence, size) and the
- * payload loaded as soon as it is complete; the firmware checks the payload.
+ * Each record header is checked (sequence, type and size first, then its
+ * check value) and the payload loaded as soon as it is complete; the
+ * firmware checks the payload.
  *
  * Return: bytes taken, or a negative errno: -EINVAL for a malformed
- * stream, bytes after END or a saving session, -EPROTONOSUPPORT for
- * another stream version, -EMSGSIZE for a record larger than
- * MLX5VF_REC_MAX, -EBADMSG for a record header that fails its check,
- * the firmware's error when a load fails.  Any error but -EFAULT breaks
+ * stream (a damaged sequence number or type included), bytes after END or
+ * a saving session, -EPROTONOSUPPORT for another stream version, -EMSGSIZE
+ * for a record larger than MLX5VF_REC_MAX (a damaged size included),
+ * -EBADMSG for a plausible record header that fails its check, the
+ * firmware's error when a load fails.  Any error but -EFAULT breaks
  * the session for good.
  */
 ssize_t mlx5vf_session_write(struct mlx5vf_session *s, struct iov_iter *from)

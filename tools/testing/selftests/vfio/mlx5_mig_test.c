@@ -79,6 +79,10 @@ static uint64_t nonzero_at(const void *bar, uint64_t size)
 
 #define SIM_DBG "/sys/kernel/debug/mlx5_vfio_sim"
 #define SIM_CTX_LEN 256
+/* The simulator's image (drivers/vfio/pci/mlx5/sim.h): header, context + sum, page records */
+#define SIM_IMG_HDR 64
+#define SIM_PAGE 4096
+#define SIM_PAGE_REC (16 + SIM_PAGE)
 
 /* Read (@set false) or write the simulated VHCA's context; 0 or -errno */
 static int sim_context(const char *bdf, uint8_t ctx[SIM_CTX_LEN], bool set)
@@ -383,10 +387,31 @@ static void migrate(struct __test_metadata *_metadata, struct pair *p,
 		ASSERT_EQ(0, vfio_mig_precopy_info(sfd, &info));
 		ASSERT_EQ(0, info.initial_bytes);
 		ASSERT_EQ(0, info.dirty_bytes);
-		/* A few pages change while pre-copy goes on */
+		/*
+		 * A few pages change while pre-copy goes on, each its own
+		 * way: one byte; the top bit of two words; two words swapped
+		 * (a page sum linear in the words would miss the last two)
+		 */
 		for (i = 0; i < changed; i++) {
+			volatile uint64_t *w;
+			uint64_t t;
+
 			off = (p->size / changed) * i;
-			((volatile uint8_t *)p->sbar)[off] ^= 0xff;
+			w = (volatile uint64_t *)((uint8_t *)p->sbar + off);
+			switch (i % 3) {
+			case 0:
+				((volatile uint8_t *)w)[0] ^= 0xff;
+				break;
+			case 1:
+				w[0] ^= 1ULL << 63;
+				w[100] ^= 1ULL << 63;
+				break;
+			default:
+				t = w[3];
+				w[3] = w[200];
+				w[200] = t;
+				break;
+			}
 		}
 		ASSERT_EQ(0, vfio_mig_precopy_info(sfd, &info));
 		ASSERT_GE(info.dirty_bytes, changed * 4096ULL);
@@ -502,7 +527,7 @@ TEST_F(bad, rejected_then_reset)
 	uint8_t sctx[SIM_CTX_LEN], dctx[SIM_CTX_LEN];
 	size_t len = self->good.len;
 	int fd, ret, wret = 0;
-	uint64_t first;
+	uint64_t first = 0;
 
 	ASSERT_NE(NULL, s);
 	memcpy(s, self->good.data, len);
@@ -516,7 +541,7 @@ TEST_F(bad, rejected_then_reset)
 		memcpy(&first, s + STREAM_HDR + 8, sizeof(first));
 		s[STREAM_HDR + REC_HDR + first / 2] ^= 0x40;
 		break;
-	case REC_HDR_BAD:	/* the first record 8 bytes shorter: still plausible */
+	case REC_HDR_BAD:	/* the first record's length off by 8: still plausible */
 		s[STREAM_HDR + 8] ^= 0x08;
 		break;
 	case VERSION:
@@ -553,6 +578,23 @@ TEST_F(bad, rejected_then_reset)
 		first = nonzero_at(self->p.dbar, self->p.size);
 		EXPECT_EQ(self->p.size, first)
 			TH_LOG("BAR2 written at %llu", (unsigned long long)first);
+	}
+	if (variant->damage == CORRUPT) {
+		/*
+		 * The simulated firmware loaded the page records before the
+		 * damaged one, in order, and refused that one: BAR2 holds the
+		 * source's pages up to it and nothing from it on.
+		 */
+		uint64_t off = first / 2 - SIM_IMG_HDR - SIM_CTX_LEN - 8;
+		uint64_t bad = off / SIM_PAGE_REC * SIM_PAGE, z;
+
+		ASSERT_LT(bad, self->p.size);
+		EXPECT_EQ(0, memcmp(self->p.sbar, self->p.dbar, bad))
+			TH_LOG("the pages before the damaged one did not load");
+		z = nonzero_at((uint8_t *)self->p.dbar + bad, self->p.size - bad);
+		EXPECT_EQ(self->p.size - bad, z)
+			TH_LOG("BAR2 written at %llu, after the damaged page at %llu",
+			       (unsigned long long)(bad + z), (unsigned long long)bad);
 	}
 	if (variant->damage == LATE_WRITE) {
 		ASSERT_EQ(0, wret);

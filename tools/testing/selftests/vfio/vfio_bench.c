@@ -432,7 +432,7 @@ static double memcpy_rate(uint8_t *to, const uint8_t *from, size_t len)
  * it pinned, as a data fd's read copies to user from its buffer) or
  * process_vm_writev() (it copies from user, as a data fd's write does).
  * No file system, no allocation: the most any data fd can move in this
- * guest with one copy per byte.  0 when the call fails.
+ * guest with one copy per byte.  -errno when the call fails.
  */
 static double kcopy_rate(uint8_t *to, uint8_t *from, size_t len, bool out)
 {
@@ -453,7 +453,9 @@ static double kcopy_rate(uint8_t *to, uint8_t *from, size_t len, bool out)
 	else
 		n = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
 	sec = now_s() - t0;
-	return n == (ssize_t)len ? len / sec / MIB : 0;
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)len ? len / sec / MIB : -EIO;
 }
 
 /* Read all of a stop-copy stream of @d into @buf; bytes or -errno */
@@ -543,11 +545,20 @@ static int mlx5_round(uint64_t size, uint8_t *buf, uint8_t *copy)
 	memcpy(copy, buf, size);
 	__asm__ volatile("" : : "r"(copy) : "memory");
 	record(SET_STOCK, name[2], "ms", false, (now_s() - t0) * 1e3);
-	/* What the guest's kernel copies cost, beside the same memcpy */
-	record(SET_STOCK, name[3], "MiB/s", true, memcpy_rate(copy, buf, size));
-	record(SET_OURS, name[3], "MiB/s", true, kcopy_rate(copy, buf, size, true));
-	record(SET_STOCK, name[4], "MiB/s", true, memcpy_rate(buf, copy, size));
-	record(SET_OURS, name[4], "MiB/s", true, kcopy_rate(buf, copy, size, false));
+	/*
+	 * What the guest's kernel copies cost, beside the same memcpy;
+	 * i = 0: copy <- buf, to user; i = 1: buf <- copy, from user
+	 */
+	for (i = 0; i < 2; i++) {
+		sec = kcopy_rate(i ? buf : copy, i ? copy : buf, size, !i);
+		if (sec < 0) {
+			ret = sec;
+			goto out_dst;
+		}
+		record(SET_STOCK, name[3 + i], "MiB/s", true,
+		       memcpy_rate(i ? buf : copy, i ? copy : buf, size));
+		record(SET_OURS, name[3 + i], "MiB/s", true, sec);
+	}
 
 	t0 = now_s();
 	len = save_into(&src, buf, size + 8 * MIB);
