@@ -78,6 +78,44 @@ int mlx5vf_exec(struct mlx5_vfio_aux_dev *madev, const void *in,
 }
 
 /**
+ * mlx5vf_cmd_query_hca_cap() - QUERY_HCA_CAP, current values
+ * @madev: the PF side of the VF
+ * @cap_type: MLX5_CAP_GENERAL, MLX5_CAP_ADV_VIRTUALIZATION, ...
+ * @of_vf: ask about the VF (other_function), else about the PF itself
+ *
+ * Return: the command's output, to kfree(), with the capability at
+ * MLX5_ADDR_OF(query_hca_cap_out, out, capability); or an ERR_PTR.
+ */
+void *mlx5vf_cmd_query_hca_cap(struct mlx5_vfio_aux_dev *madev, u16 cap_type,
+			       bool of_vf)
+{
+	u32 in[MLX5_ST_SZ_DW(query_hca_cap_in)] = {};
+	int outlen = MLX5_ST_SZ_BYTES(query_hca_cap_out);
+	void *out;
+	int ret;
+
+	/* A few KiB: too much for the stack */
+	out = kzalloc(outlen, GFP_KERNEL);
+	if (!out)
+		return ERR_PTR(-ENOMEM);
+
+	MLX5_SET(query_hca_cap_in, in, opcode, MLX5_CMD_OP_QUERY_HCA_CAP);
+	MLX5_SET(query_hca_cap_in, in, op_mod,
+		 (cap_type << 1) | HCA_CAP_OPMOD_GET_CUR);
+	if (of_vf) {
+		MLX5_SET(query_hca_cap_in, in, other_function, 1);
+		MLX5_SET(query_hca_cap_in, in, function_id, madev->function_id);
+	}
+
+	ret = mlx5vf_exec(madev, in, sizeof(in), out, outlen);
+	if (ret) {
+		kfree(out);
+		return ERR_PTR(ret);
+	}
+	return out;
+}
+
+/**
  * mlx5vf_cmd_query_vhca_id() - ask the firmware which VHCA the VF is
  * @madev: the PF side of the VF
  * @vhca_id: where to store the answer
@@ -88,29 +126,15 @@ int mlx5vf_exec(struct mlx5_vfio_aux_dev *madev, const void *in,
  */
 int mlx5vf_cmd_query_vhca_id(struct mlx5_vfio_aux_dev *madev, u16 *vhca_id)
 {
-	u32 in[MLX5_ST_SZ_DW(query_hca_cap_in)] = {};
-	int outlen = MLX5_ST_SZ_BYTES(query_hca_cap_out);
-	void *out, *cap;
-	int ret;
+	void *out = mlx5vf_cmd_query_hca_cap(madev, MLX5_CAP_GENERAL, true);
 
-	/* A few KiB: too much for the stack */
-	out = kzalloc(outlen, GFP_KERNEL);
-	if (!out)
-		return -ENOMEM;
-
-	MLX5_SET(query_hca_cap_in, in, opcode, MLX5_CMD_OP_QUERY_HCA_CAP);
-	MLX5_SET(query_hca_cap_in, in, op_mod,
-		 (MLX5_CAP_GENERAL << 1) | HCA_CAP_OPMOD_GET_CUR);
-	MLX5_SET(query_hca_cap_in, in, other_function, 1);
-	MLX5_SET(query_hca_cap_in, in, function_id, madev->function_id);
-
-	ret = mlx5vf_exec(madev, in, sizeof(in), out, outlen);
-	if (!ret) {
-		cap = MLX5_ADDR_OF(query_hca_cap_out, out, capability);
-		*vhca_id = MLX5_GET(cmd_hca_cap, cap, vhca_id);
-	}
+	if (IS_ERR(out))
+		return PTR_ERR(out);
+	*vhca_id = MLX5_GET(cmd_hca_cap,
+			    MLX5_ADDR_OF(query_hca_cap_out, out, capability),
+			    vhca_id);
 	kfree(out);
-	return ret;
+	return 0;
 }
 
 /**

@@ -85,20 +85,13 @@ void mlx5vf_dirty_destroy(struct mlx5vf_dirty *d)
 /* QUERY_HCA_CAP of the PF's advanced virtualization capabilities */
 static int mlx5vf_dirty_query_caps(struct mlx5vf_dirty *d)
 {
-	u32 in[MLX5_ST_SZ_DW(query_hca_cap_in)] = {};
-	int outlen = MLX5_ST_SZ_BYTES(query_hca_cap_out);
 	void *out, *cap;
-	int ret;
+	int ret = 0;
 
-	out = kzalloc(outlen, GFP_KERNEL);
-	if (!out)
-		return -ENOMEM;
-	MLX5_SET(query_hca_cap_in, in, opcode, MLX5_CMD_OP_QUERY_HCA_CAP);
-	MLX5_SET(query_hca_cap_in, in, op_mod,
-		 (MLX5_CAP_ADV_VIRTUALIZATION << 1) | HCA_CAP_OPMOD_GET_CUR);
-	ret = mlx5vf_exec(d->madev, in, sizeof(in), out, outlen);
-	if (ret)
-		goto out_free;
+	out = mlx5vf_cmd_query_hca_cap(d->madev, MLX5_CAP_ADV_VIRTUALIZATION,
+				       false);
+	if (IS_ERR(out))
+		return PTR_ERR(out);
 	cap = MLX5_ADDR_OF(query_hca_cap_out, out, capability);
 	d->max_ranges = MLX5_GET(adv_virtualization_cap, cap,
 				 pg_track_max_num_range);
@@ -112,7 +105,6 @@ static int mlx5vf_dirty_query_caps(struct mlx5vf_dirty *d)
 	    d->log_max_page < d->log_min_page || d->log_max_space > 64 ||
 	    d->log_max_space < d->log_max_page)
 		ret = -EOPNOTSUPP;
-out_free:
 	kfree(out);
 	return ret;
 }

@@ -106,35 +106,22 @@ static u64 mlx5vf_rec_check(const struct mlx5vf_rec_hdr *rec)
 	return xxh64(rec, offsetof(struct mlx5vf_rec_hdr, hash), 0);
 }
 
-/* Copy @len bytes at @off of @buf out to @to; returns bytes copied */
-static size_t mlx5vf_buf_to_iter(struct mlx5vf_buf *buf, u64 off, size_t len,
-				 struct iov_iter *to)
+/*
+ * Move up to @len bytes between @off of @buf and @iter: out to @iter when
+ * @out, else in from it.  Returns the bytes moved (fewer on a fault).
+ */
+static size_t mlx5vf_buf_iter(struct mlx5vf_buf *buf, u64 off, size_t len,
+			      struct iov_iter *iter, bool out)
 {
 	size_t done = 0, n, c, poff;
+	struct page *page;
 
 	while (done < len) {
 		poff = offset_in_page(off + done);
 		n = min_t(size_t, len - done, PAGE_SIZE - poff);
-		c = copy_page_to_iter(buf->pages[(off + done) >> PAGE_SHIFT],
-				      poff, n, to);
-		done += c;
-		if (c < n)
-			break;
-	}
-	return done;
-}
-
-/* Copy up to @len bytes from @from to @off of @buf */
-static size_t mlx5vf_buf_from_iter(struct mlx5vf_buf *buf, u64 off, size_t len,
-				   struct iov_iter *from)
-{
-	size_t done = 0, n, c, poff;
-
-	while (done < len) {
-		poff = offset_in_page(off + done);
-		n = min_t(size_t, len - done, PAGE_SIZE - poff);
-		c = copy_page_from_iter(buf->pages[(off + done) >> PAGE_SHIFT],
-					poff, n, from);
+		page = buf->pages[(off + done) >> PAGE_SHIFT];
+		c = out ? copy_page_to_iter(page, poff, n, iter) :
+			  copy_page_from_iter(page, poff, n, iter);
 		done += c;
 		if (c < n)
 			break;
@@ -410,8 +397,8 @@ ssize_t mlx5vf_session_read(struct mlx5vf_session *s, struct iov_iter *to)
 		} else if (s->payload_pos < s->payload_len) {
 			want = min_t(u64, s->payload_len - s->payload_pos,
 				     iov_iter_count(to));
-			n = mlx5vf_buf_to_iter(&s->buf, s->payload_pos, want,
-					       to);
+			n = mlx5vf_buf_iter(&s->buf, s->payload_pos, want, to,
+					    true);
 		} else {
 			ret = mlx5vf_save_next(s);
 			if (ret)
@@ -577,8 +564,8 @@ ssize_t mlx5vf_session_write(struct mlx5vf_session *s, struct iov_iter *from)
 		case MLX5VF_LOAD_PAYLOAD:
 			want = min_t(u64, s->payload_len - s->payload_pos,
 				     iov_iter_count(from));
-			n = mlx5vf_buf_from_iter(&s->buf, s->payload_pos, want,
-						 from);
+			n = mlx5vf_buf_iter(&s->buf, s->payload_pos, want,
+					    from, false);
 			s->payload_pos += n;
 			done += n;
 			if (n < want)
