@@ -233,20 +233,6 @@ static void sim_mkey_copy(struct mlx5_vfio_sim_mkey *mk, u64 va, void *buf,
  */
 #define SIM_SUM_K	0x9e3779b97f4a7c15ULL
 
-struct sim_sum {
-	u64 h;
-};
-
-static void sim_sum_init(struct sim_sum *ss, u64 seed)
-{
-	ss->h = seed;
-}
-
-static u64 sim_sum_final(const struct sim_sum *ss)
-{
-	return ss->h;
-}
-
 static __always_inline u64 sim_sum_word(u64 h, u64 raw)
 {
 	h = (h ^ le64_to_cpu((__force __le64)raw)) * SIM_SUM_K;
@@ -255,13 +241,13 @@ static __always_inline u64 sim_sum_word(u64 h, u64 raw)
 
 /*
  * Copy @len bytes (a multiple of 8) of BAR2 at @src to @dst (if not NULL),
- * summing them
+ * folding them into the sum @h; returns the new sum
  */
-static __always_inline void sim_sum_fromio(struct sim_sum *ss, u64 *dst,
-					   const void __iomem *src, size_t len)
+static __always_inline u64 sim_sum_fromio(u64 h, u64 *dst,
+					  const void __iomem *src, size_t len)
 {
 	size_t i, n = len / 8, n4 = n & ~(size_t)3;
-	u64 h = ss->h, w0, w1, w2, w3;
+	u64 w0, w1, w2, w3;
 
 	for (i = 0; i < n4; i += 4) {
 		w0 = __raw_readq(src + i * 8);
@@ -285,14 +271,13 @@ static __always_inline void sim_sum_fromio(struct sim_sum *ss, u64 *dst,
 			dst[i] = w0;
 		h = sim_sum_word(h, w0);
 	}
-	ss->h = h;
+	return h;
 }
 
-/* Sum @len bytes (a multiple of 8) of memory at @p */
-static void sim_sum_mem(struct sim_sum *ss, const u64 *p, size_t len)
+/* Fold @len bytes (a multiple of 8) of memory at @p into @h; the new sum */
+static u64 sim_sum_mem(u64 h, const u64 *p, size_t len)
 {
 	size_t i, n = len / 8, n4 = n & ~(size_t)3;
-	u64 h = ss->h;
 
 	for (i = 0; i < n4; i += 4) {
 		h = sim_sum_word(h, p[i]);
@@ -302,7 +287,7 @@ static void sim_sum_mem(struct sim_sum *ss, const u64 *p, size_t len)
 	}
 	for (; i < n; i++)
 		h = sim_sum_word(h, p[i]);
-	ss->h = h;
+	return h;
 }
 
 /* Copy @len bytes (a multiple of 8) of memory at @src to BAR2 at @dst */
@@ -323,59 +308,52 @@ static void sim_toio(void __iomem *dst, const u64 *src, size_t len)
 /* The sum of the page of BAR2 at @src (read only) */
 static u64 sim_sum_bar_page(const void __iomem *src, unsigned long index)
 {
-	struct sim_sum ss;
-
-	sim_sum_init(&ss, index);
-	sim_sum_fromio(&ss, NULL, src, MLX5_VFIO_SIM_PAGE);
-	return sim_sum_final(&ss);
+	return sim_sum_fromio(index, NULL, src, MLX5_VFIO_SIM_PAGE);
 }
 
 /* The sum of a page in memory at @p (8-aligned) */
 static u64 sim_sum_mem_page(const void *p, unsigned long index)
 {
-	struct sim_sum ss;
-
-	sim_sum_init(&ss, index);
-	sim_sum_mem(&ss, p, MLX5_VFIO_SIM_PAGE);
-	return sim_sum_final(&ss);
+	return sim_sum_mem(index, p, MLX5_VFIO_SIM_PAGE);
 }
 
 /*
  * Copy @len bytes of BAR2 at @src straight into the key's pages at @va
- * (8-aligned) and fold them into @ss: one pass over the BAR, none over a
- * scratch buffer.
+ * (8-aligned) and fold them into the sum @h: one pass over the BAR, none
+ * over a scratch buffer.  Returns the new sum.
  */
-static void sim_mkey_fromio(struct mlx5_vfio_sim_mkey *mk, u64 va,
-			    const void __iomem *src, size_t len,
-			    struct sim_sum *ss)
+static u64 sim_mkey_fromio(struct mlx5_vfio_sim_mkey *mk, u64 va,
+			   const void __iomem *src, size_t len, u64 h)
 {
 	while (len) {
 		unsigned int off = offset_in_page(va);
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
 
-		sim_sum_fromio(ss, (u64 *)(p + off), src, n);
+		h = sim_sum_fromio(h, (u64 *)(p + off), src, n);
 		kunmap_local(p);
 		va += n;
 		src += n;
 		len -= n;
 	}
+	return h;
 }
 
-/* Fold @len bytes of the key's pages at @va (8-aligned) into @ss */
-static void sim_mkey_sum(struct sim_sum *ss, struct mlx5_vfio_sim_mkey *mk,
-			 u64 va, size_t len)
+/* Fold @len bytes of the key's pages at @va (8-aligned) into @h; the new sum */
+static u64 sim_mkey_sum(u64 h, struct mlx5_vfio_sim_mkey *mk, u64 va,
+			size_t len)
 {
 	while (len) {
 		unsigned int off = offset_in_page(va);
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
 
-		sim_sum_mem(ss, (const u64 *)(p + off), n);
+		h = sim_sum_mem(h, (const u64 *)(p + off), n);
 		kunmap_local(p);
 		va += n;
 		len -= n;
 	}
+	return h;
 }
 
 /* Copy @len bytes of the key's pages at @va straight to BAR2 at @dst */
@@ -495,7 +473,6 @@ static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
 	struct mlx5_vfio_sim_save *s = &vf->save;
 	struct mlx5_vfio_sim_img_page *ph = (void *)s->rec;
 	u8 *data = s->rec + sizeof(*ph);
-	struct sim_sum ss;
 	unsigned long i;
 	u64 sum;
 
@@ -511,10 +488,9 @@ static void sim_stage_next(struct mlx5_vfio_sim_vf *vf)
 		return;
 	}
 	i = sim_next_page(vf);
-	sim_sum_init(&ss, i);
-	sim_sum_fromio(&ss, (u64 *)data, vf->bar + i * MLX5_VFIO_SIM_PAGE,
-		       MLX5_VFIO_SIM_PAGE);
-	sim_page_saved(vf, ph, i, sim_sum_final(&ss));
+	sum = sim_sum_fromio(i, (u64 *)data, vf->bar + i * MLX5_VFIO_SIM_PAGE,
+			     MLX5_VFIO_SIM_PAGE);
+	sim_page_saved(vf, ph, i, sum);
 	if (sim_corrupt_page_now(vf))
 		data[MLX5_VFIO_SIM_PAGE - 1] ^= 0x5a;
 	s->rec_len = MLX5_VFIO_SIM_REC_MAX;
@@ -529,16 +505,14 @@ static void sim_save_page_to(struct mlx5_vfio_sim_vf *vf,
 			     struct mlx5_vfio_sim_mkey *mk, u64 va)
 {
 	struct mlx5_vfio_sim_img_page ph;
-	u64 data = va + sizeof(ph);
-	struct sim_sum ss;
+	u64 data = va + sizeof(ph), sum;
 	unsigned long i;
 	u8 last;
 
 	i = sim_next_page(vf);
-	sim_sum_init(&ss, i);
-	sim_mkey_fromio(mk, data, vf->bar + i * MLX5_VFIO_SIM_PAGE,
-			MLX5_VFIO_SIM_PAGE, &ss);
-	sim_page_saved(vf, &ph, i, sim_sum_final(&ss));
+	sum = sim_mkey_fromio(mk, data, vf->bar + i * MLX5_VFIO_SIM_PAGE,
+			      MLX5_VFIO_SIM_PAGE, i);
+	sim_page_saved(vf, &ph, i, sum);
 	sim_mkey_copy(mk, va, &ph, sizeof(ph), true);
 	if (sim_corrupt_page_now(vf)) {
 		data += MLX5_VFIO_SIM_PAGE - 1;
@@ -759,16 +733,13 @@ static bool sim_load_page_from(struct mlx5_vfio_sim_vf *vf,
 {
 	struct mlx5_vfio_sim_img_page ph;
 	u64 data = va + sizeof(ph);
-	struct sim_sum ss;
 	u32 i;
 
 	sim_mkey_copy(mk, va, &ph, sizeof(ph), false);
 	i = le32_to_cpu(ph.index);
 	if (i >= vf->npages || ph.reserved)
 		return false;
-	sim_sum_init(&ss, i);
-	sim_mkey_sum(&ss, mk, data, MLX5_VFIO_SIM_PAGE);
-	if (le64_to_cpu(ph.sum) != sim_sum_final(&ss))
+	if (le64_to_cpu(ph.sum) != sim_mkey_sum(i, mk, data, MLX5_VFIO_SIM_PAGE))
 		return false;
 	sim_mkey_toio(mk, data, vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE,
 		      MLX5_VFIO_SIM_PAGE);
