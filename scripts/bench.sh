@@ -107,7 +107,7 @@ if want mlx5; then
 	# Twice: with -cpu max, as every other boot, and without FSRM/ERMS.
 	# With them the guest kernel copies with "rep movsb", which QEMU 7.2's
 	# TCG runs one byte per step: any kernel copy, and so any data fd,
-	# then moves a fifth of a memcpy at most (the "one kernel copy" rows).
+	# then moves about a quarter of a memcpy at most ("one kernel copy" rows).
 	# Without them it copies eight bytes per step ("rep movsq", as on CPUs
 	# before ERMS); real CPUs run "rep movsb" at full speed.
 	mlx5_devs="ivshmem=1M ivshmem=1M ivshmem=16M ivshmem=16M ivshmem=64M ivshmem=64M"
