@@ -213,7 +213,8 @@ int mlx5vf_cmd_query_mig_state(struct mlx5_vfio_aux_dev *madev,
  * @incremental: save only what changed since the last tracked save
  * @track: start tracking changes from this save on
  * @mkey: key of the destination buffer (va 0 = its first byte)
- * @size: bytes available at @mkey
+ * @va: where in @mkey the image goes
+ * @size: bytes available at @va
  * @actual: bytes the firmware wrote
  * @next: bytes the next piece of this image needs, 0 when it is complete
  *
@@ -221,7 +222,7 @@ int mlx5vf_cmd_query_mig_state(struct mlx5_vfio_aux_dev *madev,
  * written more than @size.
  */
 int mlx5vf_cmd_save_vhca(struct mlx5_vfio_aux_dev *madev, bool incremental,
-			 bool track, u32 mkey, u32 size, u32 *actual,
+			 bool track, u32 mkey, u64 va, u32 size, u32 *actual,
 			 u32 *next)
 {
 	u32 out[MLX5_ST_SZ_DW(save_vhca_state_out)] = {};
@@ -232,7 +233,7 @@ int mlx5vf_cmd_save_vhca(struct mlx5_vfio_aux_dev *madev, bool incremental,
 	MLX5_SET(save_vhca_state_in, in, vhca_id, madev->vhca_id);
 	MLX5_SET(save_vhca_state_in, in, incremental, incremental);
 	MLX5_SET(save_vhca_state_in, in, set_track, track);
-	MLX5_SET64(save_vhca_state_in, in, va, 0);
+	MLX5_SET64(save_vhca_state_in, in, va, va);
 	MLX5_SET(save_vhca_state_in, in, mkey, mkey);
 	MLX5_SET(save_vhca_state_in, in, size, size);
 	ret = mlx5vf_exec(madev, in, sizeof(in), out, sizeof(out));
@@ -254,18 +255,20 @@ int mlx5vf_cmd_save_vhca(struct mlx5_vfio_aux_dev *madev, bool incremental,
  * mlx5vf_cmd_load_vhca() - LOAD_VHCA_STATE from a memory key
  * @madev: the PF side of the VF
  * @mkey: key of the source buffer (va 0 = its first byte)
- * @size: bytes of image at @mkey
+ * @va: where in @mkey the image starts
+ * @size: bytes of image at @va
  *
  * Return: 0 or a negative errno.
  */
-int mlx5vf_cmd_load_vhca(struct mlx5_vfio_aux_dev *madev, u32 mkey, u32 size)
+int mlx5vf_cmd_load_vhca(struct mlx5_vfio_aux_dev *madev, u32 mkey, u64 va,
+			 u32 size)
 {
 	u32 out[MLX5_ST_SZ_DW(load_vhca_state_out)] = {};
 	u32 in[MLX5_ST_SZ_DW(load_vhca_state_in)] = {};
 
 	MLX5_SET(load_vhca_state_in, in, opcode, MLX5_CMD_OP_LOAD_VHCA_STATE);
 	MLX5_SET(load_vhca_state_in, in, vhca_id, madev->vhca_id);
-	MLX5_SET64(load_vhca_state_in, in, va, 0);
+	MLX5_SET64(load_vhca_state_in, in, va, va);
 	MLX5_SET(load_vhca_state_in, in, mkey, mkey);
 	MLX5_SET(load_vhca_state_in, in, size, size);
 	return mlx5vf_exec(madev, in, sizeof(in), out, sizeof(out));

@@ -58,9 +58,10 @@ int mlx5vf_cmd_query_mig_state(struct mlx5_vfio_aux_dev *madev,
 			       bool incremental, u32 *required,
 			       u64 *remaining);
 int mlx5vf_cmd_save_vhca(struct mlx5_vfio_aux_dev *madev, bool incremental,
-			 bool track, u32 mkey, u32 size, u32 *actual,
+			 bool track, u32 mkey, u64 va, u32 size, u32 *actual,
 			 u32 *next);
-int mlx5vf_cmd_load_vhca(struct mlx5_vfio_aux_dev *madev, u32 mkey, u32 size);
+int mlx5vf_cmd_load_vhca(struct mlx5_vfio_aux_dev *madev, u32 mkey, u64 va,
+			 u32 size);
 
 /* ---- the migration stream (stream.c) ---- */
 
@@ -158,6 +159,8 @@ enum mlx5vf_load_pos {
  * @end_queued: the END record is (or was) in flight
  * @pos: loader position in the stream
  * @rec: loader: header of the record being written
+ * @load_direct: loader: the writer's buffer holds all of @rec's payload,
+ *	which the firmware reads from there (no copy into @buf)
  * @total: bytes moved through this session
  */
 struct mlx5vf_session {
@@ -192,6 +195,7 @@ struct mlx5vf_session {
 	/* loading */
 	enum mlx5vf_load_pos pos;
 	struct mlx5vf_rec_hdr rec;
+	bool load_direct;
 
 	u64 total;
 };

@@ -26,6 +26,7 @@
 #include <linux/kref.h>
 #include <linux/mm.h>
 #include <linux/poll.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/xxhash.h>
@@ -127,6 +128,110 @@ static size_t mlx5vf_buf_iter(struct mlx5vf_buf *buf, u64 off, size_t len,
 			break;
 	}
 	return done;
+}
+
+/* ---- direct transfers: the firmware uses the caller's pages ---- */
+
+/*
+ * A reader whose buffer holds a whole piece, or a writer whose buffer holds
+ * a whole record, lends those pages to the firmware for the length of the
+ * call: pinned, under a memory key of their own, and SAVE writes into them
+ * or LOAD reads from them.  That saves the copy through a kernel buffer,
+ * which is half the CPU work of a migration when the firmware moves the
+ * image itself.  Only user memory qualifies (read()/write() on the data fd;
+ * the v1 region's window is kernel memory and takes the buffer), and only
+ * for at least MLX5VF_DIRECT_MIN bytes: below that, pinning and a key cost
+ * more than the copy.  Memory that cannot be pinned (a device mapping, a
+ * read-only one for a reader) takes the buffered path, which reports what
+ * it meets; a key the PF side refuses is the firmware's error.
+ */
+#define MLX5VF_DIRECT_MIN	SZ_256K
+
+struct mlx5vf_direct {
+	struct page **pages;
+	unsigned int npages;
+	u32 mkey;
+	u64 off;	/* the first byte's offset in the key (in its page) */
+	u32 room;	/* a reader's: payload bytes lent after the headers */
+};
+
+/* Bytes of user memory in one piece at the start of @iter; 0 for others */
+static size_t mlx5vf_iter_user_span(const struct iov_iter *iter)
+{
+	if (iter_is_ubuf(iter))
+		return iov_iter_count(iter);
+	if (iter_is_iovec(iter))
+		return min(iter_iov_len(iter), iov_iter_count(iter));
+	return 0;
+}
+
+/*
+ * Pin @len bytes (at most mlx5vf_iter_user_span()) of the caller's memory
+ * at the start of @iter and put them under a key.  Returns 0, -EAGAIN
+ * when the memory cannot be pinned (use the buffer), or the PF side's
+ * error.
+ */
+static int mlx5vf_direct_get(struct mlx5_vfio_aux_dev *madev,
+			     struct iov_iter *iter, size_t len,
+			     struct mlx5vf_direct *d)
+{
+	unsigned long addr = (unsigned long)iter_iov_addr(iter);
+	unsigned int gup = iov_iter_rw(iter) == READ ? FOLL_WRITE : 0;
+	long got;
+	int ret;
+
+	d->off = offset_in_page(addr);
+	d->npages = DIV_ROUND_UP(d->off + len, PAGE_SIZE);
+	d->pages = kvmalloc_array(d->npages, sizeof(*d->pages),
+				  GFP_KERNEL_ACCOUNT);
+	if (!d->pages)
+		return -ENOMEM;
+	got = pin_user_pages_fast(addr & PAGE_MASK, d->npages, gup, d->pages);
+	if (got != d->npages) {
+		if (got > 0)
+			unpin_user_pages(d->pages, got);
+		ret = -EAGAIN;
+		goto err_free;
+	}
+	ret = madev->ops->mkey_create(madev, d->pages, d->npages, &d->mkey);
+	if (ret) {
+		unpin_user_pages(d->pages, d->npages);
+		goto err_free;
+	}
+	return 0;
+
+err_free:
+	kvfree(d->pages);
+	d->pages = NULL;
+	return ret;
+}
+
+/* Take the key back and unpin; @written: the firmware wrote the pages */
+static void mlx5vf_direct_put(struct mlx5_vfio_aux_dev *madev,
+			      struct mlx5vf_direct *d, bool written)
+{
+	if (!d->pages)
+		return;
+	madev->ops->mkey_destroy(madev, d->mkey);
+	unpin_user_pages_dirty_lock(d->pages, d->npages, written);
+	kvfree(d->pages);
+	d->pages = NULL;
+}
+
+/* Copy @len bytes from @src to offset @off of the lent pages */
+static void mlx5vf_direct_fill(struct mlx5vf_direct *d, u64 off,
+			       const void *src, size_t len)
+{
+	size_t n;
+
+	while (len) {
+		n = min_t(size_t, len, PAGE_SIZE - offset_in_page(off));
+		memcpy_to_page(d->pages[off >> PAGE_SHIFT], offset_in_page(off),
+			       src, n);
+		off += n;
+		src += n;
+		len -= n;
+	}
 }
 
 /* ---- sessions ---- */
@@ -260,16 +365,63 @@ static int mlx5vf_queue_end(struct mlx5vf_session *s)
 }
 
 /*
- * Save the next piece of the current image, or start a new image, and
- * queue it.  Returns 0 when something was queued, -ENOMSG when a pre-copy
- * finds nothing to save, 1 at the end of a stop-copy stream.
+ * Where the next piece (at most @required bytes) goes: straight into the
+ * reader's memory at @to, after the headers that precede the piece, when
+ * it lends at least MLX5VF_DIRECT_MIN bytes there (@d then holds them);
+ * else into the session's buffer.
  */
-static int mlx5vf_save_next(struct mlx5vf_session *s)
+static int mlx5vf_save_dest(struct mlx5vf_session *s, struct iov_iter *to,
+			    struct mlx5vf_direct *d, u32 required, u32 *mkey,
+			    u64 *va, u32 *size)
+{
+	size_t hdrs = s->hdr_len + sizeof(struct mlx5vf_rec_hdr);
+	size_t room;
+	int ret;
+
+	if (d->pages) {		/* lent for an earlier, empty piece */
+		*mkey = d->mkey;
+		*va = d->off + hdrs;
+		*size = d->room;
+		return 0;
+	}
+	if (to && mlx5vf_iter_user_span(to) > hdrs) {
+		room = min_t(size_t, mlx5vf_iter_user_span(to) - hdrs, required);
+		if (room >= MLX5VF_DIRECT_MIN) {
+			ret = mlx5vf_direct_get(s->madev, to, hdrs + room, d);
+			if (!ret) {
+				d->room = room;
+				*mkey = d->mkey;
+				*va = d->off + hdrs;
+				*size = room;
+				return 0;
+			}
+			if (ret != -EAGAIN)
+				return ret;
+		}
+	}
+	ret = mlx5vf_buf_reserve(s->madev, &s->buf, required);
+	if (ret)
+		return ret;
+	*mkey = s->buf.mkey;
+	*va = 0;
+	*size = min_t(u64, mlx5vf_buf_size(&s->buf), U32_MAX);
+	return 0;
+}
+
+/*
+ * Save the next piece of the current image, or start a new image, and
+ * queue it: into the session's buffer, or into the reader's memory at @to
+ * (if not NULL) through @d (see mlx5vf_save_dest()).  Returns 0 when
+ * something was queued, -ENOMSG when a pre-copy finds nothing to save, 1
+ * at the end of a stop-copy stream.
+ */
+static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
+			    struct mlx5vf_direct *d)
 {
 	bool stopcopy = s->kind == MLX5VF_SAVE_STOPCOPY;
 	struct mlx5_vfio_aux_dev *madev = s->madev;
-	u32 required, actual, next;
-	u64 remaining;
+	u32 required, actual, next, mkey, size;
+	u64 remaining, va;
 	int ret;
 
 	lockdep_assert_held(&s->lock);
@@ -300,7 +452,8 @@ static int mlx5vf_save_next(struct mlx5vf_session *s)
 			 * it takes it piece by piece, one buffer at a time.
 			 */
 			required = min_t(u64, s->image_more,
-					 mlx5vf_buf_size(&s->buf));
+					 mlx5vf_buf_size(&s->buf) ?:
+					 MLX5VF_REC_MAX);
 		} else {
 			/* Stop-copy ends after one image taken while stopped */
 			if (stopcopy && s->final_started)
@@ -332,13 +485,11 @@ static int mlx5vf_save_next(struct mlx5vf_session *s)
 			required = min_t(u64, required, MLX5VF_REC_MAX);
 		}
 
-		ret = mlx5vf_buf_reserve(madev, &s->buf, required);
+		ret = mlx5vf_save_dest(s, to, d, required, &mkey, &va, &size);
 		if (ret)
 			return ret;
 		ret = mlx5vf_cmd_save_vhca(madev, s->image_incremental,
-					   s->image_track, s->buf.mkey,
-					   min_t(u64, mlx5vf_buf_size(&s->buf),
-						 U32_MAX),
+					   s->image_track, mkey, va, size,
 					   &actual, &next);
 		if (ret)
 			return ret;
@@ -363,6 +514,23 @@ static int mlx5vf_save_next(struct mlx5vf_session *s)
 	s->inflight_initial = s->image_initial;
 	mlx5vf_queue_rec(s, MLX5VF_REC_IMAGE, actual);
 	return 0;
+}
+
+/*
+ * The piece in flight was saved into the reader's memory after room for
+ * its headers: put the headers there and count it all as read.  Returns
+ * the bytes read.
+ */
+static size_t mlx5vf_direct_done(struct mlx5vf_session *s,
+				 struct mlx5vf_direct *d, struct iov_iter *to)
+{
+	size_t n = s->hdr_len + s->payload_len;
+
+	mlx5vf_direct_fill(d, d->off, s->hdr, s->hdr_len);
+	s->hdr_pos = s->hdr_len;
+	s->payload_pos = s->payload_len;
+	iov_iter_advance(to, n);
+	return n;
 }
 
 /**
@@ -400,7 +568,13 @@ ssize_t mlx5vf_session_read(struct mlx5vf_session *s, struct iov_iter *to)
 			n = mlx5vf_buf_iter(&s->buf, s->payload_pos, want, to,
 					    true);
 		} else {
-			ret = mlx5vf_save_next(s);
+			struct mlx5vf_direct d = {};
+
+			ret = mlx5vf_save_next(s, to, &d);
+			/* A piece saved into the reader's memory is read */
+			if (!ret && d.pages && s->payload_len)
+				done += mlx5vf_direct_done(s, &d, to);
+			mlx5vf_direct_put(s->madev, &d, true);
 			if (ret)
 				break;
 			continue;
@@ -442,8 +616,21 @@ static int mlx5vf_load_stream_hdr(struct mlx5vf_session *s)
 	return 0;
 }
 
-/* Validate a record header and prepare for its payload */
-static int mlx5vf_load_rec_hdr(struct mlx5vf_session *s)
+/*
+ * Does the writer's memory at @from hold all @len bytes of a payload, and
+ * enough of them to lend it to the firmware?
+ */
+static bool mlx5vf_load_can_lend(struct iov_iter *from, u64 len)
+{
+	return len >= MLX5VF_DIRECT_MIN && mlx5vf_iter_user_span(from) >= len;
+}
+
+/*
+ * Validate a record header and prepare for its payload, which comes next
+ * at @from: a buffer for it unless the writer's memory holds all of it.
+ */
+static int mlx5vf_load_rec_hdr(struct mlx5vf_session *s,
+			       struct iov_iter *from)
 {
 	u32 type = le32_to_cpu(s->rec.type);
 	u64 len = le64_to_cpu(s->rec.len);
@@ -474,26 +661,65 @@ static int mlx5vf_load_rec_hdr(struct mlx5vf_session *s)
 		s->pos = MLX5VF_LOAD_DONE;
 		return 0;
 	}
-	ret = mlx5vf_buf_reserve(s->madev, &s->buf, len);
-	if (ret)
-		return ret;
+	s->load_direct = mlx5vf_load_can_lend(from, len);
+	if (!s->load_direct) {
+		ret = mlx5vf_buf_reserve(s->madev, &s->buf, len);
+		if (ret)
+			return ret;
+	}
 	s->payload_len = len;
 	s->payload_pos = 0;
 	s->pos = MLX5VF_LOAD_PAYLOAD;
 	return 0;
 }
 
-/* A record's payload is complete: the firmware checks and loads it */
+/* The firmware loaded a record's payload: the next record header follows */
+static void mlx5vf_load_next_rec(struct mlx5vf_session *s)
+{
+	s->seq++;
+	s->hdr_pos = 0;
+	s->pos = MLX5VF_LOAD_REC_HDR;
+}
+
+/* A record's payload is complete in the buffer: the firmware checks and loads it */
 static int mlx5vf_load_payload(struct mlx5vf_session *s)
 {
 	int ret;
 
-	ret = mlx5vf_cmd_load_vhca(s->madev, s->buf.mkey, s->payload_len);
+	ret = mlx5vf_cmd_load_vhca(s->madev, s->buf.mkey, 0, s->payload_len);
 	if (ret)
 		return ret;
-	s->seq++;
-	s->hdr_pos = 0;
-	s->pos = MLX5VF_LOAD_REC_HDR;
+	mlx5vf_load_next_rec(s);
+	return 0;
+}
+
+/*
+ * The whole payload is in the writer's memory at @from: the firmware
+ * checks and loads it from there.  Memory that cannot be pinned goes
+ * through the buffer after all.
+ */
+static int mlx5vf_load_lent(struct mlx5vf_session *s, struct iov_iter *from,
+			    size_t *done)
+{
+	struct mlx5vf_direct d = {};
+	int ret;
+
+	s->load_direct = false;
+	if (!mlx5vf_load_can_lend(from, s->payload_len))
+		return mlx5vf_buf_reserve(s->madev, &s->buf, s->payload_len);
+	ret = mlx5vf_direct_get(s->madev, from, s->payload_len, &d);
+	if (ret == -EAGAIN)
+		return mlx5vf_buf_reserve(s->madev, &s->buf, s->payload_len);
+	if (ret)
+		return ret;
+	ret = mlx5vf_cmd_load_vhca(s->madev, d.mkey, d.off, s->payload_len);
+	mlx5vf_direct_put(s->madev, &d, false);
+	if (ret)
+		return ret;
+	iov_iter_advance(from, s->payload_len);
+	*done += s->payload_len;
+	s->payload_pos = s->payload_len;
+	mlx5vf_load_next_rec(s);
 	return 0;
 }
 
@@ -559,9 +785,13 @@ ssize_t mlx5vf_session_write(struct mlx5vf_session *s, struct iov_iter *from)
 			ret = mlx5vf_load_collect(s, &s->rec, sizeof(s->rec),
 						  from, &done);
 			if (ret == 1)
-				ret = mlx5vf_load_rec_hdr(s);
+				ret = mlx5vf_load_rec_hdr(s, from);
 			break;
 		case MLX5VF_LOAD_PAYLOAD:
+			if (s->load_direct) {
+				ret = mlx5vf_load_lent(s, from, &done);
+				break;
+			}
 			want = min_t(u64, s->payload_len - s->payload_pos,
 				     iov_iter_count(from));
 			n = mlx5vf_buf_iter(&s->buf, s->payload_pos, want,
