@@ -255,6 +255,7 @@ static void sim_debugfs_init(struct mlx5_vfio_sim_vf *vf)
 	debugfs_create_file("dma_write", 0200, d, vf, &sim_dma_write_fops);
 	debugfs_create_x16("function_id", 0400, d, &vf->aux.madev.function_id);
 	debugfs_create_x16("vhca_id", 0400, d, &vf->aux.madev.vhca_id);
+	debugfs_create_u32("mkeys_made", 0400, d, &vf->mkeys_made);
 }
 
 /* ---- VFs ---- */

@@ -236,6 +236,7 @@ struct mlx5_vfio_sim_load {
  * @load: the loader
  * @mkeys: memory keys by index (key >> 8)
  * @mkey_variant: low byte of the next key
+ * @mkeys_made: memory keys created so far (debugfs, read-only)
  * @ctx: the VHCA's own context
  * @tracker: the page tracker, or NULL
  * @track_seq: the last tracker object id handed out
@@ -270,6 +271,7 @@ struct mlx5_vfio_sim_vf {
 	struct mlx5_vfio_sim_load load;
 	struct xarray mkeys;
 	u8 mkey_variant;
+	u32 mkeys_made;
 	u8 ctx[MLX5_VFIO_SIM_CTX_LEN];
 	struct mlx5_vfio_sim_tracker *tracker;
 	u32 track_seq;

@@ -156,6 +156,7 @@ int mlx5_vfio_sim_mkey_create(struct mlx5_vfio_aux *aux, struct page **pages,
 		return ret;
 	}
 	mk->key = index << 8 | vf->mkey_variant++;
+	vf->mkeys_made++;
 	*mkey = mk->key;
 	mutex_unlock(&vf->lock);
 	return 0;
