@@ -24,6 +24,8 @@
  *   vdev.dev_set->lock	vfio core, around open/close
  *   mlx5vf_mig.lock	migration state of one device (migrate.c)
  *   mlx5vf_session.lock	one data stream (stream.c)
+ *   mmap_lock		the reader's or writer's memory: user copies and
+ *			pinning it for the firmware (stream.c)
  *
  *   mlx5vf_dirty.lock	dirty tracking of one device (dirty.c); inside
  *			dev_set->lock, never held with the two above
@@ -149,6 +151,8 @@ enum mlx5vf_load_pos {
  * @started: the stream header went out (saving)
  * @tracking: a set_track save was done: later saves are incremental
  * @image_more: the firmware has more of the current image (next size)
+ * @image_piece: size of the current image's first piece: later ones are
+ *	no larger
  * @image_incremental: the current image is incremental
  * @image_track: the current image is saved with set_track (pre-copy)
  * @image_initial: the current image is the first (full) one of a pre-copy
@@ -183,6 +187,7 @@ struct mlx5vf_session {
 	bool started;
 	bool tracking;
 	u32 image_more;
+	u32 image_piece;
 	bool image_incremental;
 	bool image_track;
 	bool image_initial;

@@ -133,24 +133,35 @@ static size_t mlx5vf_buf_iter(struct mlx5vf_buf *buf, u64 off, size_t len,
 /* ---- direct transfers: the firmware uses the caller's pages ---- */
 
 /*
- * A reader whose buffer holds a whole piece, or a writer whose buffer holds
- * a whole record, lends those pages to the firmware for the length of the
+ * A reader with room for the record headers and at least
+ * MLX5VF_DIRECT_MIN bytes of the next piece (the piece is then cut to
+ * that room), or a writer whose buffer holds a whole record's payload of
+ * that size, lends those pages to the firmware for the length of the
  * call: pinned, under a memory key of their own, and SAVE writes into them
  * or LOAD reads from them.  That saves the copy through a kernel buffer,
  * which is half the CPU work of a migration when the firmware moves the
- * image itself.  Only user memory qualifies (read()/write() on the data fd;
- * the v1 region's window is kernel memory and takes the buffer), and only
- * for at least MLX5VF_DIRECT_MIN bytes: below that, pinning and a key cost
- * more than the copy.  Memory that cannot be pinned (a device mapping, a
- * read-only one for a reader) takes the buffered path, which reports what
- * it meets; a key the PF side refuses is the firmware's error.
+ * image itself.  Only user memory in one piece qualifies (read()/write()
+ * on the data fd; the v1 region's window is kernel memory and takes the
+ * buffer); below MLX5VF_DIRECT_MIN, pinning and a key cost more than the
+ * copy.  Memory that cannot be pinned writable (a device mapping, a
+ * read-only one) takes the buffered path, which reports what it meets; a
+ * key the PF side refuses is the firmware's error.
+ *
+ * Both directions pin for writing: the PF side maps a key's pages for DMA
+ * both ways, so a page that may not be written (the zero page, a
+ * read-only file page) is never lent.  A lent LOAD reads memory the
+ * writer could change while the firmware parses it; that is the writer's
+ * own stream, which it could have written any way it liked.
  */
 #define MLX5VF_DIRECT_MIN	SZ_256K
+/* mlx5vf_direct_get(): the memory cannot be pinned, use the buffer */
+#define MLX5VF_DIRECT_NO	1
 
 struct mlx5vf_direct {
 	struct page **pages;
 	unsigned int npages;
 	u32 mkey;
+	bool mkey_live;	/* @mkey exists (the PF side maps the pages) */
 	u64 off;	/* the first byte's offset in the key (in its page) */
 	u32 room;	/* a reader's: payload bytes lent after the headers */
 };
@@ -158,25 +169,21 @@ struct mlx5vf_direct {
 /* Bytes of user memory in one piece at the start of @iter; 0 for others */
 static size_t mlx5vf_iter_user_span(const struct iov_iter *iter)
 {
-	if (iter_is_ubuf(iter))
-		return iov_iter_count(iter);
-	if (iter_is_iovec(iter))
-		return min(iter_iov_len(iter), iov_iter_count(iter));
-	return 0;
+	/* read()/write(): the VFS hands a readv() over one segment a time */
+	return iter_is_ubuf(iter) ? iov_iter_count(iter) : 0;
 }
 
 /*
  * Pin @len bytes (at most mlx5vf_iter_user_span()) of the caller's memory
- * at the start of @iter and put them under a key.  Returns 0, -EAGAIN
- * when the memory cannot be pinned (use the buffer), or the PF side's
- * error.
+ * at the start of @iter and put them under a key.  Returns 0,
+ * MLX5VF_DIRECT_NO when the memory cannot be pinned (use the buffer), or
+ * the PF side's error.
  */
 static int mlx5vf_direct_get(struct mlx5_vfio_aux_dev *madev,
 			     struct iov_iter *iter, size_t len,
 			     struct mlx5vf_direct *d)
 {
 	unsigned long addr = (unsigned long)iter_iov_addr(iter);
-	unsigned int gup = iov_iter_rw(iter) == READ ? FOLL_WRITE : 0;
 	long got;
 	int ret;
 
@@ -186,11 +193,12 @@ static int mlx5vf_direct_get(struct mlx5_vfio_aux_dev *madev,
 				  GFP_KERNEL_ACCOUNT);
 	if (!d->pages)
 		return -ENOMEM;
-	got = pin_user_pages_fast(addr & PAGE_MASK, d->npages, gup, d->pages);
+	got = pin_user_pages_fast(addr & PAGE_MASK, d->npages, FOLL_WRITE,
+				  d->pages);
 	if (got != d->npages) {
 		if (got > 0)
 			unpin_user_pages(d->pages, got);
-		ret = -EAGAIN;
+		ret = MLX5VF_DIRECT_NO;
 		goto err_free;
 	}
 	ret = madev->ops->mkey_create(madev, d->pages, d->npages, &d->mkey);
@@ -198,6 +206,7 @@ static int mlx5vf_direct_get(struct mlx5_vfio_aux_dev *madev,
 		unpin_user_pages(d->pages, d->npages);
 		goto err_free;
 	}
+	d->mkey_live = true;
 	return 0;
 
 err_free:
@@ -206,13 +215,26 @@ err_free:
 	return ret;
 }
 
-/* Take the key back and unpin; @written: the firmware wrote the pages */
+/*
+ * Take the key back (the PF side unmaps the pages from DMA), so the CPU
+ * owns the pages again: headers may go in now
+ */
+static void mlx5vf_direct_unkey(struct mlx5_vfio_aux_dev *madev,
+				struct mlx5vf_direct *d)
+{
+	if (d->pages && d->mkey_live) {
+		madev->ops->mkey_destroy(madev, d->mkey);
+		d->mkey_live = false;
+	}
+}
+
+/* Take the key back and unpin; @written: the pages were written */
 static void mlx5vf_direct_put(struct mlx5_vfio_aux_dev *madev,
 			      struct mlx5vf_direct *d, bool written)
 {
 	if (!d->pages)
 		return;
-	madev->ops->mkey_destroy(madev, d->mkey);
+	mlx5vf_direct_unkey(madev, d);
 	unpin_user_pages_dirty_lock(d->pages, d->npages, written);
 	kvfree(d->pages);
 	d->pages = NULL;
@@ -395,7 +417,7 @@ static int mlx5vf_save_dest(struct mlx5vf_session *s, struct iov_iter *to,
 				*size = room;
 				return 0;
 			}
-			if (ret != -EAGAIN)
+			if (ret != MLX5VF_DIRECT_NO)
 				return ret;
 		}
 	}
@@ -411,7 +433,7 @@ static int mlx5vf_save_dest(struct mlx5vf_session *s, struct iov_iter *to,
 /*
  * Save the next piece of the current image, or start a new image, and
  * queue it: into the session's buffer, or into the reader's memory at @to
- * (if not NULL) through @d (see mlx5vf_save_dest()).  Returns 0 when
+ * through @d (see mlx5vf_save_dest()).  Returns 0 when
  * something was queued, -ENOMSG when a pre-copy finds nothing to save, 1
  * at the end of a stop-copy stream.
  */
@@ -449,11 +471,10 @@ static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
 		if (s->image_more) {
 			/*
 			 * The firmware holds more of the image in progress;
-			 * it takes it piece by piece, one buffer at a time.
+			 * it takes it piece by piece, each at most the size
+			 * of the image's first.
 			 */
-			required = min_t(u64, s->image_more,
-					 mlx5vf_buf_size(&s->buf) ?:
-					 MLX5VF_REC_MAX);
+			required = min(s->image_more, s->image_piece);
 		} else {
 			/* Stop-copy ends after one image taken while stopped */
 			if (stopcopy && s->final_started)
@@ -483,6 +504,7 @@ static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
 			s->image_left = max_t(u64, remaining, required);
 			/* At most one piece at a time, whatever it asks */
 			required = min_t(u64, required, MLX5VF_REC_MAX);
+			s->image_piece = required;
 		}
 
 		ret = mlx5vf_save_dest(s, to, d, required, &mkey, &va, &size);
@@ -526,6 +548,7 @@ static size_t mlx5vf_direct_done(struct mlx5vf_session *s,
 {
 	size_t n = s->hdr_len + s->payload_len;
 
+	mlx5vf_direct_unkey(s->madev, d);
 	mlx5vf_direct_fill(d, d->off, s->hdr, s->hdr_len);
 	s->hdr_pos = s->hdr_len;
 	s->payload_pos = s->payload_len;
@@ -569,12 +592,14 @@ ssize_t mlx5vf_session_read(struct mlx5vf_session *s, struct iov_iter *to)
 					    true);
 		} else {
 			struct mlx5vf_direct d = {};
+			bool lent;
 
 			ret = mlx5vf_save_next(s, to, &d);
 			/* A piece saved into the reader's memory is read */
-			if (!ret && d.pages && s->payload_len)
+			lent = !ret && d.pages && s->payload_len;
+			if (lent)
 				done += mlx5vf_direct_done(s, &d, to);
-			mlx5vf_direct_put(s->madev, &d, true);
+			mlx5vf_direct_put(s->madev, &d, lent);
 			if (ret)
 				break;
 			continue;
@@ -708,7 +733,7 @@ static int mlx5vf_load_lent(struct mlx5vf_session *s, struct iov_iter *from,
 	if (!mlx5vf_load_can_lend(from, s->payload_len))
 		return mlx5vf_buf_reserve(s->madev, &s->buf, s->payload_len);
 	ret = mlx5vf_direct_get(s->madev, from, s->payload_len, &d);
-	if (ret == -EAGAIN)
+	if (ret == MLX5VF_DIRECT_NO)
 		return mlx5vf_buf_reserve(s->madev, &s->buf, s->payload_len);
 	if (ret)
 		return ret;

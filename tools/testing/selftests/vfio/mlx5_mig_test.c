@@ -565,7 +565,10 @@ static ssize_t xfer_read(enum shape sh, int fd, uint8_t *at, size_t len)
 
 	if (sh != VECTORS)
 		return read(fd, at, len);
-	/* 300 KiB (lent), 16 bytes (buffered), 2 MiB (lent when it can) */
+	/*
+	 * The VFS reads each segment with a call of its own: 300 KiB
+	 * (lent), 16 bytes (buffered), 2 MiB (drains that buffer first)
+	 */
 	for (i = 0; i < 3; i++) {
 		iov[i] = (struct iovec){ base + off, seg[i] };
 		off += seg[i] + XFER_GAP;
@@ -596,7 +599,7 @@ static ssize_t xfer_write(enum shape sh, int fd, uint8_t *at, size_t len)
 
 /* Save the source's stop-copy stream in the shape's reads */
 static void xfer_save(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(xfer) *self, enum shape sh)
+		      struct _test_data_xfer *self, enum shape sh)
 {
 	uint8_t *at = self->buf + (sh == ODD ? 1 : 0);
 	ssize_t n;
@@ -625,7 +628,7 @@ static void xfer_save(struct __test_metadata *_metadata,
 
 /* Load the stream into the destination in the shape's writes */
 static void xfer_load(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(xfer) *self, enum shape sh)
+		      struct _test_data_xfer *self, enum shape sh)
 {
 	uint8_t *at = self->buf + (sh == ODD ? 3 : 0);
 	size_t pos = 0, len;
@@ -653,7 +656,7 @@ static void xfer_load(struct __test_metadata *_metadata,
 
 /* The firmware refuses the key of a lent piece: an errno, then a reset */
 static void xfer_key_fails(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(xfer) *self)
+			   struct _test_data_xfer *self)
 {
 	struct vfio_dev *d[2] = { &self->p.src, &self->p.dst };
 	int fd, i;
