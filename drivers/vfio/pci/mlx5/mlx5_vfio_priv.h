@@ -150,9 +150,8 @@ enum mlx5vf_load_pos {
  * @seq: sequence number of the next record
  * @started: the stream header went out (saving)
  * @tracking: a set_track save was done: later saves are incremental
- * @image_more: the firmware has more of the current image (next size)
- * @image_piece: size of the current image's first piece: later ones are
- *	no larger
+ * @image_more: the firmware has more of the current image: the size the
+ *	next piece needs (next_required_umem_size)
  * @image_incremental: the current image is incremental
  * @image_track: the current image is saved with set_track (pre-copy)
  * @image_initial: the current image is the first (full) one of a pre-copy
@@ -187,7 +186,6 @@ struct mlx5vf_session {
 	bool started;
 	bool tracking;
 	u32 image_more;
-	u32 image_piece;
 	bool image_incremental;
 	bool image_track;
 	bool image_initial;

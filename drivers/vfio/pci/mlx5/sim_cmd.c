@@ -15,9 +15,12 @@
  *    it may run while the VHCA runs and starts tracking, with set_track = 0
  *    it needs the responder suspended and ends tracking.  incremental = 1
  *    needs tracking and carries the pages changed since last saved; with
- *    set_track = 0 tracking ends after it.  A SAVE writes at most `size`
- *    bytes at mkey/va, reports them as actual_image_size and the bytes
- *    still pending of the image as next_required_umem_size; the next SAVE
+ *    set_track = 0 tracking ends after it.  The image moves in chunks of
+ *    at most MLX5_VFIO_SIM_CHUNK: a SAVE needs `size` of at least the
+ *    next chunk (the image's rest, at most MLX5_VFIO_SIM_CHUNK; less is
+ *    BAD_PARAM, the image stays pending), writes at most `size` bytes at
+ *    mkey/va, reports them as actual_image_size and the next chunk's size
+ *    as next_required_umem_size (0: the image is complete); the next SAVE
  *    with the same flags continues a pending image, one with other flags
  *    or a RESUME_VHCA discards it.
  *  - QUERY_VHCA_MIGRATION_STATE: remaining_total_size = size of the pending
@@ -78,6 +81,7 @@ enum {
 	SIM_SYN_RANGE,
 	SIM_SYN_IMAGE,
 	SIM_SYN_LOADER,
+	SIM_SYN_SIZE,
 };
 
 static int sim_status(void *out, u8 status, u32 syndrome)
@@ -587,6 +591,8 @@ static int sim_save(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 		s->active = false;
 	if (!s->active && sim_save_start(vf, out, incremental, set_track))
 		return 0;
+	if (size < min_t(u64, s->total - s->done, MLX5_VFIO_SIM_CHUNK))
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_SIZE);
 
 	while (n < size && s->done < s->total) {
 		unsigned int len;
@@ -618,7 +624,7 @@ static int sim_save(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 	}
 	MLX5_SET(save_vhca_state_out, out, actual_image_size, n);
 	MLX5_SET(save_vhca_state_out, out, next_required_umem_size,
-		 min_t(u64, s->total - s->done, U32_MAX));
+		 min_t(u64, s->total - s->done, MLX5_VFIO_SIM_CHUNK));
 	return 0;
 }
 

@@ -133,10 +133,10 @@ static size_t mlx5vf_buf_iter(struct mlx5vf_buf *buf, u64 off, size_t len,
 /* ---- direct transfers: the firmware uses the caller's pages ---- */
 
 /*
- * A reader with room for the record headers and at least
- * MLX5VF_DIRECT_MIN bytes of the next piece (the piece is then cut to
- * that room), or a writer whose buffer holds a whole record's payload of
- * that size, lends those pages to the firmware for the length of the
+ * A reader with room for the record headers and all of the next piece
+ * (as large as the firmware says it needs: a chunk), or a writer whose
+ * buffer holds a whole record's payload, either at least
+ * MLX5VF_DIRECT_MIN, lends those pages to the firmware for the length of the
  * call: pinned, under a memory key of their own, and SAVE writes into them
  * or LOAD reads from them.  That saves the copy through a kernel buffer,
  * which is half the CPU work of a migration when the firmware moves the
@@ -387,17 +387,17 @@ static int mlx5vf_queue_end(struct mlx5vf_session *s)
 }
 
 /*
- * Where the next piece (at most @required bytes) goes: straight into the
- * reader's memory at @to, after the headers that precede the piece, when
- * it lends at least MLX5VF_DIRECT_MIN bytes there (@d then holds them);
- * else into the session's buffer.
+ * Where the next piece goes, which the firmware says needs @required
+ * bytes: straight into the reader's memory at @to, after the headers that
+ * precede the piece, when it has room for all of it and that is at least
+ * MLX5VF_DIRECT_MIN (@d then holds the pages); else into the session's
+ * buffer.
  */
 static int mlx5vf_save_dest(struct mlx5vf_session *s, struct iov_iter *to,
 			    struct mlx5vf_direct *d, u32 required, u32 *mkey,
 			    u64 *va, u32 *size)
 {
 	size_t hdrs = s->hdr_len + sizeof(struct mlx5vf_rec_hdr);
-	size_t room;
 	int ret;
 
 	if (d->pages) {		/* lent for an earlier, empty piece */
@@ -406,20 +406,18 @@ static int mlx5vf_save_dest(struct mlx5vf_session *s, struct iov_iter *to,
 		*size = d->room;
 		return 0;
 	}
-	if (to && mlx5vf_iter_user_span(to) > hdrs) {
-		room = min_t(size_t, mlx5vf_iter_user_span(to) - hdrs, required);
-		if (room >= MLX5VF_DIRECT_MIN) {
-			ret = mlx5vf_direct_get(s->madev, to, hdrs + room, d);
-			if (!ret) {
-				d->room = room;
-				*mkey = d->mkey;
-				*va = d->off + hdrs;
-				*size = room;
-				return 0;
-			}
-			if (ret != MLX5VF_DIRECT_NO)
-				return ret;
+	if (to && required >= MLX5VF_DIRECT_MIN &&
+	    mlx5vf_iter_user_span(to) >= hdrs + required) {
+		ret = mlx5vf_direct_get(s->madev, to, hdrs + required, d);
+		if (!ret) {
+			d->room = required;
+			*mkey = d->mkey;
+			*va = d->off + hdrs;
+			*size = required;
+			return 0;
 		}
+		if (ret != MLX5VF_DIRECT_NO)
+			return ret;
 	}
 	ret = mlx5vf_buf_reserve(s->madev, &s->buf, required);
 	if (ret)
@@ -470,11 +468,10 @@ static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
 	for (;;) {
 		if (s->image_more) {
 			/*
-			 * The firmware holds more of the image in progress;
-			 * it takes it piece by piece, each at most the size
-			 * of the image's first.
+			 * The firmware holds more of the image in progress
+			 * and said how much the next piece needs
 			 */
-			required = min(s->image_more, s->image_piece);
+			required = min_t(u32, s->image_more, MLX5VF_REC_MAX);
 		} else {
 			/* Stop-copy ends after one image taken while stopped */
 			if (stopcopy && s->final_started)
@@ -504,7 +501,6 @@ static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
 			s->image_left = max_t(u64, remaining, required);
 			/* At most one piece at a time, whatever it asks */
 			required = min_t(u64, required, MLX5VF_REC_MAX);
-			s->image_piece = required;
 		}
 
 		ret = mlx5vf_save_dest(s, to, d, required, &mkey, &va, &size);
@@ -561,6 +557,10 @@ static size_t mlx5vf_direct_done(struct mlx5vf_session *s,
  * @s: a saving session
  * @to: where the bytes go
  *
+ * A read that took a piece lent (saved straight into its memory) ends
+ * after it, perhaps short of what it asked: the next piece may need more
+ * room than is left, which the next read may have.
+ *
  * Return: bytes moved; 0 at the end of a stop-copy stream; -ENOMSG when a
  * pre-copy has nothing more for now; -EINVAL for a loading session; the
  * session's error once it is broken or over.
@@ -600,7 +600,11 @@ ssize_t mlx5vf_session_read(struct mlx5vf_session *s, struct iov_iter *to)
 			if (lent)
 				done += mlx5vf_direct_done(s, &d, to);
 			mlx5vf_direct_put(s->madev, &d, lent);
-			if (ret)
+			/*
+			 * One lent piece per read: the next may need more
+			 * room than is left, which a fresh read may have
+			 */
+			if (ret || lent)
 				break;
 			continue;
 		}

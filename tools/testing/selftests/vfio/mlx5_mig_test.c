@@ -460,9 +460,10 @@ TEST_F(mig, migrate_pre_copy)
 /* ---- how readers and writers hold their memory ---- */
 
 /*
- * A read() with room for the headers and at least 256 KiB of the next
- * piece lends its memory to the firmware (SAVE writes there), as does a
- * write() holding a whole record of that size (LOAD reads there); other
+ * A read() with room for the headers and all of the next piece (the
+ * simulated firmware's chunk: 8 MiB) lends its memory to the firmware
+ * (SAVE writes there) and ends after that piece, as a write() holding a
+ * whole record of at least 256 KiB does (LOAD reads there); other
  * transfers go through the driver's buffer.  Each shape migrates the
  * pair's BAR2 (16 MiB) and it must arrive byte for byte; the simulator's
  * count of memory keys (one per buffer, one per lent piece) tells which
@@ -470,15 +471,18 @@ TEST_F(mig, migrate_pre_copy)
  */
 enum shape {
 	SMALL,		/* 64 KiB reads and writes: the buffer only */
-	PUMP,		/* 1 MiB reads, each written as read: lent both ways */
-	ODD,		/* as PUMP, from and to odd addresses */
+	PUMP,		/* 1 MiB reads (as QEMU's), written as read: */
+			/* too small for a chunk, the buffer only */
+	BIG,		/* 9 MiB reads, each written as read: lent both ways */
+	ODD,		/* as BIG, from and to odd addresses */
 	VECTORS,	/* readv()/writev() of several segments */
 	MIXED,		/* reads and writes of changing sizes, both ways mixed */
 	READONLY,	/* a read into read-only memory first: EFAULT, no loss */
 	KEY_FAILS,	/* the firmware refuses the key of a lent piece */
 };
 
-#define XFER_MAX (8 * MIB)
+#define XFER_MAX (48 * MIB)
+#define CHUNK (8 * MIB)		/* MLX5_VFIO_SIM_CHUNK */
 
 FIXTURE(xfer) {
 	struct pair p;
@@ -494,6 +498,7 @@ FIXTURE_VARIANT(xfer) {
 
 FIXTURE_VARIANT_ADD(xfer, small) { .shape = SMALL };
 FIXTURE_VARIANT_ADD(xfer, pump) { .shape = PUMP };
+FIXTURE_VARIANT_ADD(xfer, big) { .shape = BIG };
 FIXTURE_VARIANT_ADD(xfer, odd) { .shape = ODD };
 FIXTURE_VARIANT_ADD(xfer, vectors) { .shape = VECTORS };
 FIXTURE_VARIANT_ADD(xfer, mixed) { .shape = MIXED };
@@ -523,18 +528,21 @@ FIXTURE_TEARDOWN(xfer)
 /* Sizes of the i-th transfer of a shape */
 static size_t xfer_len(enum shape sh, int i)
 {
+	/* chunk + 48 / + 24: exactly the first / a later lent piece */
 	static const size_t mixed[] = {
-		1 * MIB, 100 * 1024, 3 * MIB, 7, 300 * 1024, 2 * MIB + 5,
-		256 * 1024 + 48, 256 * 1024 + 47,
+		CHUNK + 48, 100 * 1024, 3 * MIB, 7, CHUNK + 23, CHUNK + 24,
+		300 * 1024, 2 * MIB + 5, CHUNK + MIB,
 	};
 
 	switch (sh) {
 	case SMALL:
 		return 64 * 1024;
+	case PUMP:
+		return 1 * MIB;
 	case MIXED:
 		return mixed[i % ARRAY_SIZE(mixed)];
 	default:
-		return 1 * MIB;
+		return CHUNK + MIB;
 	}
 }
 
@@ -556,7 +564,7 @@ static unsigned long mkeys_made(const char *bdf)
 /* One read (readv for VECTORS) of up to @len bytes, gathered at @at */
 static ssize_t xfer_read(enum shape sh, int fd, uint8_t *at, size_t len)
 {
-	static const size_t seg[3] = { 300 * 1024, 16, 2 * MIB };
+	static const size_t seg[3] = { CHUNK + MIB, 16, CHUNK + MIB };
 	uint8_t *base = at + XFER_MAX / 2;
 	struct iovec iov[3];
 	size_t off = 0, k, n;
@@ -566,8 +574,9 @@ static ssize_t xfer_read(enum shape sh, int fd, uint8_t *at, size_t len)
 	if (sh != VECTORS)
 		return read(fd, at, len);
 	/*
-	 * The VFS reads each segment with a call of its own: 300 KiB
-	 * (lent), 16 bytes (buffered), 2 MiB (drains that buffer first)
+	 * The VFS reads each segment with a call of its own and stops at a
+	 * short one: a lent piece ends the first; the later segments see
+	 * what a piece too large for the first left in the buffer
 	 */
 	for (i = 0; i < 3; i++) {
 		iov[i] = (struct iovec){ base + off, seg[i] };
@@ -609,7 +618,7 @@ static void xfer_save(struct __test_metadata *_metadata,
 	if (sh == READONLY) {
 		/* read-only memory cannot be lent; the buffered copy faults */
 		ASSERT_EQ(0, mprotect(self->buf, XFER_MAX, PROT_READ));
-		EXPECT_EQ(-1, read(fd, self->buf, 2 * MIB));
+		EXPECT_EQ(-1, read(fd, self->buf, CHUNK + MIB));
 		EXPECT_EQ(EFAULT, errno);
 		ASSERT_EQ(0, mprotect(self->buf, XFER_MAX, PROT_READ | PROT_WRITE));
 	}
@@ -667,9 +676,9 @@ static void xfer_key_fails(struct __test_metadata *_metadata,
 						VFIO_DEVICE_STATE_STOP_COPY, &fd));
 		ASSERT_EQ(0, vfio_mlx5_knob_write(d[i]->bdf, "fail_next", "200"));
 		if (!i) {
-			EXPECT_EQ(-1, read(fd, self->buf, 2 * MIB));
+			EXPECT_EQ(-1, read(fd, self->buf, CHUNK + MIB));
 		} else {
-			/* a stream header and a record of 1 MiB, all in one write */
+			/* a stream header and a whole chunk's record, one write */
 			memcpy(self->buf, self->s.data, self->cut[0]);
 			EXPECT_EQ(-1, write(fd, self->buf, self->cut[0]));
 		}
@@ -687,13 +696,14 @@ TEST_F(xfer, migrates)
 
 	if (sh == KEY_FAILS) {
 		/* a good stream first, for the destination's write */
-		xfer_save(_metadata, self, PUMP);
+		xfer_save(_metadata, self, BIG);
 		ASSERT_LT(0, self->ncut);
+		ASSERT_LT(CHUNK, self->cut[0]);
 		xfer_key_fails(_metadata, self);
 		free(self->s.data);
 		memset(&self->s, 0, sizeof(self->s));
 		self->ncut = 0;
-		sh = PUMP;	/* and both devices migrate again */
+		sh = BIG;	/* and both devices migrate again */
 	}
 	fill(self->p.sbar, self->p.size, 5 + sh);
 	memset(self->p.dbar, 0x5a, self->p.size);
@@ -711,26 +721,35 @@ TEST_F(xfer, migrates)
 	TH_LOG("%d reads, keys: source %lu, destination %lu", self->ncut, s1, d1);
 	switch (sh) {
 	case SMALL:
-		/* one buffer each way */
+	case PUMP:
+		/* one buffer each way, 8 MiB, for every chunk */
 		EXPECT_EQ(1, s1);
 		EXPECT_EQ(1, d1);
 		break;
-	case PUMP:
+	case BIG:
 	case ODD:
-		/* 16 MiB in lent pieces of 1 MiB, each written whole */
-		EXPECT_LE(16, s1);
-		EXPECT_LE(16, d1);
-		EXPECT_GE(self->ncut + 1, (int)s1);
-		EXPECT_GE(self->ncut + 1, (int)d1);
+		/*
+		 * Two chunks of 8 MiB lent, one read each and written whole;
+		 * the short rest of the image through the buffer
+		 */
+		EXPECT_EQ(3, s1);
+		EXPECT_EQ(3, d1);
+		break;
+	case READONLY:
+		/*
+		 * The read that faulted had its chunk saved into the buffer,
+		 * read from there after (nothing lost); a 9 MiB read that
+		 * drains 8 MiB has no room for a chunk: the buffer again.
+		 * The destination's first write holds a whole record (lent),
+		 * the second record is split (its buffer).
+		 */
+		EXPECT_EQ(1, s1);
+		EXPECT_EQ(2, d1);
 		break;
 	default:
-		/*
-		 * Some pieces lent, some buffered: READONLY's first piece
-		 * went to the buffer (and was read from there after the
-		 * fault, so nothing was lost), the later 1 MiB reads lent
-		 */
+		/* some lent, some buffered */
 		EXPECT_LE(2, s1);
-		EXPECT_LE(sh == READONLY ? 2 : 1, d1);
+		EXPECT_LE(1, d1);
 		EXPECT_GE(self->ncut + 1, (int)s1);
 		break;
 	}
