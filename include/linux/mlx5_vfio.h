@@ -32,6 +32,7 @@
 
 #include <linux/auxiliary_bus.h>
 #include <linux/bits.h>
+#include <linux/dma-direction.h>
 #include <linux/types.h>
 
 struct page;
@@ -72,9 +73,11 @@ struct mlx5_vfio_aux_dev;
  *	then undefined.  A provider that maps a firmware status to an errno
  *	itself (mlx5_cmd_exec() does) still fills @out, so callers always
  *	check the status first.
- * @mkey_create: create a memory key through which the firmware reads and
- *	writes @npages pages (order 0, kernel memory) for SAVE_VHCA_STATE and
- *	LOAD_VHCA_STATE.  Address (va) 0 of the key is the first byte of
+ * @mkey_create: create a memory key through which the firmware writes
+ *	(@dir DMA_FROM_DEVICE: SAVE_VHCA_STATE) or reads (DMA_TO_DEVICE:
+ *	LOAD_VHCA_STATE) @npages pages (order 0: kernel pages, or user pages
+ *	the driver pinned for the call).  A key is used only in its
+ *	direction (DMA_BIDIRECTIONAL: both).  Address (va) 0 of the key is the first byte of
  *	@pages[0], va PAGE_SIZE the first of @pages[1], and so on; the key
  *	covers exactly @npages * PAGE_SIZE bytes.  The pages must stay
  *	allocated until @mkey_destroy.  On success stores the key in @mkey
@@ -127,7 +130,8 @@ struct mlx5_vfio_aux_ops {
 	int (*exec)(struct mlx5_vfio_aux_dev *madev, const void *in, int inlen,
 		    void *out, int outlen);
 	int (*mkey_create)(struct mlx5_vfio_aux_dev *madev, struct page **pages,
-			   unsigned int npages, u32 *mkey);
+			   unsigned int npages, enum dma_data_direction dir,
+			   u32 *mkey);
 	void (*mkey_destroy)(struct mlx5_vfio_aux_dev *madev, u32 mkey);
 	int (*track_read_clear)(struct mlx5_vfio_aux_dev *madev, u32 obj_id,
 				u64 iova, u64 length, void *entries, u32 max,

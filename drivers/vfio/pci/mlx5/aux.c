@@ -27,17 +27,17 @@ static int mlx5_vfio_aux_exec(struct mlx5_vfio_aux_dev *madev, const void *in,
 
 static int mlx5_vfio_aux_mkey_create(struct mlx5_vfio_aux_dev *madev,
 				     struct page **pages, unsigned int npages,
-				     u32 *mkey)
+				     enum dma_data_direction dir, u32 *mkey)
 {
 	struct mlx5_vfio_aux *aux = to_mlx5_vfio_aux(madev);
 	u32 key;
 	int ret;
 
-	if (!pages || !npages || !mkey)
+	if (!pages || !npages || !mkey || !valid_dma_direction(dir))
 		return -EINVAL;
 	if (READ_ONCE(aux->dying))
 		return -ENODEV;
-	ret = aux->be->mkey_create(aux, pages, npages, &key);
+	ret = aux->be->mkey_create(aux, pages, npages, dir, &key);
 	if (ret)
 		return ret;
 	ret = xa_insert(&aux->mkeys, key, xa_mk_value(npages), GFP_KERNEL);

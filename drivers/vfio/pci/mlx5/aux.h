@@ -43,7 +43,8 @@ struct mlx5_vfio_aux_backend {
 	int (*exec)(struct mlx5_vfio_aux *aux, const void *in, int inlen,
 		    void *out, int outlen);
 	int (*mkey_create)(struct mlx5_vfio_aux *aux, struct page **pages,
-			   unsigned int npages, u32 *mkey);
+			   unsigned int npages, enum dma_data_direction dir,
+			   u32 *mkey);
 	void (*mkey_destroy)(struct mlx5_vfio_aux *aux, u32 mkey);
 	int (*track_read_clear)(struct mlx5_vfio_aux *aux, u32 obj_id,
 				u64 iova, u64 length, void *entries, u32 max,

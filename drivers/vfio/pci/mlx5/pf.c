@@ -119,10 +119,12 @@ struct mlx5_vfio_pf_vf {
 
 /**
  * struct mlx5_vfio_pf_mkey - a memory key and the pages mapped for it
+ * @dir: the DMA direction they are mapped (and the key made) for
  * @npages: pages
  * @dma: their DMA addresses
  */
 struct mlx5_vfio_pf_mkey {
+	enum dma_data_direction dir;
 	unsigned int npages;
 	dma_addr_t dma[] __counted_by(npages);
 };
@@ -156,12 +158,12 @@ static void pf_mkey_unmap(struct mlx5_vfio_pf_vf *vf,
 			  struct mlx5_vfio_pf_mkey *mk, unsigned int n)
 {
 	while (n--)
-		dma_unmap_page(vf->dma_dev, mk->dma[n], PAGE_SIZE, DMA_BIDIRECTIONAL);
+		dma_unmap_page(vf->dma_dev, mk->dma[n], PAGE_SIZE, mk->dir);
 }
 
 static int mlx5_vfio_pf_mkey_create(struct mlx5_vfio_aux *aux,
 				    struct page **pages, unsigned int npages,
-				    u32 *mkey)
+				    enum dma_data_direction dir, u32 *mkey)
 {
 	struct mlx5_vfio_pf_vf *vf = to_pf_vf(aux);
 	unsigned int i, octwords = DIV_ROUND_UP(npages, 2);
@@ -177,6 +179,7 @@ static int mlx5_vfio_pf_mkey_create(struct mlx5_vfio_aux *aux,
 	if (!mk)
 		return -ENOMEM;
 	mk->npages = npages;
+	mk->dir = dir;
 	inlen = MLX5_ST_SZ_BYTES(create_mkey_in) + (size_t)octwords * 16;
 	in = kvzalloc(inlen, GFP_KERNEL);
 	if (!in) {
@@ -185,8 +188,7 @@ static int mlx5_vfio_pf_mkey_create(struct mlx5_vfio_aux *aux,
 	}
 	mtt = MLX5_ADDR_OF(create_mkey_in, in, klm_pas_mtt);
 	for (i = 0; i < npages; i++) {
-		mk->dma[i] = dma_map_page(vf->dma_dev, pages[i], 0, PAGE_SIZE,
-					  DMA_BIDIRECTIONAL);
+		mk->dma[i] = dma_map_page(vf->dma_dev, pages[i], 0, PAGE_SIZE, dir);
 		if (dma_mapping_error(vf->dma_dev, mk->dma[i])) {
 			ret = -ENOMEM;
 			goto err_unmap;
@@ -196,9 +198,10 @@ static int mlx5_vfio_pf_mkey_create(struct mlx5_vfio_aux *aux,
 	mkc = MLX5_ADDR_OF(create_mkey_in, in, memory_key_mkey_entry);
 	MLX5_SET(mkc, mkc, access_mode_1_0, MLX5_MKC_ACCESS_MODE_MTT);
 	MLX5_SET(mkc, mkc, lr, 1);
-	MLX5_SET(mkc, mkc, lw, 1);
+	/* the firmware writes only through a key made for it */
+	MLX5_SET(mkc, mkc, lw, dir != DMA_TO_DEVICE);
 	MLX5_SET(mkc, mkc, rr, 1);
-	MLX5_SET(mkc, mkc, rw, 1);
+	MLX5_SET(mkc, mkc, rw, dir != DMA_TO_DEVICE);
 	MLX5_SET(mkc, mkc, pd, vf->pdn);
 	MLX5_SET(mkc, mkc, qpn, 0xffffff);
 	MLX5_SET64(mkc, mkc, start_addr, 0);

@@ -139,11 +139,14 @@ struct mlx5_vfio_sim_img_page {
 /**
  * struct mlx5_vfio_sim_mkey - a memory key
  * @key: the key as the driver names it (index << 8 | variant)
+ * @dir: what the firmware may do through it (DMA_FROM_DEVICE: write,
+ *	for SAVE; DMA_TO_DEVICE: read, for LOAD; DMA_BIDIRECTIONAL: both)
  * @npages: pages covered
  * @pages: the driver's pages (a copy of its array)
  */
 struct mlx5_vfio_sim_mkey {
 	u32 key;
+	enum dma_data_direction dir;
 	unsigned int npages;
 	struct page *pages[] __counted_by(npages);
 };
@@ -163,9 +166,13 @@ struct mlx5_vfio_sim_mkey {
  * @rec: staged bytes of the current part
  * @rec_len: bytes in @rec
  * @rec_pos: bytes of @rec already handed out
+ * @need: the buffer size the next SAVE must offer: what the last QUERY
+ *	reported as required_umem_size or the last SAVE as
+ *	next_required_umem_size (0 after a RESUME)
  */
 struct mlx5_vfio_sim_save {
 	bool active;
+	u32 need;
 	bool incremental;
 	bool end_track;
 	bool corrupt;
@@ -285,7 +292,8 @@ static inline struct mlx5_vfio_sim_vf *to_sim_vf(struct mlx5_vfio_aux *aux)
 int mlx5_vfio_sim_exec(struct mlx5_vfio_aux *aux, const void *in, int inlen,
 		       void *out, int outlen);
 int mlx5_vfio_sim_mkey_create(struct mlx5_vfio_aux *aux, struct page **pages,
-			      unsigned int npages, u32 *mkey);
+			      unsigned int npages, enum dma_data_direction dir,
+			      u32 *mkey);
 void mlx5_vfio_sim_mkey_destroy(struct mlx5_vfio_aux *aux, u32 mkey);
 int mlx5_vfio_sim_state_init(struct mlx5_vfio_sim_vf *vf);
 void mlx5_vfio_sim_state_free(struct mlx5_vfio_sim_vf *vf);

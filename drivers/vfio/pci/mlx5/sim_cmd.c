@@ -16,11 +16,13 @@
  *    it needs the responder suspended and ends tracking.  incremental = 1
  *    needs tracking and carries the pages changed since last saved; with
  *    set_track = 0 tracking ends after it.  The image moves in chunks of
- *    at most MLX5_VFIO_SIM_CHUNK: a SAVE needs `size` of at least the
- *    next chunk (the image's rest, at most MLX5_VFIO_SIM_CHUNK; less is
- *    BAD_PARAM, the image stays pending), writes at most `size` bytes at
- *    mkey/va, reports them as actual_image_size and the next chunk's size
- *    as next_required_umem_size (0: the image is complete); the next SAVE
+ *    at most MLX5_VFIO_SIM_CHUNK: a SAVE needs `size` of at least what
+ *    the firmware last said it needs (the last QUERY's required_umem_size
+ *    or SAVE's next_required_umem_size; less is BAD_PARAM and changes
+ *    nothing), writes at most `size` bytes at mkey/va (an image that grew
+ *    since the QUERY continues in the next chunk), reports them as
+ *    actual_image_size and the next chunk's size as
+ *    next_required_umem_size (0: the image is complete); the next SAVE
  *    with the same flags continues a pending image, one with other flags
  *    or a RESUME_VHCA discards it.
  *  - QUERY_VHCA_MIGRATION_STATE: remaining_total_size = size of the pending
@@ -30,8 +32,9 @@
  *  - LOAD_VHCA_STATE needs the responder suspended; takes any slice of a
  *    stream of images; a bad image gets BAD_PARAM and the loader refuses
  *    further loads (BAD_RES_STATE) until the next RESUME_VHCA.
- *  - Memory keys: an unknown key gets BAD_RES, va/size outside the key
- *    BAD_PARAM.
+ *  - Memory keys: an unknown key, or one made for the other direction
+ *    (SAVE writes through DMA_FROM_DEVICE keys, LOAD reads through
+ *    DMA_TO_DEVICE ones), gets BAD_RES, va/size outside the key BAD_PARAM.
  *  - CREATE/MODIFY/QUERY/DESTROY_GENERAL_OBJECT of a page tracker and
  *    QUERY_HCA_CAP of MLX5_CAP_ADV_VIRTUALIZATION: sim_track.c.
  *  - fail_next: the next matching command is not executed and gets
@@ -138,7 +141,8 @@ static struct mlx5_vfio_sim_mkey *sim_mkey_find(struct mlx5_vfio_sim_vf *vf, u32
 }
 
 int mlx5_vfio_sim_mkey_create(struct mlx5_vfio_aux *aux, struct page **pages,
-			      unsigned int npages, u32 *mkey)
+			      unsigned int npages, enum dma_data_direction dir,
+			      u32 *mkey)
 {
 	struct mlx5_vfio_sim_vf *vf = to_sim_vf(aux);
 	struct mlx5_vfio_sim_mkey *mk;
@@ -151,6 +155,7 @@ int mlx5_vfio_sim_mkey_create(struct mlx5_vfio_aux *aux, struct page **pages,
 	if (!mk)
 		return -ENOMEM;
 	mk->npages = npages;
+	mk->dir = dir;
 	memcpy(mk->pages, pages, npages * sizeof(*pages));
 	mutex_lock(&vf->lock);
 	ret = xa_alloc(&vf->mkeys, &index, mk, XA_LIMIT(1, 0xffffff), GFP_KERNEL);
@@ -179,14 +184,18 @@ void mlx5_vfio_sim_mkey_destroy(struct mlx5_vfio_aux *aux, u32 mkey)
 	kvfree(mk);
 }
 
-/* The key of a SAVE/LOAD, checked against va and size; status on failure */
+/*
+ * The key of a SAVE (@dir DMA_FROM_DEVICE) or LOAD (DMA_TO_DEVICE),
+ * checked against its direction, va and size; status on failure
+ */
 static struct mlx5_vfio_sim_mkey *sim_mkey_range(struct mlx5_vfio_sim_vf *vf,
 						 void *out, u32 key, u64 va,
-						 u32 size)
+						 u32 size,
+						 enum dma_data_direction dir)
 {
 	struct mlx5_vfio_sim_mkey *mk = sim_mkey_find(vf, key);
 
-	if (!mk) {
+	if (!mk || (mk->dir != dir && mk->dir != DMA_BIDIRECTIONAL)) {
 		sim_status(out, MLX5_CMD_STAT_BAD_RES_ERR, SIM_SYN_MKEY);
 		return NULL;
 	}
@@ -582,17 +591,18 @@ static int sim_save(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_VHCA);
 	va = MLX5_GET64(save_vhca_state_in, in, va);
 	size = MLX5_GET(save_vhca_state_in, in, size);
-	mk = sim_mkey_range(vf, out, MLX5_GET(save_vhca_state_in, in, mkey), va, size);
+	mk = sim_mkey_range(vf, out, MLX5_GET(save_vhca_state_in, in, mkey), va, size,
+			    DMA_FROM_DEVICE);
 	if (!mk)
 		return 0;
 	incremental = MLX5_GET(save_vhca_state_in, in, incremental);
 	set_track = MLX5_GET(save_vhca_state_in, in, set_track);
 	if (s->active && (s->incremental != incremental || s->end_track == set_track))
 		s->active = false;
+	if (size < s->need)
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_SIZE);
 	if (!s->active && sim_save_start(vf, out, incremental, set_track))
 		return 0;
-	if (size < min_t(u64, s->total - s->done, MLX5_VFIO_SIM_CHUNK))
-		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_SIZE);
 
 	while (n < size && s->done < s->total) {
 		unsigned int len;
@@ -623,8 +633,8 @@ static int sim_save(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 			vf->tracking = false;
 	}
 	MLX5_SET(save_vhca_state_out, out, actual_image_size, n);
-	MLX5_SET(save_vhca_state_out, out, next_required_umem_size,
-		 min_t(u64, s->total - s->done, MLX5_VFIO_SIM_CHUNK));
+	s->need = min_t(u64, s->total - s->done, MLX5_VFIO_SIM_CHUNK);
+	MLX5_SET(save_vhca_state_out, out, next_required_umem_size, s->need);
 	return 0;
 }
 
@@ -653,8 +663,9 @@ static int sim_query_mig(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 	MLX5_SET64(query_vhca_migration_state_out, out, remaining_total_size, size);
 	if (MLX5_GET(query_vhca_migration_state_in, in, chunk))
 		size = min_t(u64, size, MLX5_VFIO_SIM_CHUNK);
+	vf->save.need = min_t(u64, size, U32_MAX);
 	MLX5_SET(query_vhca_migration_state_out, out, required_umem_size,
-		 min_t(u64, size, U32_MAX));
+		 vf->save.need);
 	return 0;
 }
 
@@ -772,7 +783,8 @@ static int sim_load(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_VHCA);
 	va = MLX5_GET64(load_vhca_state_in, in, va);
 	size = MLX5_GET(load_vhca_state_in, in, size);
-	mk = sim_mkey_range(vf, out, MLX5_GET(load_vhca_state_in, in, mkey), va, size);
+	mk = sim_mkey_range(vf, out, MLX5_GET(load_vhca_state_in, in, mkey), va, size,
+			    DMA_TO_DEVICE);
 	if (!mk)
 		return 0;
 	if (!vf->resp_suspended)
@@ -879,6 +891,7 @@ static int sim_suspend_resume(struct mlx5_vfio_sim_vf *vf, u16 opcode,
 	else
 		vf->resp_suspended = false;
 	vf->save.active = false;
+	vf->save.need = 0;
 	sim_load_reset(vf);
 	return 0;
 }

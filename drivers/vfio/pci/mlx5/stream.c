@@ -52,7 +52,8 @@ static void mlx5vf_buf_free(struct mlx5_vfio_aux_dev *madev,
 
 /* Make @buf hold at least @size bytes (kept when it already does) */
 static int mlx5vf_buf_reserve(struct mlx5_vfio_aux_dev *madev,
-			      struct mlx5vf_buf *buf, u64 size)
+			      struct mlx5vf_buf *buf, u64 size,
+			      enum dma_data_direction dir)
 {
 	unsigned int npages, filled = 0, got;
 	struct page **pages;
@@ -77,7 +78,7 @@ static int mlx5vf_buf_reserve(struct mlx5_vfio_aux_dev *madev,
 		filled = got;
 	}
 
-	ret = madev->ops->mkey_create(madev, pages, npages, &buf->mkey);
+	ret = madev->ops->mkey_create(madev, pages, npages, dir, &buf->mkey);
 	if (ret)
 		goto out_pages;
 	buf->pages = pages;
@@ -143,15 +144,14 @@ static size_t mlx5vf_buf_iter(struct mlx5vf_buf *buf, u64 off, size_t len,
  * image itself.  Only user memory in one piece qualifies (read()/write()
  * on the data fd; the v1 region's window is kernel memory and takes the
  * buffer); below MLX5VF_DIRECT_MIN, pinning and a key cost more than the
- * copy.  Memory that cannot be pinned writable (a device mapping, a
+ * copy.  Memory that cannot be pinned (a device mapping; for a reader, a
  * read-only one) takes the buffered path, which reports what it meets; a
- * key the PF side refuses is the firmware's error.
- *
- * Both directions pin for writing: the PF side maps a key's pages for DMA
- * both ways, so a page that may not be written (the zero page, a
- * read-only file page) is never lent.  A lent LOAD reads memory the
- * writer could change while the firmware parses it; that is the writer's
- * own stream, which it could have written any way it liked.
+ * key the PF side refuses is the firmware's error.  A reader's pages are
+ * pinned for writing and keyed DMA_FROM_DEVICE, a writer's pinned
+ * read-only and keyed DMA_TO_DEVICE: the firmware cannot write them.  A
+ * lent LOAD reads memory the writer could change while the firmware
+ * parses it; that is the writer's own stream, which it could have written
+ * any way it liked.
  */
 #define MLX5VF_DIRECT_MIN	SZ_256K
 /* mlx5vf_direct_get(): the memory cannot be pinned, use the buffer */
@@ -184,6 +184,8 @@ static int mlx5vf_direct_get(struct mlx5_vfio_aux_dev *madev,
 			     struct mlx5vf_direct *d)
 {
 	unsigned long addr = (unsigned long)iter_iov_addr(iter);
+	/* a reader's memory is where SAVE writes, a writer's LOAD reads */
+	bool save = iov_iter_rw(iter) == READ;
 	long got;
 	int ret;
 
@@ -192,16 +194,18 @@ static int mlx5vf_direct_get(struct mlx5_vfio_aux_dev *madev,
 	d->pages = kvmalloc_array(d->npages, sizeof(*d->pages),
 				  GFP_KERNEL_ACCOUNT);
 	if (!d->pages)
-		return -ENOMEM;
-	got = pin_user_pages_fast(addr & PAGE_MASK, d->npages, FOLL_WRITE,
-				  d->pages);
+		return MLX5VF_DIRECT_NO;	/* the buffer may still do */
+	got = pin_user_pages_fast(addr & PAGE_MASK, d->npages,
+				  save ? FOLL_WRITE : 0, d->pages);
 	if (got != d->npages) {
 		if (got > 0)
 			unpin_user_pages(d->pages, got);
 		ret = MLX5VF_DIRECT_NO;
 		goto err_free;
 	}
-	ret = madev->ops->mkey_create(madev, d->pages, d->npages, &d->mkey);
+	ret = madev->ops->mkey_create(madev, d->pages, d->npages,
+				      save ? DMA_FROM_DEVICE : DMA_TO_DEVICE,
+				      &d->mkey);
 	if (ret) {
 		unpin_user_pages(d->pages, d->npages);
 		goto err_free;
@@ -401,10 +405,14 @@ static int mlx5vf_save_dest(struct mlx5vf_session *s, struct iov_iter *to,
 	int ret;
 
 	if (d->pages) {		/* lent for an earlier, empty piece */
-		*mkey = d->mkey;
-		*va = d->off + hdrs;
-		*size = d->room;
-		return 0;
+		if (required <= d->room) {
+			*mkey = d->mkey;
+			*va = d->off + hdrs;
+			*size = d->room;
+			return 0;
+		}
+		/* a new image that needs more: choose again */
+		mlx5vf_direct_put(s->madev, d, true);
 	}
 	if (to && required >= MLX5VF_DIRECT_MIN &&
 	    mlx5vf_iter_user_span(to) >= hdrs + required) {
@@ -419,7 +427,7 @@ static int mlx5vf_save_dest(struct mlx5vf_session *s, struct iov_iter *to,
 		if (ret != MLX5VF_DIRECT_NO)
 			return ret;
 	}
-	ret = mlx5vf_buf_reserve(s->madev, &s->buf, required);
+	ret = mlx5vf_buf_reserve(s->madev, &s->buf, required, DMA_FROM_DEVICE);
 	if (ret)
 		return ret;
 	*mkey = s->buf.mkey;
@@ -599,7 +607,8 @@ ssize_t mlx5vf_session_read(struct mlx5vf_session *s, struct iov_iter *to)
 			lent = !ret && d.pages && s->payload_len;
 			if (lent)
 				done += mlx5vf_direct_done(s, &d, to);
-			mlx5vf_direct_put(s->madev, &d, lent);
+			/* the firmware may have written even if SAVE failed */
+			mlx5vf_direct_put(s->madev, &d, true);
 			/*
 			 * One lent piece per read: the next may need more
 			 * room than is left, which a fresh read may have
@@ -692,7 +701,7 @@ static int mlx5vf_load_rec_hdr(struct mlx5vf_session *s,
 	}
 	s->load_direct = mlx5vf_load_can_lend(from, len);
 	if (!s->load_direct) {
-		ret = mlx5vf_buf_reserve(s->madev, &s->buf, len);
+		ret = mlx5vf_buf_reserve(s->madev, &s->buf, len, DMA_TO_DEVICE);
 		if (ret)
 			return ret;
 	}
@@ -735,10 +744,12 @@ static int mlx5vf_load_lent(struct mlx5vf_session *s, struct iov_iter *from,
 
 	s->load_direct = false;
 	if (!mlx5vf_load_can_lend(from, s->payload_len))
-		return mlx5vf_buf_reserve(s->madev, &s->buf, s->payload_len);
+		return mlx5vf_buf_reserve(s->madev, &s->buf, s->payload_len,
+					  DMA_TO_DEVICE);
 	ret = mlx5vf_direct_get(s->madev, from, s->payload_len, &d);
 	if (ret == MLX5VF_DIRECT_NO)
-		return mlx5vf_buf_reserve(s->madev, &s->buf, s->payload_len);
+		return mlx5vf_buf_reserve(s->madev, &s->buf, s->payload_len,
+					  DMA_TO_DEVICE);
 	if (ret)
 		return ret;
 	ret = mlx5vf_cmd_load_vhca(s->madev, d.mkey, d.off, s->payload_len);

@@ -477,6 +477,8 @@ enum shape {
 	ODD,		/* as BIG, from and to odd addresses */
 	VECTORS,	/* readv()/writev() of several segments */
 	MIXED,		/* reads and writes of changing sizes, both ways mixed */
+	EXACT,		/* reads of just a chunk's room, then a byte less */
+	SHORT,		/* a first read a byte short of a chunk's room */
 	READONLY,	/* a read into read-only memory first: EFAULT, no loss */
 	KEY_FAILS,	/* the firmware refuses the key of a lent piece */
 };
@@ -489,6 +491,7 @@ FIXTURE(xfer) {
 	uint8_t *buf;		/* XFER_MAX + a page, for reads and writes */
 	struct stream s;	/* the stream as read */
 	size_t cut[4096];	/* where each read ended */
+	unsigned long keys[4];	/* the source's mkeys_made after read i */
 	int ncut;
 };
 
@@ -502,6 +505,8 @@ FIXTURE_VARIANT_ADD(xfer, big) { .shape = BIG };
 FIXTURE_VARIANT_ADD(xfer, odd) { .shape = ODD };
 FIXTURE_VARIANT_ADD(xfer, vectors) { .shape = VECTORS };
 FIXTURE_VARIANT_ADD(xfer, mixed) { .shape = MIXED };
+FIXTURE_VARIANT_ADD(xfer, exact) { .shape = EXACT };
+FIXTURE_VARIANT_ADD(xfer, short) { .shape = SHORT };
 FIXTURE_VARIANT_ADD(xfer, readonly) { .shape = READONLY };
 FIXTURE_VARIANT_ADD(xfer, key_fails) { .shape = KEY_FAILS };
 
@@ -528,7 +533,7 @@ FIXTURE_TEARDOWN(xfer)
 /* Sizes of the i-th transfer of a shape */
 static size_t xfer_len(enum shape sh, int i)
 {
-	/* chunk + 48 / + 24: exactly the first / a later lent piece */
+	/* around a chunk's room; where they fall depends on what came before */
 	static const size_t mixed[] = {
 		CHUNK + 48, 100 * 1024, 3 * MIB, 7, CHUNK + 23, CHUNK + 24,
 		300 * 1024, 2 * MIB + 5, CHUNK + MIB,
@@ -539,6 +544,10 @@ static size_t xfer_len(enum shape sh, int i)
 		return 64 * 1024;
 	case PUMP:
 		return 1 * MIB;
+	case EXACT:	/* stream and record header + chunk; record header + chunk - 1 */
+		return i == 0 ? CHUNK + 48 : i == 1 ? CHUNK + 23 : CHUNK + MIB;
+	case SHORT:
+		return i == 0 ? CHUNK + 47 : CHUNK + MIB;
 	case MIXED:
 		return mixed[i % ARRAY_SIZE(mixed)];
 	default:
@@ -629,6 +638,8 @@ static void xfer_save(struct __test_metadata *_metadata,
 		if (!n)
 			break;
 		stream_add(&self->s, at, n);
+		if (i < (int)ARRAY_SIZE(self->keys))
+			self->keys[i] = mkeys_made(self->p.src.bdf);
 		self->cut[self->ncut++] = self->s.len;
 	}
 	close(fd);
@@ -735,6 +746,23 @@ TEST_F(xfer, migrates)
 		EXPECT_EQ(3, s1);
 		EXPECT_EQ(3, d1);
 		break;
+	case EXACT:
+		/* read 0 lent its chunk; read 1, a byte short, the buffer */
+		EXPECT_EQ(CHUNK + 48, self->cut[0]);
+		EXPECT_EQ(s0 + 1, self->keys[0]);
+		EXPECT_EQ(CHUNK + 23, self->cut[1] - self->cut[0]);
+		EXPECT_EQ(s0 + 2, self->keys[1]);
+		break;
+	case SHORT:
+		/*
+		 * read 0, a byte short, the buffer (filled to the last byte);
+		 * read 1 takes the chunk's last byte, then lends the next
+		 */
+		EXPECT_EQ(CHUNK + 47, self->cut[0]);
+		EXPECT_EQ(s0 + 1, self->keys[0]);
+		EXPECT_EQ(1 + 24 + CHUNK, self->cut[1] - self->cut[0]);
+		EXPECT_EQ(s0 + 2, self->keys[1]);
+		break;
 	case READONLY:
 		/*
 		 * The read that faulted had its chunk saved into the buffer,
@@ -767,6 +795,7 @@ FIXTURE(bad) {
 
 FIXTURE_VARIANT(bad) {
 	enum damage damage;
+	bool small_writes;	/* 64 KiB writes: records via the buffer */
 };
 
 FIXTURE_VARIANT_ADD(bad, truncated) { .damage = TRUNCATE };
@@ -777,6 +806,26 @@ FIXTURE_VARIANT_ADD(bad, oversized) { .damage = OVERSIZE };
 FIXTURE_VARIANT_ADD(bad, trailing) { .damage = TRAILING };
 FIXTURE_VARIANT_ADD(bad, late_write) { .damage = LATE_WRITE };
 FIXTURE_VARIANT_ADD(bad, page_corrupted) { .damage = PAGE };
+/* the same refusals of a record the driver collected in its buffer */
+FIXTURE_VARIANT_ADD(bad, corrupted_buffered) { .damage = CORRUPT, .small_writes = true };
+FIXTURE_VARIANT_ADD(bad, page_corrupted_buffered) { .damage = PAGE, .small_writes = true };
+
+/* Write @len bytes in writes of at most @piece; 0 or -errno */
+static int write_pieces(int fd, const uint8_t *p, size_t len, size_t piece)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len < piece ? len : piece);
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return -EIO;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
 
 FIXTURE_SETUP(bad)
 {
@@ -865,7 +914,8 @@ TEST_F(bad, rejected_then_reset)
 	}
 
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &fd));
-	wret = vfio_write_all(fd, s, len);
+	/* one write (whole records lent to the firmware) or 64 KiB ones */
+	wret = write_pieces(fd, s, len, variant->small_writes ? 64 * 1024 : len);
 	/* A write, failed or not, does not change the state */
 	ASSERT_EQ(VFIO_DEVICE_STATE_RESUMING, vfio_mig_get_state(&self->p.dst));
 	if (variant->damage == PAGE) {

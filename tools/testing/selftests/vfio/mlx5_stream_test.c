@@ -206,8 +206,10 @@ static void migrate_big(struct __test_metadata *_metadata,
 			struct big_pair *p, bool precopy, bool small_reads)
 {
 	struct watch *w = p->w;
+	unsigned long keys[2];
 	ssize_t pre = 0, stop;
-	int sfd, dfd;
+	int sfd, dfd, i;
+	char v[32];
 
 	fill(p->sbar, BIG);
 	memset(p->dbar, 0, BIG);
@@ -218,6 +220,8 @@ static void migrate_big(struct __test_metadata *_metadata,
 	ASSERT_LT(0, w->free_before);
 	w->free_min = w->free_before;
 
+	ASSERT_LT(0, vfio_mlx5_knob_read(p->src.bdf, "mkeys_made", v, sizeof(v)));
+	keys[0] = strtoul(v, NULL, 10);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
 	if (precopy) {
 		ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
@@ -236,15 +240,23 @@ static void migrate_big(struct __test_metadata *_metadata,
 	close(dfd);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_LT(0, vfio_mlx5_knob_read(p->src.bdf, "mkeys_made", v, sizeof(v)));
+	keys[1] = strtoul(v, NULL, 10) - keys[0];
+	i = (int)keys[1];
 
+	TH_LOG("source memory keys: %d", i);
 	TH_LOG("stream: pre-copy %zd + stop-copy %zd bytes in %zu reads; MemFree dropped by at most %llu KiB; largest new vmalloc area %llu KiB",
 	       pre, stop, w->pieces,
 	       (unsigned long long)(w->free_before - w->free_min) / 1024,
 	       w->new_area_max / 1024);
 	/* All of BAR2 travelled: at least 256 MiB of stream */
 	ASSERT_LE(BIG, pre + stop);
-	/* 8 MiB chunks, lent one per read, or 64 KiB reads */
+	/*
+	 * 64 KiB reads: one buffer for every chunk; 9 MiB reads: each
+	 * full chunk lent under a key of its own
+	 */
 	ASSERT_LE(small_reads ? 4096 : 32, w->pieces);
+	ASSERT_TRUE(small_reads ? i <= 2 : i >= 32);
 	ASSERT_EQ(0, w->area_err);
 	ASSERT_LT(w->free_before - w->free_min, 3 * CHUNK);
 	ASSERT_LE(w->new_area_max, CHUNK + 4096);
