@@ -279,9 +279,15 @@ struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 		return mlx5vf_mig_vhca_arc(mig, next, ret);
 	}
 
-	/* Saving ends: the stream is over, whatever the reader took */
+	/*
+	 * Saving ends: the stream is over, whatever the reader took; what
+	 * the firmware still holds of an image is taken and dropped
+	 */
 	if (ARC(PRE_COPY, RUNNING) || ARC(PRE_COPY_P2P, RUNNING_P2P) ||
 	    ARC(STOP_COPY, STOP)) {
+		ret = mlx5vf_session_drop_image(mig->session);
+		if (ret)
+			return mlx5vf_mig_fail(mig, ret);
 		mlx5vf_mig_end_session(mig, -EINVAL);
 		mig->state = next;
 		return NULL;

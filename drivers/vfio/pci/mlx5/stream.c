@@ -329,6 +329,44 @@ void mlx5vf_session_disable(struct mlx5vf_session *s, int err)
 }
 
 /**
+ * mlx5vf_session_drop_image() - take and drop the rest of an image
+ * @s: a saving session that is ending
+ *
+ * The firmware continues an image it was not done saving at the next
+ * SAVE with the same flags, and nothing but a RESUME_VHCA makes it
+ * forget one.  A save that ends without a resume after it (pre-copy back
+ * to running, stop-copy back to stop) has the rest saved into its buffer
+ * and dropped, so the next session's first SAVE starts a new image.
+ *
+ * Return: 0, or the error of a SAVE.
+ */
+int mlx5vf_session_drop_image(struct mlx5vf_session *s)
+{
+	u32 required, actual, next;
+	int ret = 0;
+
+	mutex_lock(&s->lock);
+	while (s->madev && s->kind != MLX5VF_LOAD && s->image_more) {
+		required = min_t(u32, s->image_more, MLX5VF_REC_MAX);
+		ret = mlx5vf_buf_reserve(s->madev, &s->buf, required,
+					 DMA_FROM_DEVICE);
+		if (!ret)
+			ret = mlx5vf_cmd_save_vhca(s->madev, s->image_incremental,
+						   s->image_track, s->buf.mkey, 0,
+						   min_t(u64, mlx5vf_buf_size(&s->buf),
+							 U32_MAX),
+						   &actual, &next);
+		if (!ret && !actual && next)
+			ret = -EPROTO;
+		if (ret)
+			break;
+		s->image_more = next;
+	}
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+/**
  * mlx5vf_session_stop_copy() - a pre-copy save continues as stop-copy
  * @s: the session
  *

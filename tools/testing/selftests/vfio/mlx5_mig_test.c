@@ -9,7 +9,8 @@
  * with the source's, byte for byte.
  *
  *   arcs        every (state, target) pair, against the FSM of the uAPI
- *   migrate     1, 16 and 64 MiB BAR2, with and without pre-copy
+ *   migrate     1, 16 and 64 MiB BAR2, with and without pre-copy, and
+ *               after saves abandoned in the middle of an image
  *   xfer        reads and writes that lend their memory to the firmware
  *               (whole pieces of 256 KiB or more) and ones that go
  *               through the driver's buffer, mixed, vectored, unaligned,
@@ -455,6 +456,47 @@ TEST_F(mig, migrate_stop_copy)
 TEST_F(mig, migrate_pre_copy)
 {
 	migrate(_metadata, &self->p, true);
+}
+
+/*
+ * Saves abandoned in the middle of an image (pre-copy back to RUNNING,
+ * stop-copy back to STOP, no resume in between) leave nothing behind:
+ * the next stop-copy stream and a later pre-copy migration are whole.
+ */
+TEST_F(mig, abandoned_then_migrate)
+{
+	static uint8_t buf[9 * MIB];	/* room for a whole 8 MiB chunk */
+	struct pair *p = &self->p;
+	int fd, dfd;
+
+	fill(p->sbar, p->size, 13);
+	memset(p->dbar, 0, p->size);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &fd));
+	ASSERT_LT(0, read(fd, buf, sizeof(buf)));
+	close(fd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	ASSERT_LT(0, read(fd, buf, sizeof(buf)));
+	close(fd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP, NULL));
+
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	ASSERT_LT(0, vfio_mig_pump(fd, dfd, false, NULL, NULL));
+	close(fd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_STOP, NULL));
+	close(dfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, p->size));
+
+	/* pre-copy abandoned again, then a whole pre-copy migration */
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &fd));
+	ASSERT_LT(0, read(fd, buf, sizeof(buf)));
+	close(fd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	migrate(_metadata, p, true);
 }
 
 /* ---- how readers and writers hold their memory ---- */
