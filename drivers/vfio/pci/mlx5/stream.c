@@ -5,8 +5,10 @@
  * LOAD_VHCA_STATE pieces.  The layout is described in mlx5_vfio_priv.h.
  *
  * A session moves bytes through an iov_iter, so any transport (the v2 data
- * fd today) can drive it.  The firmware reads and writes the payload through
- * a memory key over an array of order-0 pages; no piece of the stream is
+ * fd and the v1 region today) can drive it.  The firmware reads and writes
+ * the payload through a memory key over an array of order-0 pages: the
+ * session's buffer, or the pages of a reader or writer that has room for
+ * a whole piece (see "direct transfers" below).  No piece of the stream is
  * ever one contiguous kernel allocation, and a save holds one piece at a
  * time: a stream of any size moves in pieces of at most MLX5VF_REC_MAX.
  *
