@@ -330,6 +330,52 @@ void mlx5vf_session_disable(struct mlx5vf_session *s, int err)
 	wake_up_interruptible_all(&s->wq);
 }
 
+/*
+ * Where the next piece goes, which the firmware says needs @required
+ * bytes: straight into the reader's memory at @to, after the headers that
+ * precede the piece, when it has room for all of it and that is at least
+ * MLX5VF_DIRECT_MIN (@d then holds the pages); else into the session's
+ * buffer.
+ */
+static int mlx5vf_save_dest(struct mlx5vf_session *s, struct iov_iter *to,
+			    struct mlx5vf_direct *d, u32 required, u32 *mkey,
+			    u64 *va, u32 *size)
+{
+	size_t hdrs = s->hdr_len + sizeof(struct mlx5vf_rec_hdr);
+	int ret;
+
+	if (d->pages) {		/* lent for an earlier, empty piece */
+		if (required <= d->room) {
+			*mkey = d->mkey;
+			*va = d->off + hdrs;
+			*size = d->room;
+			return 0;
+		}
+		/* a new image that needs more: choose again */
+		mlx5vf_direct_put(s->madev, d, true);
+	}
+	if (to && required >= MLX5VF_DIRECT_MIN &&
+	    mlx5vf_iter_user_span(to) >= hdrs + required) {
+		ret = mlx5vf_direct_get(s->madev, to, hdrs + required, d);
+		if (!ret) {
+			d->room = required;
+			*mkey = d->mkey;
+			*va = d->off + hdrs;
+			*size = required;
+			return 0;
+		}
+		if (ret != MLX5VF_DIRECT_NO)
+			return ret;
+	}
+	ret = mlx5vf_buf_reserve(s->madev, &s->buf, required, DMA_FROM_DEVICE);
+	if (ret)
+		return ret;
+	*mkey = s->buf.mkey;
+	*va = 0;
+	*size = min_t(u64, mlx5vf_buf_size(&s->buf), U32_MAX);
+	return 0;
+}
+
 /**
  * mlx5vf_session_drop_image() - take and drop the rest of an image
  * @s: a saving session that is ending
@@ -344,19 +390,18 @@ void mlx5vf_session_disable(struct mlx5vf_session *s, int err)
  */
 int mlx5vf_session_drop_image(struct mlx5vf_session *s)
 {
-	u32 required, actual, next;
+	u32 required, actual, next, mkey, size;
+	struct mlx5vf_direct d = {};	/* no reader: the buffer */
 	int ret = 0;
+	u64 va;
 
 	mutex_lock(&s->lock);
 	while (s->madev && s->kind != MLX5VF_LOAD && s->image_more) {
 		required = min_t(u32, s->image_more, MLX5VF_REC_MAX);
-		ret = mlx5vf_buf_reserve(s->madev, &s->buf, required,
-					 DMA_FROM_DEVICE);
+		ret = mlx5vf_save_dest(s, NULL, &d, required, &mkey, &va, &size);
 		if (!ret)
 			ret = mlx5vf_cmd_save_vhca(s->madev, s->image_incremental,
-						   s->image_track, s->buf.mkey, 0,
-						   min_t(u64, mlx5vf_buf_size(&s->buf),
-							 U32_MAX),
+						   s->image_track, mkey, va, size,
 						   &actual, &next);
 		if (!ret && !actual && next)
 			ret = -EPROTO;
@@ -427,52 +472,6 @@ static int mlx5vf_queue_end(struct mlx5vf_session *s)
 {
 	mlx5vf_queue_rec(s, MLX5VF_REC_END, 0);
 	s->end_queued = true;
-	return 0;
-}
-
-/*
- * Where the next piece goes, which the firmware says needs @required
- * bytes: straight into the reader's memory at @to, after the headers that
- * precede the piece, when it has room for all of it and that is at least
- * MLX5VF_DIRECT_MIN (@d then holds the pages); else into the session's
- * buffer.
- */
-static int mlx5vf_save_dest(struct mlx5vf_session *s, struct iov_iter *to,
-			    struct mlx5vf_direct *d, u32 required, u32 *mkey,
-			    u64 *va, u32 *size)
-{
-	size_t hdrs = s->hdr_len + sizeof(struct mlx5vf_rec_hdr);
-	int ret;
-
-	if (d->pages) {		/* lent for an earlier, empty piece */
-		if (required <= d->room) {
-			*mkey = d->mkey;
-			*va = d->off + hdrs;
-			*size = d->room;
-			return 0;
-		}
-		/* a new image that needs more: choose again */
-		mlx5vf_direct_put(s->madev, d, true);
-	}
-	if (to && required >= MLX5VF_DIRECT_MIN &&
-	    mlx5vf_iter_user_span(to) >= hdrs + required) {
-		ret = mlx5vf_direct_get(s->madev, to, hdrs + required, d);
-		if (!ret) {
-			d->room = required;
-			*mkey = d->mkey;
-			*va = d->off + hdrs;
-			*size = required;
-			return 0;
-		}
-		if (ret != MLX5VF_DIRECT_NO)
-			return ret;
-	}
-	ret = mlx5vf_buf_reserve(s->madev, &s->buf, required, DMA_FROM_DEVICE);
-	if (ret)
-		return ret;
-	*mkey = s->buf.mkey;
-	*va = 0;
-	*size = min_t(u64, mlx5vf_buf_size(&s->buf), U32_MAX);
 	return 0;
 }
 
