@@ -782,10 +782,9 @@ static int mlx5vf_load_lent(struct mlx5vf_session *s, struct iov_iter *from,
 	int ret;
 
 	s->load_direct = false;
-	if (!mlx5vf_load_can_lend(from, s->payload_len))
-		return mlx5vf_buf_reserve(s->madev, &s->buf, s->payload_len,
-					  DMA_TO_DEVICE);
-	ret = mlx5vf_direct_get(s->madev, from, s->payload_len, &d);
+	ret = mlx5vf_load_can_lend(from, s->payload_len) ?
+	      mlx5vf_direct_get(s->madev, from, s->payload_len, &d) :
+	      MLX5VF_DIRECT_NO;
 	if (ret == MLX5VF_DIRECT_NO)
 		return mlx5vf_buf_reserve(s->madev, &s->buf, s->payload_len,
 					  DMA_TO_DEVICE);
