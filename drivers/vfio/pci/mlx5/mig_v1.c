@@ -105,6 +105,15 @@
  * itself is shared with user mappings: copies between it and the user's
  * buffer are made without the lock (a racing user only tears its own
  * data), the session reads and writes it under the lock.
+ *
+ * The window is allocated at its first use (mlx5vf_v1_win()): the first
+ * mmap(), read() or write() of it, or the first piece moved through it.
+ * Users of v2 (QEMU 8 and later, which dropped v1) never touch this region,
+ * and an open device costs them no 2 MiB window.  Once set, @win stays
+ * until the region is released: set with cmpxchg(), so two first uses
+ * racing each other (mmap() runs under mmap_lock, the session's uses under
+ * mlx5vf_mig.lock, read() and write() of the window under neither) need
+ * no lock between them.
  */
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -123,14 +132,15 @@
 /**
  * struct mlx5vf_v1 - the migration region of one open device
  * @mvdev: the device
- * @win: the data window, MLX5VF_V1_WIN bytes, mmappable
+ * @win: the data window, MLX5VF_V1_WIN bytes, mmappable; NULL until its
+ *	first use (mlx5vf_v1_win()), then set for the region's lifetime
  * @epoch: mlx5vf_mig.epoch when @len was filled
  * @filled: a data_offset read put a piece in the window (saving)
  * @sized: data_size of that piece was read: the next data_offset read
  *	moves a new piece
  * @len: bytes of the piece in the window
  *
- * All but @win's contents under mlx5vf_mig.lock.
+ * All but @win under mlx5vf_mig.lock; @win is set once, without a lock.
  */
 struct mlx5vf_v1 {
 	struct mlx5vf_dev *mvdev;
@@ -140,6 +150,30 @@ struct mlx5vf_v1 {
 	bool sized;
 	u64 len;
 };
+
+/*
+ * The window, allocated by whichever use comes first; NULL only if that
+ * allocation fails.  A loser of the race frees its copy.
+ */
+static void *mlx5vf_v1_win(struct mlx5vf_v1 *v1)
+{
+	void *win, *old;
+
+	/* Pairs with the cmpxchg() below: a window seen is a zeroed one */
+	win = smp_load_acquire(&v1->win);
+	if (win)
+		return win;
+	win = vmalloc_user(MLX5VF_V1_WIN);
+	if (!win)
+		return NULL;
+	/* Fully ordered: the zeroed pages are visible before the pointer */
+	old = cmpxchg(&v1->win, NULL, win);
+	if (old) {
+		vfree(win);
+		return old;
+	}
+	return win;
+}
 
 static u32 mlx5vf_v1_from_state(enum vfio_device_mig_state state)
 {
@@ -244,7 +278,7 @@ static int mlx5vf_v1_set_state(struct mlx5vf_v1 *v1, u32 val)
 static int mlx5vf_v1_fill(struct mlx5vf_v1 *v1)
 {
 	struct mlx5vf_mig *mig = &v1->mvdev->mig;
-	struct kvec kv = { .iov_base = v1->win, .iov_len = MLX5VF_V1_WIN };
+	struct kvec kv = { .iov_len = MLX5VF_V1_WIN };
 	struct iov_iter iter;
 	ssize_t n;
 
@@ -252,6 +286,9 @@ static int mlx5vf_v1_fill(struct mlx5vf_v1 *v1)
 
 	if (v1->filled && !v1->sized)
 		return 0;	/* QEMU has not taken this piece yet */
+	kv.iov_base = mlx5vf_v1_win(v1);
+	if (!kv.iov_base)
+		return -ENOMEM;
 	iov_iter_kvec(&iter, ITER_DEST, &kv, 1, MLX5VF_V1_WIN);
 	n = mlx5vf_session_read(mig->session, &iter);
 	/* Pre-copy with nothing new for now: an empty piece */
@@ -273,7 +310,7 @@ static int mlx5vf_v1_fill(struct mlx5vf_v1 *v1)
 static int mlx5vf_v1_load(struct mlx5vf_v1 *v1, u64 len)
 {
 	struct mlx5vf_mig *mig = &v1->mvdev->mig;
-	struct kvec kv = { .iov_base = v1->win, .iov_len = len };
+	struct kvec kv = { .iov_len = len };
 	struct iov_iter iter;
 	ssize_t n;
 
@@ -283,6 +320,9 @@ static int mlx5vf_v1_load(struct mlx5vf_v1 *v1, u64 len)
 		return -EINVAL;
 	if (!len)
 		return 0;
+	kv.iov_base = mlx5vf_v1_win(v1);
+	if (!kv.iov_base)
+		return -ENOMEM;
 	iov_iter_kvec(&iter, ITER_SOURCE, &kv, 1, len);
 	n = mlx5vf_session_write(mig->session, &iter);
 	if (n < 0)
@@ -366,6 +406,7 @@ static ssize_t mlx5vf_v1_rw(struct vfio_pci_core_device *vdev,
 	u64 off = *ppos & VFIO_PCI_OFFSET_MASK;
 	u64 end, val = 0;
 	u32 val32;
+	void *win;
 	int ret;
 
 	if (!count || check_add_overflow(off, (u64)count, &end) ||
@@ -421,9 +462,12 @@ static ssize_t mlx5vf_v1_rw(struct vfio_pci_core_device *vdev,
 	if (ret)
 		return ret;
 
+	win = mlx5vf_v1_win(v1);
+	if (!win)
+		return -ENOMEM;
 	off -= MLX5VF_V1_WIN_OFF;
-	if (iswrite ? copy_from_user(v1->win + off, buf, count) :
-		      copy_to_user(buf, v1->win + off, count))
+	if (iswrite ? copy_from_user(win + off, buf, count) :
+		      copy_to_user(buf, win + off, count))
 		return -EFAULT;
 	*ppos += count;
 	return count;
@@ -439,11 +483,13 @@ static vm_fault_t mlx5vf_v1_fault(struct vm_fault *vmf)
 {
 	struct mlx5vf_v1 *v1 = vmf->vma->vm_private_data;
 	u64 off = ((u64)vmf->pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK;
+	/* mmap() made the window before this mapping existed */
+	void *win = smp_load_acquire(&v1->win);
 	struct page *page;
 
-	if (off < MLX5VF_V1_WIN_OFF || off >= MLX5VF_V1_SIZE)
+	if (!win || off < MLX5VF_V1_WIN_OFF || off >= MLX5VF_V1_SIZE)
 		return VM_FAULT_SIGBUS;
-	page = vmalloc_to_page(v1->win + off - MLX5VF_V1_WIN_OFF);
+	page = vmalloc_to_page(win + off - MLX5VF_V1_WIN_OFF);
 	get_page(page);
 	vmf->page = page;
 	return 0;
@@ -466,6 +512,8 @@ static int mlx5vf_v1_mmap(struct vfio_pci_core_device *vdev,
 	if (off < MLX5VF_V1_WIN_OFF || check_add_overflow(off, len, &end) ||
 	    end > MLX5VF_V1_SIZE)
 		return -EINVAL;
+	if (!mlx5vf_v1_win(v1))
+		return -ENOMEM;
 	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_private_data = v1;
 	vma->vm_ops = &mlx5vf_v1_vm_ops;
@@ -514,9 +562,10 @@ static const struct vfio_pci_regops mlx5vf_v1_regops = {
  * @mvdev: the device, between vfio_pci_core_enable() and
  *	vfio_pci_core_finish_enable(), with migration offered
  *
- * The region lives until the device is closed.
+ * The region lives until the device is closed; its data window is
+ * allocated at its first use, not here.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0 or a negative errno (-ENOMEM).
  */
 int mlx5vf_v1_register(struct mlx5vf_dev *mvdev)
 {
@@ -527,11 +576,6 @@ int mlx5vf_v1_register(struct mlx5vf_dev *mvdev)
 	if (!v1)
 		return -ENOMEM;
 	v1->mvdev = mvdev;
-	v1->win = vmalloc_user(MLX5VF_V1_WIN);
-	if (!v1->win) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
 	ret = vfio_pci_core_register_dev_region(&mvdev->core,
 						VFIO_REGION_TYPE_MIGRATION_DEPRECATED,
 						VFIO_REGION_SUBTYPE_MIGRATION_DEPRECATED,
@@ -541,11 +585,9 @@ int mlx5vf_v1_register(struct mlx5vf_dev *mvdev)
 						VFIO_REGION_INFO_FLAG_WRITE |
 						VFIO_REGION_INFO_FLAG_MMAP, v1);
 	if (ret)
-		goto out_vfree;
+		goto out_free;
 	return 0;
 
-out_vfree:
-	vfree(v1->win);
 out_free:
 	kfree(v1);
 	return ret;

@@ -11,7 +11,9 @@
  * itself follows QEMU's phases (setup, iterate while pending_bytes, VM
  * stop, complete, STOP), with the VM running (pre-copy) or stopped, through
  * the mmapped window or through read()/write().  Then bad input: every
- * refused access gets an errno and leaves device_state as it was.
+ * refused access gets an errno and leaves device_state as it was.  Last,
+ * the 2 MiB data window exists only once the region is used (v2 users
+ * never touch it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -699,6 +701,80 @@ TEST_F(bad, v1_v2_exclusive)
 	ASSERT_EQ(0, ioctl(v->d.fd, VFIO_DEVICE_RESET));
 	ASSERT_EQ(0, v2_set(&v->d, VFIO_DEVICE_STATE_STOP));
 	ASSERT_EQ(0, v2_set(&v->d, VFIO_DEVICE_STATE_RUNNING));
+}
+
+/* ---- the window is made at its first use ---- */
+
+/*
+ * v1 data windows alive: mlx5-vfio-pci's vmalloc areas of 512 pages (the
+ * 2 MiB window) in /proc/vmallocinfo, or -errno
+ */
+static int windows(void)
+{
+	FILE *f = fopen("/proc/vmallocinfo", "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "[mlx5_vfio_pci]") && strstr(line, " pages=512 "))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Opening the device, looking at the region, its registers and a v2
+ * migration allocate no window (users of v2 never touch the region); the
+ * first data_offset read while saving does, once; mmap() does; close
+ * frees it.
+ */
+TEST(window_at_first_use)
+{
+	const char *x = NULL, *y = NULL;
+	struct v1dev v = { .d.fd = -1 };
+	uint64_t buf[64];
+	int fd, n0;
+
+	ASSERT_TRUE(find_pair(0, &x, &y));
+	n0 = windows();
+	ASSERT_LE(0, n0);
+	ASSERT_EQ(0, v1_open(&v, x, false));
+	EXPECT_EQ(n0, windows()) TH_LOG("open made a window");
+	ASSERT_EQ(S_RUN, state(&v));
+	ASSERT_EQ(-EINVAL, rd(&v, v.win_off, buf, 8));
+	ASSERT_EQ(0, v2_set(&v.d, VFIO_DEVICE_STATE_STOP));
+	ASSERT_EQ(0, vfio_mig_set_state(&v.d, VFIO_DEVICE_STATE_STOP_COPY, &fd));
+	ASSERT_LT(0, read(fd, buf, sizeof(buf)));
+	close(fd);
+	ASSERT_EQ(0, v2_set(&v.d, VFIO_DEVICE_STATE_RUNNING));
+	EXPECT_EQ(n0, windows()) TH_LOG("registers or v2 made a window");
+
+	ASSERT_EQ(0, put_state(&v, S_SAV | S_RUN));
+	ASSERT_EQ(4096, rd64(&v, OFF(data_offset)));
+	EXPECT_EQ(n0 + 1, windows());
+	ASSERT_LT(24, rd64(&v, OFF(data_size)));
+	ASSERT_EQ(0, rd(&v, v.win_off, buf, 8));
+	ASSERT_EQ(0x4d, ((uint8_t *)buf)[0]);	/* "MLX5VFMS" */
+	ASSERT_EQ(4096, rd64(&v, OFF(data_offset)));
+	EXPECT_EQ(n0 + 1, windows()) TH_LOG("a second window");
+	ASSERT_EQ(0, put_state(&v, S_RUN));
+	v1_close(&v);
+	EXPECT_EQ(n0, windows()) TH_LOG("close left the window");
+
+	/* Mapped first: mmap() makes it, the faults find it */
+	memset(&v, 0, sizeof(v));
+	v.d.fd = -1;
+	ASSERT_EQ(0, v1_open(&v, x, true));
+	EXPECT_EQ(n0 + 1, windows());
+	ASSERT_EQ(0, put_state(&v, S_SAV));
+	ASSERT_EQ(4096, rd64(&v, OFF(data_offset)));
+	ASSERT_LT(24, rd64(&v, OFF(data_size)));
+	ASSERT_EQ(0x4d, v.win[0]);
+	ASSERT_EQ(0, put_state(&v, S_RUN));
+	v1_close(&v);
+	EXPECT_EQ(n0, windows());
 }
 
 TEST_HARNESS_MAIN
