@@ -100,8 +100,8 @@
  * and migrate.c); the epoch of struct mlx5vf_mig tells this file that the
  * piece in its window belongs to a session that is gone.
  *
- * Locking: everything here runs under mlx5vf_mig.lock (the state, the
- * session and this file's bookkeeping, struct mlx5vf_v1).  The window
+ * Locking: the state, the session and this file's bookkeeping (struct
+ * mlx5vf_v1 but its window pointer) are under mlx5vf_mig.lock.  The window
  * itself is shared with user mappings: copies between it and the user's
  * buffer are made without the lock (a racing user only tears its own
  * data), the session reads and writes it under the lock.
@@ -153,7 +153,9 @@ struct mlx5vf_v1 {
 
 /*
  * The window, allocated by whichever use comes first; NULL only if that
- * allocation fails.  A loser of the race frees its copy.
+ * allocation fails.  A loser of the race frees its copy.  May sleep.
+ * Charged to the memory cgroup of the user who made it; pages inserted one
+ * by one on fault (vmalloc_to_page()), so no VM_USERMAP is needed.
  */
 static void *mlx5vf_v1_win(struct mlx5vf_v1 *v1)
 {
@@ -163,12 +165,17 @@ static void *mlx5vf_v1_win(struct mlx5vf_v1 *v1)
 	win = smp_load_acquire(&v1->win);
 	if (win)
 		return win;
-	win = vmalloc_user(MLX5VF_V1_WIN);
+	win = __vmalloc(MLX5VF_V1_WIN, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!win)
 		return NULL;
-	/* Fully ordered: the zeroed pages are visible before the pointer */
+	/* Fully ordered on success: the zeroed pages before the pointer */
 	old = cmpxchg(&v1->win, NULL, win);
 	if (old) {
+		/*
+		 * A failed cmpxchg() orders nothing, but every use of @old
+		 * depends on its value (as after rcu_dereference()), and the
+		 * winner published it with a fully ordered one
+		 */
 		vfree(win);
 		return old;
 	}
