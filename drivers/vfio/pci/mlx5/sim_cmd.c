@@ -31,7 +31,11 @@
  *    chunk = 1.
  *  - LOAD_VHCA_STATE needs the responder suspended; takes any slice of a
  *    stream of images; a bad image gets BAD_PARAM and the loader refuses
- *    further loads (BAD_RES_STATE) until the next RESUME_VHCA.
+ *    further loads (BAD_RES_STATE) until the next RESUME_VHCA.  Headers
+ *    and the context are checked before they are applied; a page's sum
+ *    is checked as the page is copied to BAR2 (one pass, as SAVE's), so
+ *    a page that fails it has reached BAR2, as a DMA would have, and no
+ *    page after it does.
  *  - Memory keys: an unknown key, or one made for the other direction
  *    (SAVE writes through DMA_FROM_DEVICE keys, LOAD reads through
  *    DMA_TO_DEVICE ones), gets BAD_RES, va/size outside the key BAD_PARAM.
@@ -234,7 +238,7 @@ static void sim_mkey_copy(struct mlx5_vfio_sim_mkey *mk, u64 va, void *buf,
  * that word and no later equal step joins them again); changes to
  * several words are missed with a chance of about 2^-64, however the
  * words are placed.  A handful of operations per word folds into the copy
- * between BAR2 and memory, where xxh64 (kept for the image header and
+ * between BAR2 and memory, both ways, where xxh64 (kept for the image header and
  * context, which are small) costs more than the copy itself under TCG.
  * Not a defence against a guest: it can write a page change that keeps
  * the sum and so hide it from an incremental save of its own device.
@@ -288,47 +292,41 @@ static __always_inline u64 sim_sum_fromio(u64 h, u64 *dst,
 	return h;
 }
 
-/* Fold @len bytes (a multiple of 8) of memory at @p into @h; the new sum */
-static u64 sim_sum_mem(u64 h, const u64 *p, size_t len)
+/*
+ * Copy @len bytes (a multiple of 8) of memory at @src to BAR2 at @dst,
+ * folding them into the sum @h; returns the new sum
+ */
+static u64 sim_sum_toio(u64 h, void __iomem *dst, const u64 *src, size_t len)
 {
 	size_t i, n = len / 8, n4 = n & ~(size_t)3;
+	u64 w0, w1, w2, w3;
 
 	for (i = 0; i < n4; i += 4) {
-		h = sim_sum_word(h, p[i]);
-		h = sim_sum_word(h, p[i + 1]);
-		h = sim_sum_word(h, p[i + 2]);
-		h = sim_sum_word(h, p[i + 3]);
+		w0 = src[i];
+		w1 = src[i + 1];
+		w2 = src[i + 2];
+		w3 = src[i + 3];
+		__raw_writeq(w0, dst + i * 8);
+		__raw_writeq(w1, dst + i * 8 + 8);
+		__raw_writeq(w2, dst + i * 8 + 16);
+		__raw_writeq(w3, dst + i * 8 + 24);
+		h = sim_sum_word(h, w0);
+		h = sim_sum_word(h, w1);
+		h = sim_sum_word(h, w2);
+		h = sim_sum_word(h, w3);
 	}
-	for (; i < n; i++)
-		h = sim_sum_word(h, p[i]);
+	for (; i < n; i++) {
+		w0 = src[i];
+		__raw_writeq(w0, dst + i * 8);
+		h = sim_sum_word(h, w0);
+	}
 	return h;
-}
-
-/* Copy @len bytes (a multiple of 8) of memory at @src to BAR2 at @dst */
-static void sim_toio(void __iomem *dst, const u64 *src, size_t len)
-{
-	size_t i, n = len / 8, n4 = n & ~(size_t)3;
-
-	for (i = 0; i < n4; i += 4) {
-		__raw_writeq(src[i], dst + i * 8);
-		__raw_writeq(src[i + 1], dst + i * 8 + 8);
-		__raw_writeq(src[i + 2], dst + i * 8 + 16);
-		__raw_writeq(src[i + 3], dst + i * 8 + 24);
-	}
-	for (; i < n; i++)
-		__raw_writeq(src[i], dst + i * 8);
 }
 
 /* The sum of the page of BAR2 at @src (read only) */
 static u64 sim_sum_bar_page(const void __iomem *src, unsigned long index)
 {
 	return sim_sum_fromio(index, NULL, src, MLX5_VFIO_SIM_PAGE);
-}
-
-/* The sum of a page in memory at @p (8-aligned) */
-static u64 sim_sum_mem_page(const void *p, unsigned long index)
-{
-	return sim_sum_mem(index, p, MLX5_VFIO_SIM_PAGE);
 }
 
 /*
@@ -353,38 +351,25 @@ static u64 sim_mkey_fromio(struct mlx5_vfio_sim_mkey *mk, u64 va,
 	return h;
 }
 
-/* Fold @len bytes of the key's pages at @va (8-aligned) into @h; the new sum */
-static u64 sim_mkey_sum(u64 h, struct mlx5_vfio_sim_mkey *mk, u64 va,
-			size_t len)
+/*
+ * Copy @len bytes of the key's pages at @va straight to BAR2 at @dst,
+ * folding them into the sum @h; returns the new sum
+ */
+static u64 sim_mkey_toio(struct mlx5_vfio_sim_mkey *mk, u64 va,
+			 void __iomem *dst, size_t len, u64 h)
 {
 	while (len) {
 		unsigned int off = offset_in_page(va);
 		size_t n = min_t(size_t, len, PAGE_SIZE - off);
 		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
 
-		h = sim_sum_mem(h, (const u64 *)(p + off), n);
-		kunmap_local(p);
-		va += n;
-		len -= n;
-	}
-	return h;
-}
-
-/* Copy @len bytes of the key's pages at @va straight to BAR2 at @dst */
-static void sim_mkey_toio(struct mlx5_vfio_sim_mkey *mk, u64 va,
-			  void __iomem *dst, size_t len)
-{
-	while (len) {
-		unsigned int off = offset_in_page(va);
-		size_t n = min_t(size_t, len, PAGE_SIZE - off);
-		u8 *p = kmap_local_page(mk->pages[va >> PAGE_SHIFT]);
-
-		sim_toio(dst, (const u64 *)(p + off), n);
+		h = sim_sum_toio(h, dst, (const u64 *)(p + off), n);
 		kunmap_local(p);
 		va += n;
 		dst += n;
 		len -= n;
 	}
+	return h;
 }
 
 /* ---- dirty tracking ---- */
@@ -729,10 +714,10 @@ static bool sim_load_part(struct mlx5_vfio_sim_vf *vf)
 		u32 i = le32_to_cpu(ph->index);
 
 		if (i >= vf->npages || ph->reserved ||
-		    le64_to_cpu(ph->sum) != sim_sum_mem_page(data, i))
+		    le64_to_cpu(ph->sum) !=
+		    sim_sum_toio(i, vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE,
+				 (const u64 *)data, MLX5_VFIO_SIM_PAGE))
 			return false;
-		sim_toio(vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE, (const u64 *)data,
-			 MLX5_VFIO_SIM_PAGE);
 		l->left--;
 		sim_load_expect_page(l);
 		return true;
@@ -743,8 +728,9 @@ static bool sim_load_part(struct mlx5_vfio_sim_vf *vf)
 }
 
 /*
- * A whole page record is in the key at @va: check it there and copy its
- * data straight to BAR2, as sim_load_part() does for a collected one.
+ * A whole page record is in the key at @va: copy its data straight to
+ * BAR2, checking its sum on the way, as sim_load_part() does for a
+ * collected one.
  */
 static bool sim_load_page_from(struct mlx5_vfio_sim_vf *vf,
 			       struct mlx5_vfio_sim_mkey *mk, u64 va)
@@ -757,10 +743,10 @@ static bool sim_load_page_from(struct mlx5_vfio_sim_vf *vf,
 	i = le32_to_cpu(ph.index);
 	if (i >= vf->npages || ph.reserved)
 		return false;
-	if (le64_to_cpu(ph.sum) != sim_mkey_sum(i, mk, data, MLX5_VFIO_SIM_PAGE))
+	if (le64_to_cpu(ph.sum) !=
+	    sim_mkey_toio(mk, data, vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE,
+			  MLX5_VFIO_SIM_PAGE, i))
 		return false;
-	sim_mkey_toio(mk, data, vf->bar + (u64)i * MLX5_VFIO_SIM_PAGE,
-		      MLX5_VFIO_SIM_PAGE);
 	vf->load.left--;
 	sim_load_expect_page(&vf->load);
 	return true;

@@ -961,35 +961,45 @@ TEST_F(bad, rejected_then_reset)
 	/* A write, failed or not, does not change the state */
 	ASSERT_EQ(VFIO_DEVICE_STATE_RESUMING, vfio_mig_get_state(&self->p.dst));
 	if (variant->damage == PAGE) {
+		const uint8_t *sb = self->p.sbar, *db = self->p.dbar;
+
 		/*
 		 * Refused by the firmware (BAD_PARAM: EINVAL), not by the
 		 * driver's record header check (EBADMSG); the context before the
-		 * bad page (the first) was loaded, no page reached BAR2.
+		 * bad page (the first) was loaded.  The firmware checks a page
+		 * as it copies it: the bad page reached BAR2 with its flipped
+		 * last byte, no page after it did.
 		 */
 		ASSERT_EQ(-EINVAL, wret);
 		ASSERT_EQ(0, sim_context(self->p.dst.bdf, dctx, false));
 		EXPECT_EQ(0, memcmp(sctx, dctx, SIM_CTX_LEN))
 			TH_LOG("the context did not load: refused before the page");
-		first = nonzero_at(self->p.dbar, self->p.size);
-		EXPECT_EQ(self->p.size, first)
-			TH_LOG("BAR2 written at %llu", (unsigned long long)first);
+		EXPECT_EQ(0, memcmp(sb, db, SIM_PAGE - 1));
+		EXPECT_EQ(sb[SIM_PAGE - 1] ^ 0x5a, db[SIM_PAGE - 1])
+			TH_LOG("not the first page with its last byte flipped");
+		first = nonzero_at(db + SIM_PAGE, self->p.size - SIM_PAGE);
+		EXPECT_EQ(self->p.size - SIM_PAGE, first)
+			TH_LOG("BAR2 written at %llu", (unsigned long long)(SIM_PAGE + first));
 	}
 	if (variant->damage == CORRUPT) {
 		/*
 		 * The simulated firmware loaded the page records before the
-		 * damaged one, in order, and refused that one: BAR2 holds the
-		 * source's pages up to it and nothing from it on.
+		 * damaged one, in order, and refused that one as it copied
+		 * it: BAR2 holds the source's pages before it and nothing
+		 * after it.
 		 */
 		uint64_t off = first / 2 - SIM_IMG_HDR - SIM_CTX_LEN - 8;
 		uint64_t bad = off / SIM_PAGE_REC * SIM_PAGE, z;
 
-		ASSERT_LT(bad, self->p.size);
+		ASSERT_LT(bad + SIM_PAGE, self->p.size);
 		EXPECT_EQ(0, memcmp(self->p.sbar, self->p.dbar, bad))
 			TH_LOG("the pages before the damaged one did not load");
-		z = nonzero_at((uint8_t *)self->p.dbar + bad, self->p.size - bad);
-		EXPECT_EQ(self->p.size - bad, z)
+		z = nonzero_at((uint8_t *)self->p.dbar + bad + SIM_PAGE,
+			       self->p.size - bad - SIM_PAGE);
+		EXPECT_EQ(self->p.size - bad - SIM_PAGE, z)
 			TH_LOG("BAR2 written at %llu, after the damaged page at %llu",
-			       (unsigned long long)(bad + z), (unsigned long long)bad);
+			       (unsigned long long)(bad + SIM_PAGE + z),
+			       (unsigned long long)bad);
 	}
 	if (variant->damage == LATE_WRITE) {
 		ASSERT_EQ(0, wret);
