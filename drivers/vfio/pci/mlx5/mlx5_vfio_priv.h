@@ -152,7 +152,8 @@ enum mlx5vf_load_pos {
  * @tracking: a set_track save was done: later saves are incremental
  * @image_more: the firmware has more of the current image: the size the
  *	next piece needs (next_required_umem_size)
- * @image_incremental: the current image is incremental
+ * @image_incremental: the next SAVE of the current image is incremental:
+ *	whether the image is, for its first piece; true for every later one
  * @image_track: the current image is saved with set_track (pre-copy)
  * @image_initial: the current image is the first (full) one of a pre-copy
  * @image_left: bytes of the current image the firmware still holds

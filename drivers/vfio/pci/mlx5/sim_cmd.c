@@ -23,8 +23,10 @@
  *    since the QUERY continues in the next chunk), reports them as
  *    actual_image_size and the next chunk's size as
  *    next_required_umem_size (0: the image is complete); the next SAVE
- *    with the same flags continues a pending image, one with other flags
- *    or a RESUME_VHCA discards it.
+ *    with incremental = 1 and the same set_track continues a pending
+ *    image (as upstream's driver asks for every piece after the first),
+ *    one with incremental = 0 or the other set_track, or a RESUME_VHCA,
+ *    discards it.
  *  - QUERY_VHCA_MIGRATION_STATE: remaining_total_size = size of the pending
  *    image, else of the next one (incremental = 1: the changed pages);
  *    required_umem_size the same, capped at MLX5_VFIO_SIM_CHUNK when
@@ -582,7 +584,8 @@ static int sim_save(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 		return 0;
 	incremental = MLX5_GET(save_vhca_state_in, in, incremental);
 	set_track = MLX5_GET(save_vhca_state_in, in, set_track);
-	if (s->active && (s->incremental != incremental || s->end_track == set_track))
+	/* The rest of a pending image, or a new one */
+	if (s->active && (!incremental || s->end_track == set_track))
 		s->active = false;
 	if (size < s->need)
 		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_SIZE);

@@ -28,6 +28,7 @@
 #include <linux/kref.h>
 #include <linux/mm.h>
 #include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -381,10 +382,12 @@ static int mlx5vf_save_dest(struct mlx5vf_session *s, struct iov_iter *to,
  * @s: a saving session that is ending
  *
  * The firmware continues an image it was not done saving at the next
- * SAVE with the same flags, and nothing but a RESUME_VHCA makes it
- * forget one.  A save that ends without a resume after it (pre-copy back
- * to running, stop-copy back to stop) has the rest saved into its buffer
- * and dropped, so the next session's first SAVE starts a new image.
+ * incremental SAVE with the same set_track, and nothing but a RESUME_VHCA
+ * makes it forget one.  A save that ends without a resume after it
+ * (pre-copy back to running, stop-copy back to stop) has the rest saved
+ * into its buffer and dropped, so the next session's first SAVE starts a
+ * new image.  A fatal signal ends the wait for a firmware that never
+ * says the image is done.
  *
  * Return: 0, or the error of a SAVE.
  */
@@ -397,6 +400,10 @@ int mlx5vf_session_drop_image(struct mlx5vf_session *s)
 
 	mutex_lock(&s->lock);
 	while (s->madev && s->kind != MLX5VF_LOAD && s->image_more) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		required = min_t(u32, s->image_more, MLX5VF_REC_MAX);
 		ret = mlx5vf_save_dest(s, NULL, &d, required, &mkey, &va, &size);
 		if (!ret)
@@ -562,6 +569,12 @@ static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
 			s->tracking = true;
 		if (!actual && next)
 			return -EPROTO;
+		/*
+		 * The rest of the image is asked for as upstream's driver asks
+		 * for every piece after an image's first: incremental, the
+		 * same set_track (an incremental = 0 SAVE starts a new image)
+		 */
+		s->image_incremental = true;
 		s->image_more = next;
 		s->image_left -= min_t(u64, s->image_left, actual);
 		if (!next) {
