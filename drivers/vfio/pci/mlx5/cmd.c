@@ -116,6 +116,60 @@ void *mlx5vf_cmd_query_hca_cap(struct mlx5_vfio_aux_dev *madev, u16 cap_type,
 }
 
 /**
+ * mlx5vf_cmd_mig_caps() - whether the firmware can migrate the VF
+ * @madev: the PF side of the VF
+ * @missing: set to NULL, or to the name of the first capability absent
+ *
+ * The capabilities upstream's driver requires before it offers migration,
+ * and one more: the PF's general caps have migration; its general_2 caps
+ * migration_multi_load (one LOAD per piece), migration_tracking_state
+ * (pre-copy) and migration_in_chunks (the firmware asks for a piece of at
+ * most a chunk at a time: no buffer ever holds a whole image; upstream
+ * also serves firmware without it, with whole-image buffers, we do not);
+ * the VF's general_2 caps have migratable.
+ *
+ * Return: 0 (*@missing says the verdict), or a failed query's errno.
+ */
+int mlx5vf_cmd_mig_caps(struct mlx5_vfio_aux_dev *madev, const char **missing)
+{
+	void *out, *cap;
+
+	*missing = NULL;
+	out = mlx5vf_cmd_query_hca_cap(madev, MLX5_CAP_GENERAL, false);
+	if (IS_ERR(out))
+		return PTR_ERR(out);
+	cap = MLX5_ADDR_OF(query_hca_cap_out, out, capability);
+	if (!MLX5_GET(cmd_hca_cap, cap, migration))
+		*missing = "migration";
+	kfree(out);
+	if (*missing)
+		return 0;
+
+	out = mlx5vf_cmd_query_hca_cap(madev, MLX5_CAP_GENERAL_2, false);
+	if (IS_ERR(out))
+		return PTR_ERR(out);
+	cap = MLX5_ADDR_OF(query_hca_cap_out, out, capability);
+	if (!MLX5_GET(cmd_hca_cap_2, cap, migration_multi_load))
+		*missing = "migration_multi_load";
+	else if (!MLX5_GET(cmd_hca_cap_2, cap, migration_tracking_state))
+		*missing = "migration_tracking_state";
+	else if (!MLX5_GET(cmd_hca_cap_2, cap, migration_in_chunks))
+		*missing = "migration_in_chunks";
+	kfree(out);
+	if (*missing)
+		return 0;
+
+	out = mlx5vf_cmd_query_hca_cap(madev, MLX5_CAP_GENERAL_2, true);
+	if (IS_ERR(out))
+		return PTR_ERR(out);
+	cap = MLX5_ADDR_OF(query_hca_cap_out, out, capability);
+	if (!MLX5_GET(cmd_hca_cap_2, cap, migratable))
+		*missing = "migratable (of the VF)";
+	kfree(out);
+	return 0;
+}
+
+/**
  * mlx5vf_cmd_query_vhca_id() - ask the firmware which VHCA the VF is
  * @madev: the PF side of the VF
  * @vhca_id: where to store the answer
@@ -194,6 +248,7 @@ int mlx5vf_cmd_query_mig_state(struct mlx5_vfio_aux_dev *madev,
 		 MLX5_CMD_OP_QUERY_VHCA_MIGRATION_STATE);
 	MLX5_SET(query_vhca_migration_state_in, in, vhca_id, madev->vhca_id);
 	MLX5_SET(query_vhca_migration_state_in, in, incremental, incremental);
+	/* Migration is offered only with migration_in_chunks */
 	MLX5_SET(query_vhca_migration_state_in, in, chunk, 1);
 	ret = mlx5vf_exec(madev, in, sizeof(in), out, sizeof(out));
 	if (ret)

@@ -299,7 +299,8 @@ static int mlx5vf_fuse(struct mlx5vf_slot *slot)
 						   VFIO_MIGRATION_PRE_COPY;
 		mvdev->core.vdev.mig_ops = &mlx5vf_mig_ops;
 	}
-	if (!mlx5vf_dirty_probe(&mvdev->dirty, slot->madev))
+	/* Dirty tracking serves migration only, as upstream's driver has it */
+	if (mvdev->mig.offered && !mlx5vf_dirty_probe(&mvdev->dirty, slot->madev))
 		mvdev->core.vdev.log_ops = &mlx5vf_log_ops;
 
 	dev_set_drvdata(&pdev->dev, &mvdev->core);

@@ -56,17 +56,30 @@ void mlx5vf_mig_destroy(struct mlx5vf_mig *mig)
  * @mig: the state
  * @madev: the PF half
  *
- * Migration is offered when the firmware answers QUERY_HCA_CAP for the VF
- * with the VHCA id the PF half announced.
+ * Migration is offered when the firmware has the capabilities it needs
+ * (mlx5vf_cmd_mig_caps()) and answers QUERY_HCA_CAP for the VF with the VHCA
+ * id the PF half announced.
  *
  * Return: 0 when migration is offered, a negative errno otherwise.
  */
 int mlx5vf_mig_probe(struct mlx5vf_mig *mig, struct mlx5_vfio_aux_dev *madev)
 {
+	const char *missing;
 	u16 vhca_id;
 	int ret;
 
 	mig->madev = madev;
+	ret = mlx5vf_cmd_mig_caps(madev, &missing);
+	if (ret) {
+		dev_warn(mig->dev, "no migration: QUERY_HCA_CAP failed: %d\n",
+			 ret);
+		return ret;
+	}
+	if (missing) {
+		dev_info(mig->dev, "no migration: the firmware lacks the capability %s\n",
+			 missing);
+		return -EOPNOTSUPP;
+	}
 	ret = mlx5vf_cmd_query_vhca_id(madev, &vhca_id);
 	if (ret) {
 		dev_warn(mig->dev, "no migration: QUERY_HCA_CAP failed: %d\n",

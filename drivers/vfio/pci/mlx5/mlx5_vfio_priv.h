@@ -54,6 +54,7 @@ int mlx5vf_exec(struct mlx5_vfio_aux_dev *madev, const void *in,
 void *mlx5vf_cmd_query_hca_cap(struct mlx5_vfio_aux_dev *madev, u16 cap_type,
 			       bool of_vf);
 int mlx5vf_cmd_query_vhca_id(struct mlx5_vfio_aux_dev *madev, u16 *vhca_id);
+int mlx5vf_cmd_mig_caps(struct mlx5_vfio_aux_dev *madev, const char **missing);
 int mlx5vf_cmd_suspend_vhca(struct mlx5_vfio_aux_dev *madev, u16 op_mod);
 int mlx5vf_cmd_resume_vhca(struct mlx5_vfio_aux_dev *madev, u16 op_mod);
 int mlx5vf_cmd_query_mig_state(struct mlx5_vfio_aux_dev *madev,

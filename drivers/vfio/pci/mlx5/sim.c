@@ -23,6 +23,9 @@
  *			 page check refuses it.  Both are debugfs booleans
  *			 (Y/N/1/0 in, Y or N out), cleared when consumed
  *	cmd_delay_ms	 delay every command (at most 60 s)
+ *	migratable	 Y (default): the VF's general_2 capability
+ *			 migratable, read by the driver when it fuses the
+ *			 halves; N makes it offer no migration
  *	context		 the VHCA's context, 256 bytes (tests set a pattern
  *			 in a source and compare it in the destination)
  *	function_id, vhca_id  what QUERY_HCA_CAP answers (read only)
@@ -251,6 +254,7 @@ static void sim_debugfs_init(struct mlx5_vfio_sim_vf *vf)
 	debugfs_create_bool("corrupt_next_save_page", 0600, d,
 			    &vf->corrupt_next_save_page);
 	debugfs_create_u32("cmd_delay_ms", 0600, d, &vf->cmd_delay_ms);
+	debugfs_create_bool("migratable", 0600, d, &vf->migratable);
 	debugfs_create_file("context", 0600, d, vf, &sim_context_fops);
 	debugfs_create_file("dma_write", 0200, d, vf, &sim_dma_write_fops);
 	debugfs_create_x16("function_id", 0400, d, &vf->aux.madev.function_id);
@@ -314,6 +318,7 @@ static ssize_t new_vf_store(const struct bus_type *bus, const char *buf,
 		return -ENOMEM;
 	}
 	vf->pdev = pdev;
+	vf->migratable = true;
 	scnprintf(vf->name, sizeof(vf->name), "%s", pci_name(pdev));
 	/* sim_release() tears these down on every error path below */
 	mutex_init(&vf->lock);

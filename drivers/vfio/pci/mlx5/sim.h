@@ -228,6 +228,8 @@ struct mlx5_vfio_sim_load {
  * @corrupt_next_save_page: debugfs bool, consumed with xchg() by the next
  *	page record saved
  * @cmd_delay_ms: debugfs u32, read with READ_ONCE()
+ * @migratable: debugfs bool (default Y), what QUERY_HCA_CAP answers for the
+ *	VF's general_2 migratable capability; read with READ_ONCE()
  * @lock: protects everything below
  * @init_suspended: SUSPEND_VHCA initiator done (no DMA issued)
  * @resp_suspended: SUSPEND_VHCA responder done (fully stopped)
@@ -264,6 +266,7 @@ struct mlx5_vfio_sim_vf {
 	bool corrupt_next_save;
 	bool corrupt_next_save_page;
 	u32 cmd_delay_ms;
+	bool migratable;
 
 	struct mutex lock;		/* after mlx5_vfio_sim_lock: the VHCA */
 	bool init_suspended;

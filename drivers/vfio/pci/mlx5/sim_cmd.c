@@ -835,8 +835,12 @@ static int sim_query_hca_cap(struct mlx5_vfio_sim_vf *vf, const void *in,
 		MLX5_SET(cmd_hca_cap, cap, migration, 1);
 		return 0;
 	case MLX5_SET_HCA_CAP_OP_MOD_GENERAL_DEVICE2:
-		MLX5_SET(cmd_hca_cap_2, cap, migratable, 1);
+		/* migratable is the VF's; the migration ones the PF's */
+		if (MLX5_GET(query_hca_cap_in, in, other_function))
+			MLX5_SET(cmd_hca_cap_2, cap, migratable,
+				 READ_ONCE(vf->migratable));
 		MLX5_SET(cmd_hca_cap_2, cap, migration_multi_load, 1);
+		MLX5_SET(cmd_hca_cap_2, cap, migration_tracking_state, 1);
 		MLX5_SET(cmd_hca_cap_2, cap, migration_in_chunks, 1);
 		return 0;
 	case MLX5_CAP_ADV_VIRTUALIZATION:

@@ -644,6 +644,34 @@ TEST_F(fusion, fail_query_hca_cap)
 	EXPECT_STREQ(FUSED, self->st);
 }
 
+/*
+ * A VF the firmware calls not migratable (the PF's capabilities are all
+ * there): fused, no migration offered; migratable again, offered again
+ */
+TEST_F(fusion, not_migratable)
+{
+	uint64_t flags;
+
+	ASSERT_EQ(0, unbind_driver(self->bdf));
+	ASSERT_EQ(0, sim_new(self->bdf));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "migratable", "N"));
+	ASSERT_EQ(0, vfio_bind_driver(self->bdf, DRV));
+	ASSERT_EQ(0, status(self->bdf, self->st, sizeof(self->st)));
+	EXPECT_STREQ("vf=bound pf=bound vfio=registered migration=no", self->st);
+	fusion_open(_metadata, self);
+	EXPECT_EQ(-ENOTTY, mig_flags(&self->d, &flags));
+	fusion_close(self);
+	ASSERT_EQ(0, unbind_driver(self->bdf));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "migratable", "Y"));
+	ASSERT_EQ(0, vfio_bind_driver(self->bdf, DRV));
+	ASSERT_EQ(0, status(self->bdf, self->st, sizeof(self->st)));
+	EXPECT_STREQ(FUSED, self->st);
+	fusion_open(_metadata, self);
+	ASSERT_EQ(0, mig_flags(&self->d, &flags));
+	EXPECT_EQ(VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY,
+		  flags);
+}
+
 /* corrupt_next_save: the load of that image fails; reset recovers */
 TEST_F(fusion, corrupt_next_save)
 {
