@@ -125,7 +125,7 @@ static struct file *mlx5vf_set_state(struct vfio_device *vdev,
 	if (new == VFIO_DEVICE_STATE_ERROR)
 		return ERR_PTR(-EINVAL);
 
-	mutex_lock(&mig->lock);
+	mlx5vf_mig_lock(mig);
 	if (mig->dead) {
 		res = ERR_PTR(-ENODEV);
 		goto out_unlock;
@@ -167,7 +167,7 @@ static struct file *mlx5vf_set_state(struct vfio_device *vdev,
 	}
 	mlx5vf_mig_unclaim(mig);
 out_unlock:
-	mutex_unlock(&mig->lock);
+	mlx5vf_mig_unlock(mig);
 	return res;
 }
 
@@ -176,9 +176,9 @@ static int mlx5vf_get_state(struct vfio_device *vdev,
 {
 	struct mlx5vf_mig *mig = &to_mlx5vf_dev(vdev)->mig;
 
-	mutex_lock(&mig->lock);
+	mlx5vf_mig_lock(mig);
 	*state = mig->state;
-	mutex_unlock(&mig->lock);
+	mlx5vf_mig_unlock(mig);
 	return 0;
 }
 

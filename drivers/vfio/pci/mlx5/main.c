@@ -347,6 +347,24 @@ static void mlx5vf_unfuse(struct mlx5vf_slot *slot, const char *leaving)
 	pci_info(pdev, "vfio device gone\n");
 }
 
+/*
+ * The PCI core reset the VF, whoever asked: the migration state follows.
+ * Under the VF's device lock, as fusion and removal, so the device stays.
+ */
+static void mlx5vf_pci_reset_done(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *core = dev_get_drvdata(&pdev->dev);
+
+	device_lock_assert(&pdev->dev);
+	if (core)
+		mlx5vf_mig_reset_done(&container_of(core, struct mlx5vf_dev, core)->mig);
+}
+
+static const struct pci_error_handlers mlx5vf_err_handlers = {
+	.error_detected	= vfio_pci_core_aer_err_detected,
+	.reset_done	= mlx5vf_pci_reset_done,
+};
+
 /* ---- the VF half ---- */
 
 static int mlx5vf_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -449,7 +467,7 @@ static struct pci_driver mlx5vf_pci_driver = {
 	.id_table		= mlx5vf_pci_table,
 	.probe			= mlx5vf_pci_probe,
 	.remove			= mlx5vf_pci_remove,
-	.err_handler		= &vfio_pci_core_err_handlers,
+	.err_handler		= &mlx5vf_err_handlers,
 	.driver_managed_dma	= true,
 	.dev_groups		= mlx5vf_pci_groups,
 };

@@ -433,14 +433,14 @@ static ssize_t mlx5vf_v1_rw(struct vfio_pci_core_device *vdev,
 			if (count == sizeof(u32))
 				val = val32;
 		}
-		mutex_lock(&mig->lock);
+		mlx5vf_mig_lock(mig);
 		if (mig->dead)
 			ret = -ENODEV;
 		else if (mig->user == MLX5VF_USER_V2)
 			ret = -EBUSY;
 		else
 			ret = mlx5vf_v1_reg(v1, off, count, &val, iswrite);
-		mutex_unlock(&mig->lock);
+		mlx5vf_mig_unlock(mig);
 		if (ret)
 			return ret;
 		if (!iswrite) {
@@ -455,7 +455,7 @@ static ssize_t mlx5vf_v1_rw(struct vfio_pci_core_device *vdev,
 	}
 
 	/* The window: read while saving, written while resuming */
-	mutex_lock(&mig->lock);
+	mlx5vf_mig_lock(mig);
 	if (mig->dead)
 		ret = -ENODEV;
 	else if (mig->user == MLX5VF_USER_V2)
@@ -465,7 +465,7 @@ static ssize_t mlx5vf_v1_rw(struct vfio_pci_core_device *vdev,
 		ret = -EINVAL;
 	else
 		ret = 0;
-	mutex_unlock(&mig->lock);
+	mlx5vf_mig_unlock(mig);
 	if (ret)
 		return ret;
 

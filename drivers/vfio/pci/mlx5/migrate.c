@@ -29,6 +29,8 @@
 
 #include "mlx5_vfio_priv.h"
 
+static void mlx5vf_mig_reset_work(struct work_struct *work);
+
 /**
  * mlx5vf_mig_init() - initialise the migration state of a new device
  * @mig: the state
@@ -37,6 +39,8 @@
 void mlx5vf_mig_init(struct mlx5vf_mig *mig, struct device *dev)
 {
 	mutex_init(&mig->lock);
+	spin_lock_init(&mig->reset_lock);
+	INIT_WORK(&mig->reset_work, mlx5vf_mig_reset_work);
 	mig->dev = dev;
 	mig->state = VFIO_DEVICE_STATE_RUNNING;
 }
@@ -47,6 +51,7 @@ void mlx5vf_mig_init(struct mlx5vf_mig *mig, struct device *dev)
  */
 void mlx5vf_mig_destroy(struct mlx5vf_mig *mig)
 {
+	cancel_work_sync(&mig->reset_work);
 	WARN_ON(mig->session);
 	mutex_destroy(&mig->lock);
 }
@@ -160,12 +165,12 @@ static int mlx5vf_mig_to_running(struct mlx5vf_mig *mig, int err)
  */
 void mlx5vf_mig_open(struct mlx5vf_mig *mig)
 {
-	mutex_lock(&mig->lock);
+	mlx5vf_mig_lock(mig);
 	/* A new user inherits no claim (a failed resume at close keeps one) */
 	mig->user = MLX5VF_USER_NONE;
 	if (mig->offered && !mig->dead && mlx5vf_mig_to_running(mig, -EINVAL))
 		dev_warn(mig->dev, "cannot resume the VHCA at open\n");
-	mutex_unlock(&mig->lock);
+	mlx5vf_mig_unlock(mig);
 }
 
 /**
@@ -181,10 +186,99 @@ int mlx5vf_mig_reset(struct mlx5vf_mig *mig)
 {
 	int ret;
 
-	mutex_lock(&mig->lock);
+	mlx5vf_mig_lock(mig);
 	ret = mig->dead ? -ENODEV : mlx5vf_mig_to_running(mig, -EINVAL);
-	mutex_unlock(&mig->lock);
+	mlx5vf_mig_unlock(mig);
 	return ret;
+}
+
+/*
+ * The PCI core reset the function (FLR, a bus or slot reset, from a user's
+ * config write, sysfs or a hot reset of the device set): the state machine
+ * follows, as the uAPI wants of any reset.  A ConnectX VF's reset resumed
+ * its VHCA already, as upstream's driver counts on; a RESUME of what the
+ * driver suspended covers a function whose reset does not reach the VHCA
+ * (the simulator's), and its failure is no error here.
+ */
+static void mlx5vf_mig_after_pci_reset(struct mlx5vf_mig *mig)
+{
+	lockdep_assert_held(&mig->lock);
+
+	if (!mig->offered || mig->dead)
+		return;
+	mlx5vf_mig_end_session(mig, -EINVAL);
+	if (mlx5vf_mig_resume(mig, MLX5VF_SUSP_RESPONDER) ||
+	    mlx5vf_mig_resume(mig, MLX5VF_SUSP_INITIATOR))
+		dev_dbg(mig->dev, "RESUME_VHCA after a reset failed: the reset resumed it\n");
+	mig->suspended = 0;
+	mig->state = VFIO_DEVICE_STATE_RUNNING;
+	mlx5vf_mig_unclaim(mig);
+}
+
+/* Apply a reset mlx5vf_mig_reset_done() noted, if any */
+static void mlx5vf_mig_apply_reset(struct mlx5vf_mig *mig)
+{
+	bool reset;
+
+	lockdep_assert_held(&mig->lock);
+	spin_lock(&mig->reset_lock);
+	reset = mig->deferred_reset;
+	mig->deferred_reset = false;
+	spin_unlock(&mig->reset_lock);
+	if (reset)
+		mlx5vf_mig_after_pci_reset(mig);
+}
+
+/**
+ * mlx5vf_mig_lock() - take mlx5vf_mig.lock
+ * @mig: the state
+ *
+ * A reset the PCI core made since the lock was last held is applied
+ * first: whoever looks at the state sees the state after it.
+ */
+void mlx5vf_mig_lock(struct mlx5vf_mig *mig)
+{
+	mutex_lock(&mig->lock);
+	mlx5vf_mig_apply_reset(mig);
+}
+
+/**
+ * mlx5vf_mig_unlock() - release mlx5vf_mig.lock
+ * @mig: the state, locked
+ *
+ * A reset the PCI core made while the lock was held is applied first.
+ */
+void mlx5vf_mig_unlock(struct mlx5vf_mig *mig)
+{
+	mlx5vf_mig_apply_reset(mig);
+	mutex_unlock(&mig->lock);
+}
+
+/* The reset's work: promptly, for a data fd read that takes no mig lock */
+static void mlx5vf_mig_reset_work(struct work_struct *work)
+{
+	struct mlx5vf_mig *mig = container_of(work, struct mlx5vf_mig, reset_work);
+
+	mlx5vf_mig_lock(mig);
+	mlx5vf_mig_unlock(mig);
+}
+
+/**
+ * mlx5vf_mig_reset_done() - the PCI core reset the function
+ * @mig: the state
+ *
+ * Called from the pci_error_handlers' reset_done, under locks of the PCI
+ * core and of the library (memory_lock for a reset the library made) that
+ * a holder of mlx5vf_mig.lock may wait for (a session pinning a BAR
+ * mapping faults under memory_lock): the reset is only noted here, and
+ * applied by the next holder of the lock, or by a work item soon.
+ */
+void mlx5vf_mig_reset_done(struct mlx5vf_mig *mig)
+{
+	spin_lock(&mig->reset_lock);
+	mig->deferred_reset = true;
+	spin_unlock(&mig->reset_lock);
+	schedule_work(&mig->reset_work);
 }
 
 /**
@@ -197,12 +291,12 @@ int mlx5vf_mig_reset(struct mlx5vf_mig *mig)
  */
 void mlx5vf_mig_abort(struct mlx5vf_mig *mig, bool dead)
 {
-	mutex_lock(&mig->lock);
+	mlx5vf_mig_lock(mig);
 	if (dead)
 		mig->dead = true;
 	if (mig->offered && mlx5vf_mig_to_running(mig, dead ? -ENODEV : -EINVAL))
 		dev_warn(mig->dev, "cannot resume the VHCA\n");
-	mutex_unlock(&mig->lock);
+	mlx5vf_mig_unlock(mig);
 }
 
 /* An arc failed: ERROR, no session */
@@ -384,11 +478,11 @@ int mlx5vf_mig_data_size(struct mlx5vf_mig *mig, unsigned long *len)
 	u32 required = 0;
 	int ret;
 
-	mutex_lock(&mig->lock);
+	mlx5vf_mig_lock(mig);
 	ret = mig->dead ? -ENODEV :
 	      mlx5vf_cmd_query_mig_state(mig->madev, false, &required,
 					 &remaining);
-	mutex_unlock(&mig->lock);
+	mlx5vf_mig_unlock(mig);
 	if (ret)
 		return ret;
 	*len = max_t(u64, required, remaining) + mlx5vf_stream_overhead();

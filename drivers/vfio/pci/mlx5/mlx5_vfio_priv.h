@@ -30,6 +30,12 @@
  *   mlx5vf_dirty.lock	dirty tracking of one device (dirty.c); inside
  *			dev_set->lock, never held with the two above
  *
+ *   mlx5vf_mig.reset_lock  a leaf spinlock: the PCI core's reset_done
+ *			(under the device lock, and the library's
+ *			memory_lock for a reset it made) takes only this one
+ *			and leaves the work to the next mlx5vf_mig.lock
+ *			holder (migrate.c)
+ *
  * The provider's ops (madev->ops) sleep and take only the provider's own
  * locks: they may be called under any of the above.
  */
@@ -38,10 +44,12 @@
 
 #include <linux/mlx5_vfio.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uio.h>
 #include <linux/vfio_pci_core.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 struct mlx5vf_slot;
 struct mlx5vf_session;
@@ -248,6 +256,13 @@ enum mlx5vf_mig_user {
  * @epoch: bumped whenever a session starts or ends, so that a transport
  *	can tell its bookkeeping of a session is stale
  * @user: the transport that took the device off RUNNING; NONE in RUNNING
+ * @reset_lock: guards @deferred_reset; a leaf, taken by mlx5vf_mig_reset_done()
+ *	under the PCI core's reset locks and under @lock
+ * @deferred_reset: the PCI core reset the function: the next holder of
+ *	@lock (always taken and released with mlx5vf_mig_lock() and
+ *	mlx5vf_mig_unlock()) brings the state machine to RUNNING first
+ * @reset_work: takes @lock soon after such a reset, so a session ends even
+ *	if no one else takes it
  */
 struct mlx5vf_mig {
 	struct mutex lock;	/* all of it; inside dev_set->lock */
@@ -260,6 +275,9 @@ struct mlx5vf_mig {
 	struct mlx5vf_session *session;
 	u64 epoch;
 	enum mlx5vf_mig_user user;
+	spinlock_t reset_lock;	/* leaf: deferred_reset */
+	bool deferred_reset;
+	struct work_struct reset_work;
 };
 
 void mlx5vf_mig_init(struct mlx5vf_mig *mig, struct device *dev);
@@ -267,6 +285,9 @@ void mlx5vf_mig_destroy(struct mlx5vf_mig *mig);
 int mlx5vf_mig_probe(struct mlx5vf_mig *mig, struct mlx5_vfio_aux_dev *madev);
 void mlx5vf_mig_open(struct mlx5vf_mig *mig);
 int mlx5vf_mig_reset(struct mlx5vf_mig *mig);
+void mlx5vf_mig_lock(struct mlx5vf_mig *mig);
+void mlx5vf_mig_unlock(struct mlx5vf_mig *mig);
+void mlx5vf_mig_reset_done(struct mlx5vf_mig *mig);
 void mlx5vf_mig_abort(struct mlx5vf_mig *mig, bool dead);
 struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 				       enum vfio_device_mig_state next);

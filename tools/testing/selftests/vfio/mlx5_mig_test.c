@@ -369,6 +369,49 @@ TEST_F(fsm, reset_during_migration)
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
 }
 
+/*
+ * A reset the PCI core makes on its own (sysfs here; a guest's FLR through
+ * config space or a hot reset of another device of the set go the same
+ * way), not VFIO_DEVICE_RESET: both ends come back RUNNING, their data fds
+ * end, and a whole migration works after it.
+ */
+TEST_F(fsm, pci_reset_from_sysfs)
+{
+	char path[PATH_MAX], buf[64];
+	int sfd, dfd, i;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", self->p.src.bdf);
+	if (access(path, W_OK))
+		SKIP(return, "%s has no PCI reset", self->p.src.bdf);
+	fill(self->p.sbar, self->p.size, 11);
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
+	ASSERT_EQ(sizeof(buf), read(sfd, buf, sizeof(buf)));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(0, vfio_write_file(path, "1"));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", self->p.dst.bdf);
+	ASSERT_EQ(0, vfio_write_file(path, "1"));
+	/* The state follows at once; the data fds end soon after */
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.src));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.dst));
+	for (i = 0; i < 100 && read(sfd, buf, sizeof(buf)) > 0; i++)
+		usleep(10000);
+	EXPECT_EQ(-1, read(sfd, buf, sizeof(buf)));
+	EXPECT_EQ(-1, write(dfd, buf, sizeof(buf)));
+	close(sfd);
+	close(dfd);
+	/* The VHCA runs again: a whole migration */
+	fill(self->p.sbar, self->p.size, 12);
+	memset(self->p.dbar, 0, self->p.size);
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
+	ASSERT_LT(0, vfio_mig_pump(sfd, dfd, false, NULL, NULL));
+	close(sfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(dfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, memcmp(self->p.sbar, self->p.dbar, self->p.size));
+}
+
 static void migrate(struct __test_metadata *_metadata, struct pair *p,
 		    bool precopy)
 {
