@@ -77,17 +77,9 @@ int mlx5vf_exec(struct mlx5_vfio_aux_dev *madev, const void *in,
 	return ret;
 }
 
-/**
- * mlx5vf_cmd_query_hca_cap() - QUERY_HCA_CAP, current values
- * @madev: the PF side of the VF
- * @cap_type: MLX5_CAP_GENERAL, MLX5_CAP_ADV_VIRTUALIZATION, ...
- * @of_vf: ask about the VF (other_function), else about the PF itself
- *
- * Return: the command's output, to kfree(), with the capability at
- * MLX5_ADDR_OF(query_hca_cap_out, out, capability); or an ERR_PTR.
- */
-void *mlx5vf_cmd_query_hca_cap(struct mlx5_vfio_aux_dev *madev, u16 cap_type,
-			       bool of_vf)
+/* QUERY_HCA_CAP, current values or (@max) the maximum ones */
+static void *mlx5vf_cmd_query_cap(struct mlx5_vfio_aux_dev *madev, u16 cap_type,
+				  bool of_vf, bool max)
 {
 	u32 in[MLX5_ST_SZ_DW(query_hca_cap_in)] = {};
 	int outlen = MLX5_ST_SZ_BYTES(query_hca_cap_out);
@@ -101,7 +93,7 @@ void *mlx5vf_cmd_query_hca_cap(struct mlx5_vfio_aux_dev *madev, u16 cap_type,
 
 	MLX5_SET(query_hca_cap_in, in, opcode, MLX5_CMD_OP_QUERY_HCA_CAP);
 	MLX5_SET(query_hca_cap_in, in, op_mod,
-		 (cap_type << 1) | HCA_CAP_OPMOD_GET_CUR);
+		 (cap_type << 1) | (max ? HCA_CAP_OPMOD_GET_MAX : HCA_CAP_OPMOD_GET_CUR));
 	if (of_vf) {
 		MLX5_SET(query_hca_cap_in, in, other_function, 1);
 		MLX5_SET(query_hca_cap_in, in, function_id, madev->function_id);
@@ -113,6 +105,21 @@ void *mlx5vf_cmd_query_hca_cap(struct mlx5_vfio_aux_dev *madev, u16 cap_type,
 		return ERR_PTR(ret);
 	}
 	return out;
+}
+
+/**
+ * mlx5vf_cmd_query_hca_cap() - QUERY_HCA_CAP, current values
+ * @madev: the PF side of the VF
+ * @cap_type: MLX5_CAP_GENERAL, MLX5_CAP_ADV_VIRTUALIZATION, ...
+ * @of_vf: ask about the VF (other_function), else about the PF itself
+ *
+ * Return: the command's output, to kfree(), with the capability at
+ * MLX5_ADDR_OF(query_hca_cap_out, out, capability); or an ERR_PTR.
+ */
+void *mlx5vf_cmd_query_hca_cap(struct mlx5_vfio_aux_dev *madev, u16 cap_type,
+			       bool of_vf)
+{
+	return mlx5vf_cmd_query_cap(madev, cap_type, of_vf, false);
 }
 
 /**
@@ -159,7 +166,8 @@ int mlx5vf_cmd_mig_caps(struct mlx5_vfio_aux_dev *madev, const char **missing)
 	if (*missing)
 		return 0;
 
-	out = mlx5vf_cmd_query_hca_cap(madev, MLX5_CAP_GENERAL_2, true);
+	/* The maximum value, as upstream reads it: the one devlink sets */
+	out = mlx5vf_cmd_query_cap(madev, MLX5_CAP_GENERAL_2, true, true);
 	if (IS_ERR(out))
 		return PTR_ERR(out);
 	cap = MLX5_ADDR_OF(query_hca_cap_out, out, capability);

@@ -17,11 +17,14 @@
  *			whole stream to have been loaded
  *
  * Any failure puts the device in ERROR; VFIO_DEVICE_RESET (mlx5vf_mig_reset)
- * brings it back to RUNNING, and so does close.  The driver remembers which
- * halves of the VHCA it suspended and resumes them when it gives the device
- * back, whatever state the user left it in.
+ * brings it back to RUNNING, and so do close and any reset the PCI core
+ * makes (mlx5vf_mig_reset_done()).  The driver remembers which halves of
+ * the VHCA it suspended and resumes them when it gives the device back,
+ * whatever state the user left it in.
  *
- * Everything here runs under mlx5vf_mig.lock.
+ * Everything here runs under mlx5vf_mig.lock, taken and released with
+ * mlx5vf_mig_lock()/mlx5vf_mig_unlock(), but mlx5vf_mig_reset_done(),
+ * which only notes the reset under the leaf reset_lock.
  */
 #include <linux/device.h>
 #include <linux/lockdep.h>
@@ -192,26 +195,44 @@ int mlx5vf_mig_reset(struct mlx5vf_mig *mig)
 	return ret;
 }
 
+/* RESUME a half after a PCI reset: "not suspended" means the reset did */
+static int mlx5vf_mig_resume_after_reset(struct mlx5vf_mig *mig, u8 half)
+{
+	int ret = mlx5vf_mig_resume(mig, half);
+
+	if (ret == -EBADFD) {	/* BAD_RES_STATE */
+		mig->suspended &= ~half;
+		ret = 0;
+	}
+	return ret;
+}
+
 /*
  * The PCI core reset the function (FLR, a bus or slot reset, from a user's
- * config write, sysfs or a hot reset of the device set): the state machine
- * follows, as the uAPI wants of any reset.  A ConnectX VF's reset resumed
- * its VHCA already, as upstream's driver counts on; a RESUME of what the
- * driver suspended covers a function whose reset does not reach the VHCA
- * (the simulator's), and its failure is no error here.
+ * config write, sysfs or a hot reset of the device set; also a reset that
+ * failed, which reset_done reports too): the state machine follows, as the
+ * uAPI wants of any reset.  A ConnectX VF's reset resumed its VHCA
+ * already, as upstream's driver counts on, and the firmware then answers
+ * a RESUME with BAD_RES_STATE; a RESUME of what the driver suspended covers
+ * a function whose reset does not reach the VHCA (the simulator's).  Any
+ * other failure keeps the half marked suspended and the state ERROR: the
+ * next reset tries again.
  */
 static void mlx5vf_mig_after_pci_reset(struct mlx5vf_mig *mig)
 {
+	int ret;
+
 	lockdep_assert_held(&mig->lock);
 
 	if (!mig->offered || mig->dead)
 		return;
 	mlx5vf_mig_end_session(mig, -EINVAL);
-	if (mlx5vf_mig_resume(mig, MLX5VF_SUSP_RESPONDER) ||
-	    mlx5vf_mig_resume(mig, MLX5VF_SUSP_INITIATOR))
-		dev_dbg(mig->dev, "RESUME_VHCA after a reset failed: the reset resumed it\n");
-	mig->suspended = 0;
-	mig->state = VFIO_DEVICE_STATE_RUNNING;
+	ret = mlx5vf_mig_resume_after_reset(mig, MLX5VF_SUSP_RESPONDER);
+	if (!ret)
+		ret = mlx5vf_mig_resume_after_reset(mig, MLX5VF_SUSP_INITIATOR);
+	if (ret)
+		dev_warn(mig->dev, "cannot resume the VHCA after a reset: %d\n", ret);
+	mig->state = ret ? VFIO_DEVICE_STATE_ERROR : VFIO_DEVICE_STATE_RUNNING;
 	mlx5vf_mig_unclaim(mig);
 }
 
@@ -269,8 +290,9 @@ static void mlx5vf_mig_reset_work(struct work_struct *work)
  *
  * Called from the pci_error_handlers' reset_done, under locks of the PCI
  * core and of the library (memory_lock for a reset the library made) that
- * a holder of mlx5vf_mig.lock may wait for (a session pinning a BAR
- * mapping faults under memory_lock): the reset is only noted here, and
+ * a holder of mlx5vf_mig.lock may wait for (a session's buffered copy to
+ * or from a user's mapping of a BAR faults, under the session's lock, and
+ * the fault takes memory_lock): the reset is only noted here, and
  * applied by the next holder of the lock, or by a work item soon.
  */
 void mlx5vf_mig_reset_done(struct mlx5vf_mig *mig)

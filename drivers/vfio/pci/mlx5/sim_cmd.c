@@ -7,8 +7,10 @@
  *    BAD_INP_LEN / BAD_OUTP_LEN, an unknown opcode BAD_OP, a nonzero uid,
  *    an unknown op_mod or a vhca_id/function_id not of this VF BAD_PARAM.
  *  - QUERY_HCA_CAP: general device caps (vhca_id, migration) and general
- *    device caps 2 (migratable, migration_multi_load, migration_in_chunks);
- *    other_function = 0 answers for the PF (vhca_id 0).
+ *    device caps 2 (migration_multi_load, migration_tracking_state,
+ *    migration_in_chunks; migratable for the VF's maximum values only,
+ *    from the debugfs knob); other_function = 0 answers for the PF
+ *    (vhca_id 0).  ADV_VIRTUALIZATION: sim_track.c.
  *  - SUSPEND_VHCA initiator then responder, RESUME_VHCA responder then
  *    initiator; the out-of-order step gets BAD_RES_STATE, repeats are no-ops.
  *  - SAVE_VHCA_STATE: incremental = 0 is a full image; with set_track = 1
@@ -835,8 +837,11 @@ static int sim_query_hca_cap(struct mlx5_vfio_sim_vf *vf, const void *in,
 		MLX5_SET(cmd_hca_cap, cap, migration, 1);
 		return 0;
 	case MLX5_SET_HCA_CAP_OP_MOD_GENERAL_DEVICE2:
-		/* migratable is the VF's; the migration ones the PF's */
-		if (MLX5_GET(query_hca_cap_in, in, other_function))
+		/*
+		 * migratable is the VF's maximum (what devlink sets); the
+		 * migration ones the PF's
+		 */
+		if (MLX5_GET(query_hca_cap_in, in, other_function) && !(op_mod & 1))
 			MLX5_SET(cmd_hca_cap_2, cap, migratable,
 				 READ_ONCE(vf->migratable));
 		MLX5_SET(cmd_hca_cap_2, cap, migration_multi_load, 1);

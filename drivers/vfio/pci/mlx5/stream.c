@@ -382,12 +382,14 @@ static int mlx5vf_save_dest(struct mlx5vf_session *s, struct iov_iter *to,
  * @s: a saving session that is ending
  *
  * The firmware continues an image it was not done saving at the next
- * incremental SAVE with the same set_track, and nothing but a RESUME_VHCA
- * makes it forget one.  A save that ends without a resume after it
+ * incremental SAVE with the same set_track; the simulator forgets one at
+ * a RESUME_VHCA or a non-incremental SAVE (a new session's first), but
+ * nothing upstream's driver does tells what a ConnectX does with a
+ * half-taken image meanwhile.  A save that ends without a resume after it
  * (pre-copy back to running, stop-copy back to stop) has the rest saved
- * into its buffer and dropped, so the next session's first SAVE starts a
- * new image.  A fatal signal ends the wait for a firmware that never
- * says the image is done.
+ * into its buffer and dropped, so the firmware holds none and a failure
+ * shows at that arc.  A fatal signal ends the wait for a firmware that
+ * never says the image is done.
  *
  * Return: 0, or the error of a SAVE.
  */
