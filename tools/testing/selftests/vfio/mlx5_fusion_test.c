@@ -450,19 +450,26 @@ FIXTURE_TEARDOWN(fusion)
 	vfio_bind_driver(self->bdf, "vfio-pci");
 }
 
-/* VF half first: it waits, no VFIO device; the PF half fuses them */
-TEST_F(fusion, vf_first)
+/* The halves are fused: open the device, which offers every migration flag */
+static void open_with_migration(struct __test_metadata *_metadata,
+				struct _test_data_fusion *self)
 {
 	uint64_t flags;
 
-	EXPECT_NE(0, vfio_dev_open(&self->d, self->bdf));
-	ASSERT_EQ(0, sim_new(self->bdf));
 	ASSERT_EQ(0, status(self->bdf, self->st, sizeof(self->st)));
 	EXPECT_STREQ(FUSED, self->st);
 	fusion_open(_metadata, self);
 	ASSERT_EQ(0, mig_flags(&self->d, &flags));
 	EXPECT_EQ(VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY,
 		  flags);
+}
+
+/* VF half first: it waits, no VFIO device; the PF half fuses them */
+TEST_F(fusion, vf_first)
+{
+	EXPECT_NE(0, vfio_dev_open(&self->d, self->bdf));
+	ASSERT_EQ(0, sim_new(self->bdf));
+	open_with_migration(_metadata, self);
 	EXPECT_EQ(0, roundtrip(&self->d, -1));
 	fusion_close(self);
 	ASSERT_EQ(0, sim_del(self->bdf));
@@ -660,20 +667,13 @@ TEST_F(fusion, fail_query_hca_cap)
  */
 TEST_F(fusion, not_migratable)
 {
-	uint64_t flags;
-
 	ASSERT_EQ(0, unbind_driver(self->bdf));
 	ASSERT_EQ(0, sim_new(self->bdf));
 	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "migratable", "N"));
 	bind_without_migration(_metadata, self);
 	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "migratable", "Y"));
 	ASSERT_EQ(0, vfio_bind_driver(self->bdf, DRV));
-	ASSERT_EQ(0, status(self->bdf, self->st, sizeof(self->st)));
-	EXPECT_STREQ(FUSED, self->st);
-	fusion_open(_metadata, self);
-	ASSERT_EQ(0, mig_flags(&self->d, &flags));
-	EXPECT_EQ(VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY,
-		  flags);
+	open_with_migration(_metadata, self);
 }
 
 /* corrupt_next_save: the load of that image fails; reset recovers */
