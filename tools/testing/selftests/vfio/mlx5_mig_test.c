@@ -391,15 +391,17 @@ TEST_F(fsm, pci_reset_from_sysfs)
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", self->p.dst.bdf);
 	ASSERT_EQ(0, vfio_write_file(path, "1"));
 	/*
-	 * The data fds end soon after, nobody else taking the state lock
-	 * (the driver's work item does it); the state follows
+	 * The source's data fd ends soon after, nobody else taking the
+	 * state lock (the driver's work item does it); the state follows.
+	 * The destination's state is looked at first (that applies its
+	 * reset at once), then its data fd has ended too.
 	 */
 	for (i = 0; i < 200 && read(sfd, buf, sizeof(buf)) > 0; i++)
 		usleep(10000);
 	EXPECT_EQ(-1, read(sfd, buf, sizeof(buf)));
-	EXPECT_EQ(-1, write(dfd, buf, sizeof(buf)));
 	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.src));
 	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.dst));
+	EXPECT_EQ(-1, write(dfd, buf, sizeof(buf)));
 	close(sfd);
 	close(dfd);
 	/* The VHCA runs again: a whole migration */
