@@ -26,6 +26,25 @@
  *    waits for a user to stop migrating cannot wait on the provider.
  *  - The ops sleep: call them from process context, never under a spinlock.
  *    Calls may run concurrently; the provider serializes what needs it.
+ *
+ * Detach and attach: mlx5_core may disable a VF's HCA while the VF's PCI
+ * function stays (MLX5_PF_NOTIFY_DISABLE_VF: SR-IOV detach for a health
+ * recovery, a firmware reset or a devlink reload) and enable it again
+ * later (MLX5_PF_NOTIFY_ENABLE_VF).  The auxiliary device stays too; the
+ * provider calls the notifier chain @events of struct mlx5_vfio_aux_dev:
+ *  - MLX5_VFIO_AUX_EVENT_DETACH before the HCA goes.  Commands still work
+ *    during the call; the driver must end any migration and destroy its
+ *    page trackers and memory keys before returning (the VF's firmware
+ *    state is lost, and a firmware reset loses the PF's too).  Afterwards,
+ *    until ATTACH, @exec, @mkey_create and @track_read_clear fail with
+ *    -ENOTCONN without delivering anything; keys the driver still holds
+ *    are destroyed by the provider, with a warning.
+ *  - MLX5_VFIO_AUX_EVENT_ATTACH once the HCA is enabled again: a fresh
+ *    VHCA (not suspended, no tracker, no image pending), same vhca_id.
+ * Both are called in process context, may sleep, never concurrently with
+ * each other for one device, with @data the struct mlx5_vfio_aux_dev.  A
+ * driver registers with blocking_notifier_chain_register() from probe()
+ * on and unregisters before remove() returns.
  */
 #ifndef _LINUX_MLX5_VFIO_H
 #define _LINUX_MLX5_VFIO_H
@@ -33,6 +52,7 @@
 #include <linux/auxiliary_bus.h>
 #include <linux/bits.h>
 #include <linux/dma-direction.h>
+#include <linux/notifier.h>
 #include <linux/types.h>
 
 struct page;
@@ -68,11 +88,12 @@ struct mlx5_vfio_aux_dev;
  *	syndrome are then in @out (MLX5_GET(..., out, status), 0 =
  *	MLX5_CMD_STAT_OK) and the caller must check them.  Returns -errno
  *	when the command could not be delivered (-ENODEV: the provider is
- *	going away; -EINVAL: @inlen/@outlen smaller than a command header or
- *	negative; -ENOMEM, -EIO, -ETIMEDOUT: transport failures), @out is
- *	then undefined.  A provider that maps a firmware status to an errno
- *	itself (mlx5_cmd_exec() does) still fills @out, so callers always
- *	check the status first.
+ *	going away; -ENOTCONN: the VF is detached; -EINVAL: @inlen or
+ *	@outlen smaller than a command header or negative; -ENOMEM, -EIO,
+ *	-ETIMEDOUT: transport failures), @out is then undefined.  A
+ *	provider that maps a firmware status to an errno itself
+ *	(mlx5_cmd_exec() does) still fills @out, so callers always check
+ *	the status first.
  * @mkey_create: create a memory key through which the firmware writes
  *	(@dir DMA_FROM_DEVICE: SAVE_VHCA_STATE) or reads (DMA_TO_DEVICE:
  *	LOAD_VHCA_STATE) @npages pages (order 0: kernel pages, or user pages
@@ -81,7 +102,8 @@ struct mlx5_vfio_aux_dev;
  *	@pages[0], va PAGE_SIZE the first of @pages[1], and so on; the key
  *	covers exactly @npages * PAGE_SIZE bytes.  The pages must stay
  *	allocated until @mkey_destroy.  On success stores the key in @mkey
- *	and returns 0, else -errno (-EINVAL for @npages 0, -ENOMEM, -ENODEV).
+ *	and returns 0, else -errno (-EINVAL for @npages 0, -ENOMEM, -ENODEV,
+ *	-ENOTCONN).
  *	The production provider DMA-maps the pages on the PF and builds an
  *	MTT key; the simulator remembers the pages.
  * @mkey_destroy: destroy a key made by @mkey_create; afterwards the
@@ -120,11 +142,11 @@ struct mlx5_vfio_aux_dev;
  * may be more: call again.  The tracker must be in REPORTING state.
  * Returns 0 or -errno: -EINVAL for an unknown @obj_id, a tracker not in
  * REPORTING state, @max 0 or an empty or overflowing window; -ENODEV
- * when the provider is going away.  A provider without this op (the
- * production mlx5-vfio-pf, which has no queue-pair transport yet) leaves
- * it NULL, and the driver then offers no dirty tracking.  Trackers still
- * existing when the auxiliary device goes away are destroyed by the
- * provider.
+ * when the provider is going away, -ENOTCONN while the VF is detached.
+ * A provider without this op (the production mlx5-vfio-pf, which has no
+ * queue-pair transport yet) leaves it NULL, and the driver then offers
+ * no dirty tracking.  Trackers still existing when the auxiliary device
+ * goes away are destroyed by the provider.
  */
 struct mlx5_vfio_aux_ops {
 	int (*exec)(struct mlx5_vfio_aux_dev *madev, const void *in, int inlen,
@@ -157,6 +179,9 @@ struct mlx5_vfio_aux_ops {
  * @vhca_id: the VF's VHCA id, as QUERY_HCA_CAP (general device caps,
  *	function_id as above) reports it; every VHCA command names it
  * @ops: the commands the provider executes for this VF
+ * @events: MLX5_VFIO_AUX_EVENT_* (see "Detach and attach" at the top);
+ *	the driver registers and unregisters its notifier block, the
+ *	provider calls the chain
  *
  * The driver reads these fields, never writes them.  Find the VF's
  * struct pci_dev with pci_get_domain_bus_and_slot(@domain, @bus, @devfn).
@@ -169,6 +194,13 @@ struct mlx5_vfio_aux_dev {
 	u16 function_id;
 	u16 vhca_id;
 	const struct mlx5_vfio_aux_ops *ops;
+	struct blocking_notifier_head events;
+};
+
+/* What the chain @events of struct mlx5_vfio_aux_dev reports */
+enum mlx5_vfio_aux_event {
+	MLX5_VFIO_AUX_EVENT_DETACH,	/* the VF's HCA is about to be disabled */
+	MLX5_VFIO_AUX_EVENT_ATTACH,	/* it is enabled again, fresh */
 };
 
 /**

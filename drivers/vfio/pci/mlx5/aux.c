@@ -5,6 +5,7 @@
  */
 #include <linux/device.h>
 #include <linux/jiffies.h>
+#include <linux/notifier.h>
 #include <linux/overflow.h>
 #include <linux/sched/signal.h>
 #include <linux/string.h>
@@ -21,6 +22,8 @@ static int mlx5_vfio_aux_exec(struct mlx5_vfio_aux_dev *madev, const void *in,
 		return -EINVAL;
 	if (READ_ONCE(aux->dying))
 		return -ENODEV;
+	if (READ_ONCE(aux->detached))
+		return -ENOTCONN;
 	memset(out, 0, outlen);
 	return aux->be->exec(aux, in, inlen, out, outlen);
 }
@@ -37,6 +40,8 @@ static int mlx5_vfio_aux_mkey_create(struct mlx5_vfio_aux_dev *madev,
 		return -EINVAL;
 	if (READ_ONCE(aux->dying))
 		return -ENODEV;
+	if (READ_ONCE(aux->detached))
+		return -ENOTCONN;
 	ret = aux->be->mkey_create(aux, pages, npages, dir, &key);
 	if (ret)
 		return ret;
@@ -74,6 +79,8 @@ static int mlx5_vfio_aux_track_read_clear(struct mlx5_vfio_aux_dev *madev,
 		return -EINVAL;
 	if (READ_ONCE(aux->dying))
 		return -ENODEV;
+	if (READ_ONCE(aux->detached))
+		return -ENOTCONN;
 	return aux->be->track_read_clear(aux, obj_id, iova, length, entries,
 					 max, n);
 }
@@ -92,12 +99,29 @@ static const struct mlx5_vfio_aux_ops mlx5_vfio_aux_track_ops = {
 	.track_read_clear = mlx5_vfio_aux_track_read_clear,
 };
 
+/* Destroy the keys the driver still holds (it should hold none) */
+static void mlx5_vfio_aux_drop_keys(struct mlx5_vfio_aux *aux)
+{
+	unsigned long key;
+	void *entry;
+
+	xa_for_each(&aux->mkeys, key, entry) {
+		/* Whoever erases a key destroys it: detach may race removal */
+		if (!xa_erase(&aux->mkeys, key))
+			continue;
+		dev_warn(&aux->madev.adev.dev,
+			 "driver leaked memory key 0x%lx, destroying it\n", key);
+		aux->be->mkey_destroy(aux, key);
+	}
+}
+
 static void mlx5_vfio_aux_release(struct device *dev)
 {
 	struct auxiliary_device *adev = to_auxiliary_dev(dev);
 	struct mlx5_vfio_aux *aux = to_mlx5_vfio_aux(to_mlx5_vfio_aux_dev(adev));
 
 	xa_destroy(&aux->mkeys);
+	mutex_destroy(&aux->ev_lock);
 	aux->be->release(aux);
 }
 
@@ -125,7 +149,9 @@ int mlx5_vfio_aux_add(struct mlx5_vfio_aux *aux, struct device *parent,
 	int ret;
 
 	aux->be = be;
+	mutex_init(&aux->ev_lock);
 	init_waitqueue_head(&aux->wq);
+	BLOCKING_INIT_NOTIFIER_HEAD(&aux->madev.events);
 	xa_init(&aux->mkeys);
 	aux->madev.domain = domain;
 	aux->madev.bus = bus;
@@ -153,6 +179,7 @@ int mlx5_vfio_aux_add(struct mlx5_vfio_aux *aux, struct device *parent,
 
 err_release:
 	xa_destroy(&aux->mkeys);
+	mutex_destroy(&aux->ev_lock);
 	be->release(aux);
 	return ret;
 }
@@ -169,18 +196,54 @@ err_release:
 void mlx5_vfio_aux_remove(struct mlx5_vfio_aux *aux)
 {
 	struct auxiliary_device *adev = &aux->madev.adev;
-	unsigned long key;
-	void *entry;
 
 	WRITE_ONCE(aux->dying, true);
 	wake_up_all(&aux->wq);
 	auxiliary_device_delete(adev);
-	xa_for_each(&aux->mkeys, key, entry) {
-		dev_warn(&adev->dev, "driver leaked memory key 0x%lx, destroying it\n", key);
-		xa_erase(&aux->mkeys, key);
-		aux->be->mkey_destroy(aux, key);
-	}
+	mlx5_vfio_aux_drop_keys(aux);
 	auxiliary_device_uninit(adev);
+}
+
+/**
+ * mlx5_vfio_aux_detach() - mlx5_core is about to disable the VF's HCA
+ * @aux: added by mlx5_vfio_aux_add()
+ *
+ * The driver's notifiers end what they have on the firmware (commands
+ * still work while they run); then commands and new keys fail with
+ * -ENOTCONN until mlx5_vfio_aux_attach(), and keys left behind are
+ * destroyed.  Nothing happens for a device already detached or going
+ * away.  Sleeps.
+ */
+void mlx5_vfio_aux_detach(struct mlx5_vfio_aux *aux)
+{
+	mutex_lock(&aux->ev_lock);
+	if (!aux->detached && !READ_ONCE(aux->dying)) {
+		blocking_notifier_call_chain(&aux->madev.events,
+					     MLX5_VFIO_AUX_EVENT_DETACH,
+					     &aux->madev);
+		WRITE_ONCE(aux->detached, true);
+		mlx5_vfio_aux_drop_keys(aux);
+	}
+	mutex_unlock(&aux->ev_lock);
+}
+
+/**
+ * mlx5_vfio_aux_attach() - mlx5_core enabled the VF's HCA again
+ * @aux: added by mlx5_vfio_aux_add()
+ *
+ * Commands work again, on a fresh VHCA; the driver's notifiers hear it.
+ * Nothing happens for a device that is not detached.  Sleeps.
+ */
+void mlx5_vfio_aux_attach(struct mlx5_vfio_aux *aux)
+{
+	mutex_lock(&aux->ev_lock);
+	if (aux->detached) {
+		WRITE_ONCE(aux->detached, false);
+		blocking_notifier_call_chain(&aux->madev.events,
+					     MLX5_VFIO_AUX_EVENT_ATTACH,
+					     &aux->madev);
+	}
+	mutex_unlock(&aux->ev_lock);
 }
 
 /**
@@ -190,17 +253,21 @@ void mlx5_vfio_aux_remove(struct mlx5_vfio_aux *aux)
  *
  * For simulated command latency: never sleeps past the start of removal.
  *
- * Return: 0 after @ms, -ENODEV when removal started, -EINTR on a signal.
+ * Return: 0 after @ms, -ENODEV when removal started, -ENOTCONN when the
+ * VF is detached by then, -EINTR on a signal.
  */
 int mlx5_vfio_aux_wait(struct mlx5_vfio_aux *aux, unsigned int ms)
 {
 	long left;
 
-	if (!ms)
-		return READ_ONCE(aux->dying) ? -ENODEV : 0;
-	left = wait_event_interruptible_timeout(aux->wq, READ_ONCE(aux->dying),
-						msecs_to_jiffies(ms));
-	if (left < 0)
-		return -EINTR;
-	return READ_ONCE(aux->dying) ? -ENODEV : 0;
+	if (ms) {
+		left = wait_event_interruptible_timeout(aux->wq,
+							READ_ONCE(aux->dying),
+							msecs_to_jiffies(ms));
+		if (left < 0)
+			return -EINTR;
+	}
+	if (READ_ONCE(aux->dying))
+		return -ENODEV;
+	return READ_ONCE(aux->detached) ? -ENOTCONN : 0;
 }

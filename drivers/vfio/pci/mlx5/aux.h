@@ -15,13 +15,21 @@
  * end), deletes the auxiliary device (which waits for the driver's
  * remove()), destroys leaked keys and drops the provider's reference.
  *
- * Locking: no lock of its own besides the xarray's internal one; @dying is
- * written once, read locklessly, and @wq wakes waiters when it is set.
+ * mlx5_vfio_aux_detach() and mlx5_vfio_aux_attach() follow mlx5_core
+ * disabling and enabling the VF's HCA: they call the driver's notifiers
+ * (<linux/mlx5_vfio.h>, "Detach and attach"); in between, commands and
+ * new keys fail with -ENOTCONN.
+ *
+ * Locking: @ev_lock serialises detach and attach (it is held while the
+ * driver's notifiers run, and taken by nothing they call).  @dying is
+ * written once, @detached under @ev_lock; both are read locklessly, and
+ * @wq wakes waiters when @dying is set.  @mkeys has its internal lock.
  */
 #ifndef MLX5_VFIO_AUX_H
 #define MLX5_VFIO_AUX_H
 
 #include <linux/mlx5_vfio.h>
+#include <linux/mutex.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
 
@@ -57,6 +65,9 @@ struct mlx5_vfio_aux_backend {
  * @madev: what the driver sees
  * @be: the provider's backend
  * @dying: removal has started; set once, read with READ_ONCE()
+ * @ev_lock: serialises detach and attach
+ * @detached: the VF's HCA is disabled; written under @ev_lock, read with
+ *	READ_ONCE()
  * @wq: woken when @dying is set
  * @mkeys: keys the driver holds (value entries indexed by key), for the
  *	leak check at removal; protected by its own internal lock
@@ -65,6 +76,8 @@ struct mlx5_vfio_aux {
 	struct mlx5_vfio_aux_dev madev;
 	const struct mlx5_vfio_aux_backend *be;
 	bool dying;
+	struct mutex ev_lock;	/* detach and attach; see the top */
+	bool detached;
 	wait_queue_head_t wq;
 	struct xarray mkeys;
 };
@@ -81,6 +94,8 @@ int mlx5_vfio_aux_add(struct mlx5_vfio_aux *aux, struct device *parent,
 		      u32 domain, u8 bus, u8 devfn, u16 function_id,
 		      u16 vhca_id, const struct mlx5_vfio_aux_backend *be);
 void mlx5_vfio_aux_remove(struct mlx5_vfio_aux *aux);
+void mlx5_vfio_aux_detach(struct mlx5_vfio_aux *aux);
+void mlx5_vfio_aux_attach(struct mlx5_vfio_aux *aux);
 int mlx5_vfio_aux_wait(struct mlx5_vfio_aux *aux, unsigned int ms);
 
 #endif /* MLX5_VFIO_AUX_H */

@@ -34,7 +34,11 @@
  *     tracker too large for the firmware's memory -ENOSPC.
  * Tracking stops (the tracker is destroyed) at STOP, when the device is
  * closed, reset through its own fd (VFIO_DEVICE_RESET, a hot reset it
- * asks for) or removed.  Not (yet): an FLR the user starts through
+ * asks for) or removed, and when the PF side detaches the VF
+ * (mlx5vf_dirty_detach(): mlx5_core disables its HCA).  After a detach
+ * the dirty pages since the last REPORT are lost: every REPORT fails
+ * with -EIO until the user STOPs (which then succeeds) or STARTs again;
+ * a START while detached fails with -ENOTCONN.  Not (yet): an FLR the user starts through
  * emulated config space, or a hot reset asked for through another device
  * of the set; the tracker then keeps running over a reset function.
  *
@@ -192,12 +196,48 @@ void mlx5vf_dirty_teardown(struct mlx5vf_dirty *d, bool dead)
 	mutex_lock(&d->lock);
 	if (dead)
 		d->dead = true;
+	d->lost = false;
 	if (d->active) {
 		ret = mlx5vf_dirty_stop_locked(d);
 		if (ret && ret != -ENODEV)
 			dev_warn(d->dev, "cannot destroy the page tracker: %d\n",
 				 ret);
 	}
+	mutex_unlock(&d->lock);
+}
+
+/**
+ * mlx5vf_dirty_detach() - the PF side detaches the VF: tracking ends
+ * @d: the device's tracking state
+ *
+ * The tracker is destroyed while commands still work; a user who was
+ * tracking learns it from its next REPORT (-EIO).  No START succeeds
+ * until mlx5vf_dirty_attach().
+ */
+void mlx5vf_dirty_detach(struct mlx5vf_dirty *d)
+{
+	int ret;
+
+	mutex_lock(&d->lock);
+	d->detached = true;
+	if (d->active) {
+		d->lost = true;
+		ret = mlx5vf_dirty_stop_locked(d);
+		if (ret)
+			dev_warn(d->dev, "cannot destroy the page tracker: %d\n",
+				 ret);
+	}
+	mutex_unlock(&d->lock);
+}
+
+/**
+ * mlx5vf_dirty_attach() - the PF side attached the VF again
+ * @d: the device's tracking state
+ */
+void mlx5vf_dirty_attach(struct mlx5vf_dirty *d)
+{
+	mutex_lock(&d->lock);
+	d->detached = false;
 	mutex_unlock(&d->lock);
 }
 
@@ -293,10 +333,15 @@ static int mlx5vf_log_start(struct vfio_device *vdev,
 		ret = -ENODEV;
 		goto out_unlock;
 	}
+	if (d->detached) {
+		ret = -ENOTCONN;
+		goto out_unlock;
+	}
 	if (d->active) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}
+	d->lost = false;
 	d->ranges = kmalloc_array(nnodes, sizeof(*d->ranges), GFP_KERNEL);
 	d->entries = (void *)get_zeroed_page(GFP_KERNEL);
 	if (!d->ranges || !d->entries) {
@@ -337,8 +382,11 @@ static int mlx5vf_log_stop(struct vfio_device *vdev)
 		ret = -ENODEV;
 	else if (d->active)
 		ret = mlx5vf_dirty_stop_locked(d);
+	else if (d->lost)
+		ret = 0;	/* a detach ended it: the user ends it too */
 	else
 		ret = -EINVAL;
+	d->lost = false;
 	mutex_unlock(&d->lock);
 	return ret;
 }
@@ -419,6 +467,10 @@ static int mlx5vf_log_read_and_clear(struct vfio_device *vdev,
 	mutex_lock(&d->lock);
 	if (d->dead) {
 		ret = -ENODEV;
+		goto out_unlock;
+	}
+	if (d->lost) {
+		ret = -EIO;
 		goto out_unlock;
 	}
 	/*

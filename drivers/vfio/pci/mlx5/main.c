@@ -30,6 +30,13 @@
  * VF's driver data is its vfio_pci_core_device (the library needs that);
  * otherwise it is NULL, which the library's error handlers understand.
  *
+ * A PF half that is detached (<linux/mlx5_vfio.h>: mlx5_core disabled
+ * the VF's HCA for a while, e.g. a health recovery) stays bound: the
+ * vfio_device stays too and its user keeps it; only migration and dirty
+ * tracking end and fail with -ENOTCONN until the PF half attaches again
+ * (mlx5vf_pf_event()).  A device fused while its PF half is detached
+ * offers no migration (the capability queries fail).
+ *
  * Locking
  *
  *   pci_dev device lock	held (by the driver core on the VF side, by
@@ -48,6 +55,7 @@
 #include <linux/device.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/notifier.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
@@ -277,6 +285,33 @@ static const struct vfio_device_ops mlx5vf_ops = {
 
 /* ---- fusion ---- */
 
+/*
+ * The PF side detaches the VF (mlx5_core disables its HCA; commands still
+ * work during this call) or attaches it again.  Runs on the PF half's
+ * event chain, on which the device is only while fused: unfusion leaves
+ * the chain (waiting for a call in progress) before it aborts migration.
+ */
+static int mlx5vf_pf_event(struct notifier_block *nb, unsigned long event,
+			   void *data)
+{
+	struct mlx5vf_dev *mvdev = container_of(nb, struct mlx5vf_dev, pf_nb);
+	struct device *dev = mvdev->core.vdev.dev;
+
+	switch (event) {
+	case MLX5_VFIO_AUX_EVENT_DETACH:
+		dev_info(dev, "PF side detached the VF: migration and dirty tracking end until it attaches again\n");
+		mlx5vf_mig_detach(&mvdev->mig);
+		mlx5vf_dirty_detach(&mvdev->dirty);
+		break;
+	case MLX5_VFIO_AUX_EVENT_ATTACH:
+		mlx5vf_dirty_attach(&mvdev->dirty);
+		mlx5vf_mig_attach(&mvdev->mig);
+		dev_info(dev, "PF side attached the VF again\n");
+		break;
+	}
+	return NOTIFY_OK;
+}
+
 /* Both halves are bound: create and register the vfio_device */
 static int mlx5vf_fuse(struct mlx5vf_slot *slot)
 {
@@ -303,6 +338,11 @@ static int mlx5vf_fuse(struct mlx5vf_slot *slot)
 	if (mvdev->mig.offered && !mlx5vf_dirty_probe(&mvdev->dirty, slot->madev))
 		mvdev->core.vdev.log_ops = &mlx5vf_log_ops;
 
+	mvdev->pf_nb.notifier_call = mlx5vf_pf_event;
+	ret = blocking_notifier_chain_register(&slot->madev->events,
+					       &mvdev->pf_nb);
+	if (ret)
+		goto out_put;
 	dev_set_drvdata(&pdev->dev, &mvdev->core);
 	ret = vfio_pci_core_register_device(&mvdev->core);
 	if (ret)
@@ -319,6 +359,8 @@ static int mlx5vf_fuse(struct mlx5vf_slot *slot)
 
 out_drvdata:
 	dev_set_drvdata(&pdev->dev, NULL);
+	blocking_notifier_chain_unregister(&slot->madev->events, &mvdev->pf_nb);
+out_put:
 	vfio_put_device(&mvdev->core.vdev);
 	pci_warn(pdev, "cannot register the vfio device: %d\n", ret);
 	return ret;
@@ -337,6 +379,7 @@ static void mlx5vf_unfuse(struct mlx5vf_slot *slot, const char *leaving)
 		 leaving);
 	WRITE_ONCE(slot->fused, false);
 	WRITE_ONCE(slot->migration, false);
+	blocking_notifier_chain_unregister(&mvdev->madev->events, &mvdev->pf_nb);
 	mlx5vf_mig_abort(&mvdev->mig, true);
 	mlx5vf_dirty_teardown(&mvdev->dirty, true);
 	/* Asks the user to release the device and waits until it has */

@@ -18,7 +18,12 @@
  *
  * Any failure puts the device in ERROR; VFIO_DEVICE_RESET (mlx5vf_mig_reset)
  * brings it back to RUNNING, and so do close and any reset the PCI core
- * makes (mlx5vf_mig_reset_done()).  The driver remembers which halves of
+ * makes (mlx5vf_mig_reset_done()).  When the PF side detaches the VF
+ * (mlx5vf_mig_detach(): mlx5_core disables its HCA, e.g. for a health
+ * recovery) the session ends, a device off RUNNING goes to ERROR (its
+ * VHCA, fresh after the re-enable, is no longer where the state says),
+ * and every arc fails with -ENOTCONN until the VF is attached again; a
+ * reset still brings the state to RUNNING.  The driver remembers which halves of
  * the VHCA it suspended and resumes them when it gives the device back,
  * whatever state the user left it in.
  *
@@ -304,6 +309,39 @@ void mlx5vf_mig_reset_done(struct mlx5vf_mig *mig)
 }
 
 /**
+ * mlx5vf_mig_detach() - the PF side detaches the VF
+ * @mig: the state
+ *
+ * Called before mlx5_core disables the VF's HCA, while commands still
+ * work: the session ends (its data fd fails with -ENOTCONN), nothing is
+ * suspended any more once the HCA comes back, and the state is ERROR
+ * unless it was RUNNING.
+ */
+void mlx5vf_mig_detach(struct mlx5vf_mig *mig)
+{
+	mlx5vf_mig_lock(mig);
+	mig->detached = true;
+	if (mig->offered && !mig->dead) {
+		mlx5vf_mig_end_session(mig, -ENOTCONN);
+		mig->suspended = 0;
+		if (mig->state != VFIO_DEVICE_STATE_RUNNING)
+			mig->state = VFIO_DEVICE_STATE_ERROR;
+	}
+	mlx5vf_mig_unlock(mig);
+}
+
+/**
+ * mlx5vf_mig_attach() - the PF side attached the VF again
+ * @mig: the state
+ */
+void mlx5vf_mig_attach(struct mlx5vf_mig *mig)
+{
+	mlx5vf_mig_lock(mig);
+	mig->detached = false;
+	mlx5vf_mig_unlock(mig);
+}
+
+/**
  * mlx5vf_mig_abort() - end any migration: the user or a half goes away
  * @mig: the state
  * @dead: removal started: refuse any further migration
@@ -377,6 +415,9 @@ struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 	int ret;
 
 	lockdep_assert_held(&mig->lock);
+
+	if (mig->detached)
+		return mlx5vf_mig_fail(mig, -ENOTCONN);
 
 	/* P2P quiescing: the device stops initiating DMA */
 	if (ARC(RUNNING, RUNNING_P2P) || ARC(PRE_COPY, PRE_COPY_P2P))
@@ -501,9 +542,13 @@ int mlx5vf_mig_data_size(struct mlx5vf_mig *mig, unsigned long *len)
 	int ret;
 
 	mlx5vf_mig_lock(mig);
-	ret = mig->dead ? -ENODEV :
-	      mlx5vf_cmd_query_mig_state(mig->madev, false, &required,
-					 &remaining);
+	if (mig->dead)
+		ret = -ENODEV;
+	else if (mig->detached)
+		ret = -ENOTCONN;
+	else
+		ret = mlx5vf_cmd_query_mig_state(mig->madev, false, &required,
+						 &remaining);
 	mlx5vf_mig_unlock(mig);
 	if (ret)
 		return ret;

@@ -250,6 +250,8 @@ enum mlx5vf_mig_user {
  * @dev: the VF, for messages
  * @offered: migration is offered (the firmware answered at fusion)
  * @dead: removal started: no new migration
+ * @detached: the PF side detached the VF (its HCA is disabled): every
+ *	arc fails with -ENOTCONN until it attaches again
  * @state: the current VFIO device state
  * @suspended: MLX5VF_SUSP_* halves of the VHCA the driver suspended
  * @session: the data stream of the saving group or of RESUMING, or NULL
@@ -270,6 +272,7 @@ struct mlx5vf_mig {
 	struct device *dev;
 	bool offered;
 	bool dead;
+	bool detached;
 	enum vfio_device_mig_state state;
 	u8 suspended;
 	struct mlx5vf_session *session;
@@ -289,6 +292,8 @@ void mlx5vf_mig_lock(struct mlx5vf_mig *mig);
 void mlx5vf_mig_unlock(struct mlx5vf_mig *mig);
 void mlx5vf_mig_reset_done(struct mlx5vf_mig *mig);
 void mlx5vf_mig_abort(struct mlx5vf_mig *mig, bool dead);
+void mlx5vf_mig_detach(struct mlx5vf_mig *mig);
+void mlx5vf_mig_attach(struct mlx5vf_mig *mig);
 struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 				       enum vfio_device_mig_state next);
 int mlx5vf_mig_data_size(struct mlx5vf_mig *mig, unsigned long *len);
@@ -315,6 +320,9 @@ struct mlx5vf_dirty_range {
  * @dev: the VF, for messages
  * @offered: the provider reports and the firmware has a page tracker
  * @dead: removal started: no new tracking
+ * @detached: the PF side detached the VF: no new tracking until it attaches
+ * @lost: a detach ended the tracking the user started: REPORT fails
+ *	until the user's STOP or a new START
  * @max_ranges: pg_track_max_num_range of the firmware
  * @log_min_page: pg_track_log_min_page_size
  * @log_max_page: pg_track_log_max_page_size
@@ -332,6 +340,8 @@ struct mlx5vf_dirty {
 	struct device *dev;
 	bool offered;
 	bool dead;
+	bool detached;
+	bool lost;
 	u32 max_ranges;
 	u8 log_min_page;
 	u8 log_max_page;
@@ -350,6 +360,8 @@ void mlx5vf_dirty_init(struct mlx5vf_dirty *d, struct device *dev);
 void mlx5vf_dirty_destroy(struct mlx5vf_dirty *d);
 int mlx5vf_dirty_probe(struct mlx5vf_dirty *d, struct mlx5_vfio_aux_dev *madev);
 void mlx5vf_dirty_teardown(struct mlx5vf_dirty *d, bool dead);
+void mlx5vf_dirty_detach(struct mlx5vf_dirty *d);
+void mlx5vf_dirty_attach(struct mlx5vf_dirty *d);
 
 /* ---- the fused device (main.c) ---- */
 
@@ -358,6 +370,8 @@ void mlx5vf_dirty_teardown(struct mlx5vf_dirty *d, bool dead);
  * @core: the library's device; first member
  * @slot: the fusion slot this device belongs to
  * @madev: the PF half, bound for the whole life of this device
+ * @pf_nb: on @madev's event chain (detach and attach) while registered
+ *	with the vfio core
  * @mig: migration state
  * @dirty: dirty-page tracking state (independent of @mig)
  */
@@ -365,6 +379,7 @@ struct mlx5vf_dev {
 	struct vfio_pci_core_device core;
 	struct mlx5vf_slot *slot;
 	struct mlx5_vfio_aux_dev *madev;
+	struct notifier_block pf_nb;
 	struct mlx5vf_mig mig;
 	struct mlx5vf_dirty dirty;
 };

@@ -12,20 +12,25 @@
  * How it finds the PFs: a PCI bus notifier sees every function bound to
  * and unbound from the pci_driver named "mlx5_core" (and, at load, the
  * functions already bound).  For such a PF with SR-IOV it:
- *   - allocates a protection domain for the memory keys;
  *   - creates the auxiliary device mlx5_core.vfio_pci.<id> for each VF
  *     whose pci_dev exists (VFs enabled earlier) and for each VF that
- *     appears later (BUS_NOTIFY_ADD_DEVICE);
+ *     appears later (BUS_NOTIFY_ADD_DEVICE), with a protection domain of
+ *     its own for the memory keys;
  *   - follows each such VF with an mlx5 SR-IOV blocking notifier
  *     (mlx5_sriov_blocking_notifier_register()).  mlx5_core accepts the
  *     registration only for VF numbers below the count it recorded when
  *     sriov_configure returned, i.e. not yet while it adds the VFs: the
  *     registration is retried from a delayed work until the PF's device
  *     lock (held by sriov_numvfs writes) is free;
+ *   - detaches a VF's auxiliary device when mlx5_core disables the VF's
+ *     HCA while its pci_dev stays (MLX5_PF_NOTIFY_DISABLE_VF: SR-IOV
+ *     detach for a health recovery, a firmware reset, a devlink reload):
+ *     the driver ends its migration, then the protection domain is freed
+ *     (a firmware reset would lose it anyway); MLX5_PF_NOTIFY_ENABLE_VF
+ *     allocates a new one and attaches the device again;
  *   - removes a VF's auxiliary device when its pci_dev goes
  *     (BUS_NOTIFY_DEL_DEVICE, from pci_disable_sriov(), before mlx5_core
- *     disables the VF's HCA) or when mlx5_core disables it
- *     (MLX5_PF_NOTIFY_DISABLE_VF), and all of them when the PF leaves
+ *     disables the VF's HCA), and all of them when the PF leaves
  *     mlx5_core (BUS_NOTIFY_UNBIND_DRIVER, before mlx5_core's remove) or
  *     this module is unloaded.
  * The PF's struct mlx5_core_dev is its PCI driver data, as for
@@ -81,7 +86,6 @@ struct mlx5_vfio_pf_nb {
  * @node: in mlx5_vfio_pf_list
  * @pdev: the PF (reference held)
  * @mdev: its mlx5_core device, valid while the PF stays bound
- * @pdn: protection domain of the memory keys
  * @total_vfs: VF slots
  * @nb_lock: serialises (un)registration of @nbs and their @registered
  * @nb_work: retries registrations mlx5_core refused
@@ -93,7 +97,6 @@ struct mlx5_vfio_pf {
 	struct list_head node;
 	struct pci_dev *pdev;
 	struct mlx5_core_dev *mdev;
-	u32 pdn;
 	int total_vfs;
 	struct mutex nb_lock;	/* before mlx5's chain lock; see the top */
 	struct delayed_work nb_work;
@@ -106,7 +109,9 @@ struct mlx5_vfio_pf {
  * @aux: its auxiliary device
  * @mdev: the PF's mlx5_core device
  * @dma_dev: the device the key pages are mapped for (the PF)
- * @pdn: the PF's protection domain
+ * @pdn: the VF's protection domain, while @has_pd
+ * @has_pd: @pdn is allocated; changed only while the auxiliary device is
+ *	detached (no key is made then) or being added or removed
  * @mkeys: struct mlx5_vfio_pf_mkey by key; its own internal lock
  */
 struct mlx5_vfio_pf_vf {
@@ -114,6 +119,7 @@ struct mlx5_vfio_pf_vf {
 	struct mlx5_core_dev *mdev;
 	struct device *dma_dev;
 	u32 pdn;
+	bool has_pd;
 	struct xarray mkeys;
 };
 
@@ -240,10 +246,20 @@ static void mlx5_vfio_pf_mkey_destroy(struct mlx5_vfio_aux *aux, u32 mkey)
 	kvfree(mk);
 }
 
+/* Free the VF's protection domain, if it has one */
+static void pf_vf_put_pd(struct mlx5_vfio_pf_vf *vf)
+{
+	if (vf->has_pd)
+		mlx5_core_dealloc_pd(vf->mdev, vf->pdn);
+	vf->has_pd = false;
+}
+
+/* Removal freed the PD; only a failed mlx5_vfio_aux_add() gets here with one */
 static void mlx5_vfio_pf_release(struct mlx5_vfio_aux *aux)
 {
 	struct mlx5_vfio_pf_vf *vf = to_pf_vf(aux);
 
+	pf_vf_put_pd(vf);
 	xa_destroy(&vf->mkeys);
 	kfree(vf);
 }
@@ -365,8 +381,14 @@ static void pf_vf_attach(struct pci_dev *vfdev)
 		goto out_unlock;
 	vf->mdev = pf->mdev;
 	vf->dma_dev = &pf->pdev->dev;
-	vf->pdn = pf->pdn;
 	xa_init(&vf->mkeys);
+	ret = mlx5_core_alloc_pd(pf->mdev, &vf->pdn);
+	if (ret) {
+		pci_warn(vfdev, "mlx5-vfio-pf: no protection domain: %d\n", ret);
+		kfree(vf);
+		goto out_unlock;
+	}
+	vf->has_pd = true;
 	/* On failure this frees vf through mlx5_vfio_pf_release() */
 	ret = mlx5_vfio_aux_add(&vf->aux, &pf->pdev->dev, pci_domain_nr(vfdev->bus),
 				vfdev->bus->number, vfdev->devfn, id + 1, vhca_id,
@@ -391,17 +413,24 @@ out_unlock:
 }
 
 /* Take VF @id's auxiliary device out of its slot and remove it */
-static void pf_vf_detach(struct mlx5_vfio_pf *pf, int id)
+static void pf_vf_remove(struct mlx5_vfio_pf *pf, int id)
 {
 	struct mlx5_vfio_aux *aux;
+	struct device *dev;
 
 	mutex_lock(&mlx5_vfio_pf_lock);
 	aux = pf->vfs[id];
 	pf->vfs[id] = NULL;
 	mutex_unlock(&mlx5_vfio_pf_lock);
+	if (!aux)
+		return;
+	dev = &aux->madev.adev.dev;
+	get_device(dev);
 	/* May wait for the VFIO user: no lock held */
-	if (aux)
-		mlx5_vfio_aux_remove(aux);
+	mlx5_vfio_aux_remove(aux);
+	/* The driver is gone and its keys are destroyed */
+	pf_vf_put_pd(to_pf_vf(aux));
+	put_device(dev);
 }
 
 /* Stop following VF @id; mlx5_core still counts it (see the top) */
@@ -430,7 +459,44 @@ static void pf_vf_gone(struct pci_dev *vfdev)
 	if (!pf || id < 0 || id >= pf->total_vfs)
 		return;
 	pf_nb_drop(pf, id);
-	pf_vf_detach(pf, id);
+	pf_vf_remove(pf, id);
+}
+
+/*
+ * mlx5_core disables VF @id's HCA (@enable false) or enables it again.
+ * Called inside mlx5_core's chain, which pf_vf_gone() and teardown leave
+ * (unregistering waits for a call in progress) before they remove the
+ * auxiliary device: it stays while this runs.  A VF whose pci_dev is new
+ * is not here yet (BUS_NOTIFY_ADD_DEVICE comes after ENABLE_VF).
+ */
+static void pf_vf_event(struct mlx5_vfio_pf *pf, int id, bool enable)
+{
+	struct mlx5_vfio_pf_vf *vf;
+	struct mlx5_vfio_aux *aux;
+	int ret;
+
+	mutex_lock(&mlx5_vfio_pf_lock);
+	aux = pf->vfs[id];
+	mutex_unlock(&mlx5_vfio_pf_lock);
+	if (!aux)
+		return;
+	vf = to_pf_vf(aux);
+	if (!enable) {
+		/* The driver ends its migration; then no key is made */
+		mlx5_vfio_aux_detach(aux);
+		pf_vf_put_pd(vf);
+		return;
+	}
+	if (!vf->has_pd) {
+		ret = mlx5_core_alloc_pd(vf->mdev, &vf->pdn);
+		if (ret) {
+			pci_warn(pf->pdev, "mlx5-vfio-pf: VF %d stays detached: no protection domain: %d\n",
+				 id, ret);
+			return;
+		}
+		vf->has_pd = true;
+	}
+	mlx5_vfio_aux_attach(aux);
 }
 
 static int pf_sriov_event(struct notifier_block *nb, unsigned long event,
@@ -438,13 +504,10 @@ static int pf_sriov_event(struct notifier_block *nb, unsigned long event,
 {
 	struct mlx5_vfio_pf_nb *pnb = container_of(nb, struct mlx5_vfio_pf_nb, nb);
 
-	/*
-	 * Called inside mlx5_core's chain: removing the auxiliary device is
-	 * fine, unregistering is not (pf_vf_gone() and teardown do it).  The
-	 * VF's pci_dev appears after ENABLE_VF: BUS_NOTIFY_ADD_DEVICE.
-	 */
 	if (event == MLX5_PF_NOTIFY_DISABLE_VF)
-		pf_vf_detach(pnb->pf, pnb->vf_id);
+		pf_vf_event(pnb->pf, pnb->vf_id, false);
+	else if (event == MLX5_PF_NOTIFY_ENABLE_VF)
+		pf_vf_event(pnb->pf, pnb->vf_id, true);
 	return NOTIFY_OK;
 }
 
@@ -457,7 +520,7 @@ static void pf_free(struct mlx5_vfio_pf *pf)
 	kfree(pf);
 }
 
-/* Forget a PF taken off mlx5_vfio_pf_list: notifiers, VFs, its PD */
+/* Forget a PF taken off mlx5_vfio_pf_list: notifiers, VFs */
 static void pf_teardown(struct mlx5_vfio_pf *pf)
 {
 	int id;
@@ -467,8 +530,7 @@ static void pf_teardown(struct mlx5_vfio_pf *pf)
 	for (id = 0; id < pf->total_vfs; id++)
 		pf_nb_drop(pf, id);
 	for (id = 0; id < pf->total_vfs; id++)
-		pf_vf_detach(pf, id);
-	mlx5_core_dealloc_pd(pf->mdev, pf->pdn);
+		pf_vf_remove(pf, id);
 	pf_free(pf);
 }
 
@@ -477,7 +539,7 @@ static void pf_attach(struct pci_dev *pdev)
 {
 	struct pci_dev *vfdev = NULL;
 	struct mlx5_vfio_pf *pf;
-	int id, ret;
+	int id;
 
 	pf = kzalloc(sizeof(*pf), GFP_KERNEL);
 	if (!pf)
@@ -491,11 +553,6 @@ static void pf_attach(struct pci_dev *pdev)
 	pf->vfs = kcalloc(pf->total_vfs, sizeof(*pf->vfs), GFP_KERNEL);
 	if (!pf->mdev || !pf->nbs || !pf->vfs)
 		goto err_free;
-	ret = mlx5_core_alloc_pd(pf->mdev, &pf->pdn);
-	if (ret) {
-		pci_warn(pdev, "mlx5-vfio-pf: no protection domain: %d\n", ret);
-		goto err_free;
-	}
 	for (id = 0; id < pf->total_vfs; id++) {
 		pf->nbs[id].pf = pf;
 		pf->nbs[id].vf_id = id;
@@ -504,7 +561,7 @@ static void pf_attach(struct pci_dev *pdev)
 	mutex_lock(&mlx5_vfio_pf_lock);
 	if (mlx5_vfio_pf_exiting) {
 		mutex_unlock(&mlx5_vfio_pf_lock);
-		goto err_dealloc_pd;
+		goto err_free;
 	}
 	list_add_tail(&pf->node, &mlx5_vfio_pf_list);
 	mutex_unlock(&mlx5_vfio_pf_lock);
@@ -517,8 +574,6 @@ static void pf_attach(struct pci_dev *pdev)
 			pf_vf_attach(vfdev);
 	return;
 
-err_dealloc_pd:
-	mlx5_core_dealloc_pd(pf->mdev, pf->pdn);
 err_free:
 	pf_free(pf);
 }

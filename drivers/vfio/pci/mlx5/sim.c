@@ -29,6 +29,10 @@
  *	context		 the VHCA's context, 256 bytes (tests set a pattern
  *			 in a source and compare it in the destination)
  *	function_id, vhca_id  what QUERY_HCA_CAP answers (read only)
+ *	detached	 Y: mlx5_core disables the VF's HCA (the driver is
+ *			 told first, commands then fail with -ENOTCONN and
+ *			 the VHCA is reset); N: enables it again; reads
+ *			 back Y or N
  *	dma_write	 (write only) "<iova> <len>": the VF DMA-wrote those
  *			 bytes; pages of them inside the ranges of its page
  *			 tracker become dirty, the rest is ignored.  Numbers
@@ -211,6 +215,47 @@ static const struct file_operations sim_context_fops = {
 	.llseek = default_llseek,
 };
 
+static ssize_t sim_detached_read(struct file *file, char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	struct mlx5_vfio_sim_vf *vf = file->private_data;
+	char s[2] = { READ_ONCE(vf->aux.detached) ? 'Y' : 'N', '\n' };
+
+	return simple_read_from_buffer(ubuf, count, ppos, s, sizeof(s));
+}
+
+/*
+ * Y: what mlx5_core's MLX5_PF_NOTIFY_DISABLE_VF does (the driver hears
+ * it first, then the HCA goes); N: MLX5_PF_NOTIFY_ENABLE_VF
+ */
+static ssize_t sim_detached_write(struct file *file, const char __user *ubuf,
+				  size_t count, loff_t *ppos)
+{
+	struct mlx5_vfio_sim_vf *vf = file->private_data;
+	bool detach;
+	int ret;
+
+	ret = kstrtobool_from_user(ubuf, count, &detach);
+	if (ret)
+		return ret;
+	if (detach) {
+		mlx5_vfio_aux_detach(&vf->aux);
+		mlx5_vfio_sim_hca_reset(vf);
+	} else {
+		mlx5_vfio_aux_attach(&vf->aux);
+	}
+	*ppos += count;
+	return count;
+}
+
+static const struct file_operations sim_detached_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = sim_detached_read,
+	.write = sim_detached_write,
+	.llseek = default_llseek,
+};
+
 /* "<iova> <len>": the simulated VF DMA-writes there */
 static ssize_t sim_dma_write_write(struct file *file, const char __user *ubuf,
 				   size_t count, loff_t *ppos)
@@ -257,6 +302,7 @@ static void sim_debugfs_init(struct mlx5_vfio_sim_vf *vf)
 	debugfs_create_bool("migratable", 0600, d, &vf->migratable);
 	debugfs_create_file("context", 0600, d, vf, &sim_context_fops);
 	debugfs_create_file("dma_write", 0200, d, vf, &sim_dma_write_fops);
+	debugfs_create_file("detached", 0600, d, vf, &sim_detached_fops);
 	debugfs_create_x16("function_id", 0400, d, &vf->aux.madev.function_id);
 	debugfs_create_x16("vhca_id", 0400, d, &vf->aux.madev.vhca_id);
 	debugfs_create_u32("mkeys_made", 0400, d, &vf->mkeys_made);

@@ -299,6 +299,7 @@ int mlx5_vfio_sim_mkey_create(struct mlx5_vfio_aux *aux, struct page **pages,
 			      u32 *mkey);
 void mlx5_vfio_sim_mkey_destroy(struct mlx5_vfio_aux *aux, u32 mkey);
 int mlx5_vfio_sim_state_init(struct mlx5_vfio_sim_vf *vf);
+void mlx5_vfio_sim_hca_reset(struct mlx5_vfio_sim_vf *vf);
 void mlx5_vfio_sim_state_free(struct mlx5_vfio_sim_vf *vf);
 
 /* The page tracker (sim_track.c) */

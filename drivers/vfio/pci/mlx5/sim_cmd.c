@@ -972,6 +972,30 @@ int mlx5_vfio_sim_exec(struct mlx5_vfio_aux *aux, const void *in, int inlen,
 	return ret;
 }
 
+/**
+ * mlx5_vfio_sim_hca_reset() - the VF's HCA was disabled: a fresh VHCA
+ * @vf: the VF
+ *
+ * What disabling and enabling a real VF's HCA does to the state
+ * simulated here: not suspended, no tracking, no image pending or
+ * half loaded, no page tracker, a new context.  BAR2 stays as it is (the
+ * function's memory, not the VHCA's).
+ */
+void mlx5_vfio_sim_hca_reset(struct mlx5_vfio_sim_vf *vf)
+{
+	mutex_lock(&vf->lock);
+	vf->init_suspended = false;
+	vf->resp_suspended = false;
+	vf->tracking = false;
+	vf->scan_valid = false;
+	vf->save.active = false;
+	vf->save.need = 0;
+	sim_load_reset(vf);
+	mlx5_vfio_sim_track_destroy(vf);
+	get_random_bytes(vf->ctx, sizeof(vf->ctx));
+	mutex_unlock(&vf->lock);
+}
+
 /*
  * Allocate the VHCA state of a new VF (its BAR2 already mapped).  Its lock
  * and key table were initialised when the VF was allocated, so that

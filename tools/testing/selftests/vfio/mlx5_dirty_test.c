@@ -113,6 +113,15 @@ static int dma_write_str(const char *bdf, const char *s)
 	return vfio_write_file(path, s);
 }
 
+/* What mlx5_core's DISABLE_VF (@on) or ENABLE_VF does to the PF side */
+static int sim_detach(const char *bdf, bool on)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), SIM_DBG "/%s/detached", bdf);
+	return vfio_write_file(path, on ? "Y" : "N");
+}
+
 static int dma_write(const char *bdf, uint64_t iova, uint64_t len)
 {
 	char s[64];
@@ -184,6 +193,8 @@ FIXTURE_SETUP(dirty)
 
 FIXTURE_TEARDOWN(dirty)
 {
+	if (self->bdf)
+		sim_detach(self->bdf, false);
 	if (self->d.fd >= 0) {
 		log_stop(self->d.fd);
 		vfio_dev_close(&self->d);
@@ -508,6 +519,36 @@ TEST_F(dirty, torn_down_on_close_and_reset)
 	ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET));
 	ASSERT_EQ(-EINVAL, log_stop(self->d.fd));
 	ASSERT_EQ(0, log_start(self->d.fd, &ps, r, 1));
+	ASSERT_EQ(0, log_stop(self->d.fd));
+}
+
+/*
+ * mlx5_core disables the VF's HCA while tracking runs (a health
+ * recovery): REPORT fails with EIO (the dirty pages since the last one
+ * are lost), START with ENOTCONN while detached, the user's STOP succeeds
+ * once; attached again, tracking works from a new START.
+ */
+TEST_F(dirty, ended_by_pf_detach)
+{
+	const range_t r[] = { { .iova = 1 * MIB, .length = 64 * KIB } };
+	uint64_t bm[1] = {}, ps = 4 * KIB;
+
+	ASSERT_EQ(0, log_start(self->d.fd, &ps, r, 1));
+	ASSERT_EQ(0, dma_write(self->bdf, 1 * MIB, 1));
+	ASSERT_EQ(0, sim_detach(self->bdf, true));
+	EXPECT_EQ(-EIO, log_report(self->d.fd, r[0].iova, r[0].length, ps, bm));
+	EXPECT_EQ(-ENOTCONN, log_start(self->d.fd, &ps, r, 1));
+	EXPECT_EQ(-EIO, log_report(self->d.fd, r[0].iova, r[0].length, ps, bm));
+	EXPECT_EQ(0, log_stop(self->d.fd));
+	EXPECT_EQ(-EINVAL, log_stop(self->d.fd));
+	EXPECT_EQ(-ENOTCONN, log_start(self->d.fd, &ps, r, 1));
+	ASSERT_EQ(0, sim_detach(self->bdf, false));
+	ASSERT_EQ(0, log_start(self->d.fd, &ps, r, 1));
+	ASSERT_EQ(0, log_report(self->d.fd, r[0].iova, r[0].length, ps, bm));
+	ASSERT_EQ(0ULL, bm[0]);
+	ASSERT_EQ(0, dma_write(self->bdf, 1 * MIB + 4 * KIB, 1));
+	ASSERT_EQ(0, log_report(self->d.fd, r[0].iova, r[0].length, ps, bm));
+	ASSERT_EQ(2ULL, bm[0]);
 	ASSERT_EQ(0, log_stop(self->d.fd));
 }
 

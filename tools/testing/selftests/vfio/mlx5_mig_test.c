@@ -108,6 +108,18 @@ static int sim_context(const char *bdf, uint8_t ctx[SIM_CTX_LEN], bool set)
 	return n == SIM_CTX_LEN ? 0 : -EIO;
 }
 
+/*
+ * What mlx5_core's DISABLE_VF (@on) or ENABLE_VF does to the simulated PF
+ * side of @bdf; 0 or -errno
+ */
+static int sim_detach(const char *bdf, bool on)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), SIM_DBG "/%s/detached", bdf);
+	return vfio_write_file(path, on ? "Y" : "N");
+}
+
 /* ---- streams ---- */
 
 struct stream {
@@ -224,6 +236,9 @@ FIXTURE_SETUP(fsm)
 
 FIXTURE_TEARDOWN(fsm)
 {
+	/* A failed pf_detach_attach leaves no VF detached behind */
+	sim_detach(self->p.src.bdf, false);
+	sim_detach(self->p.dst.bdf, false);
 	close_pair(&self->p);
 }
 
@@ -415,6 +430,77 @@ TEST_F(fsm, pci_reset_from_sysfs)
 	close(dfd);
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_EQ(0, memcmp(self->p.sbar, self->p.dbar, self->p.size));
+}
+
+/*
+ * mlx5_core disables the VFs' HCAs (a health recovery) in the middle of a
+ * migration and enables them again: the vfio devices stay with their
+ * user; the data fds end with ENOTCONN, both states go to ERROR, and
+ * while detached a reset gives RUNNING but arcs and the size estimate
+ * fail with ENOTCONN; once attached, a whole migration works.
+ */
+TEST_F(fsm, pf_detach_attach)
+{
+	struct vfio_device_feature_mig_data_size ds = {};
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	uint8_t ctx[SIM_CTX_LEN], ctx2[SIM_CTX_LEN];
+	char buf[64], st[128];
+	int sfd, dfd;
+
+	fill(self->p.sbar, self->p.size, 21);
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
+	ASSERT_EQ(sizeof(buf), read(sfd, buf, sizeof(buf)));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(sizeof(buf), write(dfd, buf, sizeof(buf)));
+	ASSERT_EQ(0, sim_context(self->p.src.bdf, ctx, false));
+	ASSERT_EQ(0, sim_detach(self->p.src.bdf, true));
+	ASSERT_EQ(0, sim_detach(self->p.dst.bdf, true));
+
+	/* The devices stay, the migration is over */
+	ASSERT_EQ(0, vfio_sysfs_read(self->p.src.bdf, "mlx5_vfio_status", st, sizeof(st)));
+	EXPECT_NE(NULL, strstr(st, "vfio=registered migration=offered")) TH_LOG("%s", st);
+	ASSERT_EQ(0, ioctl(self->p.src.fd, VFIO_DEVICE_GET_INFO, &info));
+	errno = 0;
+	EXPECT_EQ(-1, read(sfd, buf, sizeof(buf)));
+	EXPECT_EQ(ENOTCONN, errno);
+	errno = 0;
+	EXPECT_EQ(-1, write(dfd, buf, sizeof(buf)));
+	EXPECT_EQ(ENOTCONN, errno);
+	close(sfd);
+	close(dfd);
+	EXPECT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&self->p.src));
+	EXPECT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&self->p.dst));
+	/* The simulated HCA was disabled: a fresh context */
+	ASSERT_EQ(0, sim_context(self->p.src.bdf, ctx2, false));
+	EXPECT_NE(0, memcmp(ctx, ctx2, sizeof(ctx)));
+
+	/* Detached: reset works, arcs and the size estimate do not */
+	ASSERT_EQ(0, reset(&self->p.src));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.src));
+	EXPECT_EQ(-ENOTCONN, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP, NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&self->p.src));
+	EXPECT_EQ(-ENOTCONN, vfio_device_feature(self->p.src.fd, VFIO_DEVICE_FEATURE_GET |
+			     VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &ds, sizeof(ds)));
+	ASSERT_EQ(0, reset(&self->p.src));
+	ASSERT_EQ(0, reset(&self->p.dst));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.dst));
+
+	/* Attached again: a whole migration, context included */
+	ASSERT_EQ(0, sim_detach(self->p.src.bdf, false));
+	ASSERT_EQ(0, sim_detach(self->p.dst.bdf, false));
+	fill(self->p.sbar, self->p.size, 22);
+	memset(self->p.dbar, 0, self->p.size);
+	ASSERT_EQ(0, sim_context(self->p.src.bdf, ctx, false));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
+	ASSERT_LT(0, vfio_mig_pump(sfd, dfd, false, NULL, NULL));
+	close(sfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(dfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, memcmp(self->p.sbar, self->p.dbar, self->p.size));
+	ASSERT_EQ(0, sim_context(self->p.dst.bdf, ctx2, false));
+	ASSERT_EQ(0, memcmp(ctx, ctx2, sizeof(ctx)));
 }
 
 static void migrate(struct __test_metadata *_metadata, struct pair *p,
