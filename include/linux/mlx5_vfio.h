@@ -16,8 +16,9 @@
  *    the auxiliary device's release callback, i.e. only after the last
  *    get_device() reference is gone.
  *  - The ops may be called from the auxiliary driver's probe() until its
- *    remove() returns.  Removal of the auxiliary device (VF disabled, PF
- *    unbound, the simulator's del_vf, module unload) calls remove() and
+ *    remove() returns.  Removal of the auxiliary device (SR-IOV disabled
+ *    on the PF, PF unbound, the simulator's del_vf, module unload; not a
+ *    detach, below) calls remove() and
  *    waits for it: the driver must stop issuing commands and destroy its
  *    memory keys before remove() returns.
  *  - Once removal has started, ops->exec() fails promptly with -ENODEV
@@ -39,8 +40,12 @@
  *    until ATTACH, @exec, @mkey_create and @track_read_clear fail with
  *    -ENOTCONN without delivering anything; keys the driver still holds
  *    are destroyed by the provider, with a warning.
- *  - MLX5_VFIO_AUX_EVENT_ATTACH once the HCA is enabled again: a fresh
+ *  - MLX5_VFIO_AUX_EVENT_ATTACH when the HCA is enabled again: a fresh
  *    VHCA (not suspended, no tracker, no image pending), same vhca_id.
+ *    mlx5-vfio-pf follows MLX5_PF_NOTIFY_ENABLE_VF, which mlx5_core sends
+ *    just before it enables the HCA (upstream's driver takes its detach
+ *    flag down there too): a command in between, or after an enable that
+ *    failed, gets a firmware error status.
  * Both are called in process context, may sleep, never concurrently with
  * each other for one device, with @data the struct mlx5_vfio_aux_dev.  A
  * driver registers with blocking_notifier_chain_register() from probe()
@@ -183,7 +188,8 @@ struct mlx5_vfio_aux_ops {
  *	the driver registers and unregisters its notifier block, the
  *	provider calls the chain
  *
- * The driver reads these fields, never writes them.  Find the VF's
+ * The driver reads these fields, never writes them (it only registers
+ * on and unregisters from @events).  Find the VF's
  * struct pci_dev with pci_get_domain_bus_and_slot(@domain, @bus, @devfn).
  */
 struct mlx5_vfio_aux_dev {

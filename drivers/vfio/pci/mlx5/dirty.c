@@ -38,9 +38,12 @@
  * (mlx5vf_dirty_detach(): mlx5_core disables its HCA).  After a detach
  * the dirty pages since the last REPORT are lost: every REPORT fails
  * with -EIO until the user STOPs (which then succeeds) or STARTs again;
- * a START while detached fails with -ENOTCONN.  Not (yet): an FLR the user starts through
- * emulated config space, or a hot reset asked for through another device
- * of the set; the tracker then keeps running over a reset function.
+ * a START while detached fails with -ENOTCONN.  (Upstream's driver fails
+ * a REPORT after a detach with -EINVAL: logging is off; -EIO says the
+ * pages are lost, not that the user forgot to START.)  Not (yet): an FLR
+ * the user starts through emulated config space, or a hot reset asked
+ * for through another device of the set; the tracker then keeps running
+ * over a reset function.
  *
  * A REPORT holds the lock while the core writes the user's bitmap, which
  * may fault: removal waits for it (known limit: a user whose bitmap
@@ -220,7 +223,7 @@ void mlx5vf_dirty_detach(struct mlx5vf_dirty *d)
 
 	mutex_lock(&d->lock);
 	d->detached = true;
-	if (d->active) {
+	if (!d->dead && d->active) {
 		d->lost = true;
 		ret = mlx5vf_dirty_stop_locked(d);
 		if (ret)

@@ -33,9 +33,10 @@
  * A PF half that is detached (<linux/mlx5_vfio.h>: mlx5_core disabled
  * the VF's HCA for a while, e.g. a health recovery) stays bound: the
  * vfio_device stays too and its user keeps it; only migration and dirty
- * tracking end and fail with -ENOTCONN until the PF half attaches again
- * (mlx5vf_pf_event()).  A device fused while its PF half is detached
- * offers no migration (the capability queries fail).
+ * tracking end (migrate.c and dirty.c say how) until the PF half
+ * attaches again (mlx5vf_pf_event()).  A device fused while its PF half
+ * is detached offers no migration (the capability queries fail), also
+ * after the attach, until the VF is bound again.
  *
  * Locking
  *
@@ -288,8 +289,11 @@ static const struct vfio_device_ops mlx5vf_ops = {
 /*
  * The PF side detaches the VF (mlx5_core disables its HCA; commands still
  * work during this call) or attaches it again.  Runs on the PF half's
- * event chain, on which the device is only while fused: unfusion leaves
- * the chain (waiting for a call in progress) before it aborts migration.
+ * event chain, on which the device is from before its first command at
+ * fusion until unfusion has ended migration and tracking for good (then
+ * leaving the chain waits for a call in progress).  Under the provider's
+ * locks (and, for mlx5-vfio-pf, mlx5_core's devlink lock): takes only the
+ * migration and tracking locks.
  */
 static int mlx5vf_pf_event(struct notifier_block *nb, unsigned long event,
 			   void *data)
@@ -328,6 +332,12 @@ static int mlx5vf_fuse(struct mlx5vf_slot *slot)
 		return PTR_ERR(mvdev);
 	mvdev->slot = slot;
 	mvdev->madev = slot->madev;
+	/* Before the first command: a detach from now on is heard */
+	mvdev->pf_nb.notifier_call = mlx5vf_pf_event;
+	ret = blocking_notifier_chain_register(&slot->madev->events,
+					       &mvdev->pf_nb);
+	if (ret)
+		goto out_put;
 	if (!mlx5vf_mig_probe(&mvdev->mig, slot->madev)) {
 		mvdev->core.vdev.migration_flags = VFIO_MIGRATION_STOP_COPY |
 						   VFIO_MIGRATION_P2P |
@@ -338,11 +348,6 @@ static int mlx5vf_fuse(struct mlx5vf_slot *slot)
 	if (mvdev->mig.offered && !mlx5vf_dirty_probe(&mvdev->dirty, slot->madev))
 		mvdev->core.vdev.log_ops = &mlx5vf_log_ops;
 
-	mvdev->pf_nb.notifier_call = mlx5vf_pf_event;
-	ret = blocking_notifier_chain_register(&slot->madev->events,
-					       &mvdev->pf_nb);
-	if (ret)
-		goto out_put;
 	dev_set_drvdata(&pdev->dev, &mvdev->core);
 	ret = vfio_pci_core_register_device(&mvdev->core);
 	if (ret)
@@ -379,9 +384,10 @@ static void mlx5vf_unfuse(struct mlx5vf_slot *slot, const char *leaving)
 		 leaving);
 	WRITE_ONCE(slot->fused, false);
 	WRITE_ONCE(slot->migration, false);
-	blocking_notifier_chain_unregister(&mvdev->madev->events, &mvdev->pf_nb);
 	mlx5vf_mig_abort(&mvdev->mig, true);
 	mlx5vf_dirty_teardown(&mvdev->dirty, true);
+	/* Nothing left on the firmware: a detach has nothing to end now */
+	blocking_notifier_chain_unregister(&mvdev->madev->events, &mvdev->pf_nb);
 	/* Asks the user to release the device and waits until it has */
 	vfio_pci_core_unregister_device(&mvdev->core);
 	dev_set_drvdata(&pdev->dev, NULL);

@@ -16,14 +16,22 @@
  *   resuming		a new loading session; leaving RESUMING requires the
  *			whole stream to have been loaded
  *
- * Any failure puts the device in ERROR; VFIO_DEVICE_RESET (mlx5vf_mig_reset)
- * brings it back to RUNNING, and so do close and any reset the PCI core
- * makes (mlx5vf_mig_reset_done()).  When the PF side detaches the VF
- * (mlx5vf_mig_detach(): mlx5_core disables its HCA, e.g. for a health
- * recovery) the session ends, a device off RUNNING goes to ERROR (its
- * VHCA, fresh after the re-enable, is no longer where the state says),
- * and every arc fails with -ENOTCONN until the VF is attached again; a
- * reset still brings the state to RUNNING.  The driver remembers which halves of
+ * Any failure puts the device in ERROR (but a refusal while detached,
+ * below); VFIO_DEVICE_RESET (mlx5vf_mig_reset) brings it back to RUNNING,
+ * and so do close and any reset the PCI core makes
+ * (mlx5vf_mig_reset_done()).
+ *
+ * When the PF side detaches the VF (mlx5vf_mig_detach(): mlx5_core
+ * disables its HCA, e.g. for a health recovery) the session ends and its
+ * data fd fails with -ENOTCONN; a saving state falls back to the state
+ * saving started from (PRE_COPY to RUNNING, PRE_COPY_P2P to RUNNING_P2P,
+ * STOP_COPY to STOP: the saving arcs' sources, which need no session),
+ * RESUMING goes to ERROR (what was loaded is gone), the others stay.  The
+ * VHCA comes back fresh, suspended by no one: until the VF is attached
+ * again the arcs towards RUNNING succeed without a command, every other
+ * fails with -ENOTCONN and leaves the state alone (no ERROR: nothing
+ * changed; QEMU 7.2 aborts on ERROR, upstream's driver keeps the state
+ * too).  A reset still brings RUNNING.  The driver remembers which halves of
  * the VHCA it suspended and resumes them when it gives the device back,
  * whatever state the user left it in.
  *
@@ -314,8 +322,8 @@ void mlx5vf_mig_reset_done(struct mlx5vf_mig *mig)
  *
  * Called before mlx5_core disables the VF's HCA, while commands still
  * work: the session ends (its data fd fails with -ENOTCONN), nothing is
- * suspended any more once the HCA comes back, and the state is ERROR
- * unless it was RUNNING.
+ * suspended any more once the HCA comes back, and the state loses its
+ * session as the top of the file says.
  */
 void mlx5vf_mig_detach(struct mlx5vf_mig *mig)
 {
@@ -324,8 +332,23 @@ void mlx5vf_mig_detach(struct mlx5vf_mig *mig)
 	if (mig->offered && !mig->dead) {
 		mlx5vf_mig_end_session(mig, -ENOTCONN);
 		mig->suspended = 0;
-		if (mig->state != VFIO_DEVICE_STATE_RUNNING)
+		switch (mig->state) {
+		case VFIO_DEVICE_STATE_PRE_COPY:
+			mig->state = VFIO_DEVICE_STATE_RUNNING;
+			break;
+		case VFIO_DEVICE_STATE_PRE_COPY_P2P:
+			mig->state = VFIO_DEVICE_STATE_RUNNING_P2P;
+			break;
+		case VFIO_DEVICE_STATE_STOP_COPY:
+			mig->state = VFIO_DEVICE_STATE_STOP;
+			break;
+		case VFIO_DEVICE_STATE_RESUMING:
 			mig->state = VFIO_DEVICE_STATE_ERROR;
+			break;
+		default:
+			break;
+		}
+		mlx5vf_mig_unclaim(mig);
 	}
 	mlx5vf_mig_unlock(mig);
 }
@@ -406,7 +429,8 @@ mlx5vf_mig_new_session(struct mlx5vf_mig *mig, enum vfio_device_mig_state next,
  * Return: NULL when the arc is done and starts no session; the new
  * session (the state machine keeps its own reference, the caller gets to
  * use it for the transport until the session is disabled) when it starts
- * one; an ERR_PTR when it failed (the device is then in ERROR).
+ * one; an ERR_PTR when it failed (the device is then in ERROR), or
+ * ERR_PTR(-ENOTCONN) when the VF is detached (the state is unchanged).
  */
 struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 				       enum vfio_device_mig_state next)
@@ -416,8 +440,12 @@ struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 
 	lockdep_assert_held(&mig->lock);
 
-	if (mig->detached)
-		return mlx5vf_mig_fail(mig, -ENOTCONN);
+	/*
+	 * Detached: nothing is suspended, so the arcs towards RUNNING need no
+	 * command; the others would, and are refused with the state kept
+	 */
+	if (mig->detached && !ARC(RUNNING_P2P, RUNNING) && !ARC(STOP, RUNNING_P2P))
+		return ERR_PTR(-ENOTCONN);
 
 	/* P2P quiescing: the device stops initiating DMA */
 	if (ARC(RUNNING, RUNNING_P2P) || ARC(PRE_COPY, PRE_COPY_P2P))

@@ -38,6 +38,17 @@
  *
  * The provider's ops (madev->ops) sleep and take only the provider's own
  * locks: they may be called under any of the above.
+ *
+ * The provider's detach and attach events (main.c's mlx5vf_pf_event())
+ * come under the provider's locks: the PF half's event lock and chain,
+ * and for mlx5-vfio-pf mlx5_core's devlink lock and its SR-IOV notifier
+ * chain.  They take mlx5vf_mig.lock (and so mlx5vf_session.lock) and
+ * mlx5vf_dirty.lock, so those three sit inside all of these; unfusion
+ * leaves the chain (which waits for an event in progress) under the
+ * device and slot locks, which no event takes.  Whoever holds one of the
+ * three while it waits on a user (a data fd copy or a REPORT's bitmap
+ * faulting, slowly) delays a health recovery of the whole PF by as much,
+ * as upstream's driver does with its migration file lock.
  */
 #ifndef MLX5_VFIO_PRIV_H
 #define MLX5_VFIO_PRIV_H

@@ -27,7 +27,10 @@
  *     detach for a health recovery, a firmware reset, a devlink reload):
  *     the driver ends its migration, then the protection domain is freed
  *     (a firmware reset would lose it anyway); MLX5_PF_NOTIFY_ENABLE_VF
- *     allocates a new one and attaches the device again;
+ *     (sent just before mlx5_core enables the HCA, see <linux/mlx5_vfio.h>)
+ *     allocates a new one and attaches the device again.  A VF whose new
+ *     protection domain cannot be allocated stays detached until its
+ *     pci_dev or the PF goes;
  *   - removes a VF's auxiliary device when its pci_dev goes
  *     (BUS_NOTIFY_DEL_DEVICE, from pci_disable_sriov(), before mlx5_core
  *     disables the VF's HCA), and all of them when the PF leaves
@@ -317,6 +320,11 @@ static struct mlx5_vfio_pf *pf_find(struct pci_dev *pdev)
  * binding and unbinding, sriov_numvfs writes around VF creation and
  * removal, and module init and exit take it.  A struct mlx5_vfio_pf
  * found under mlx5_vfio_pf_lock therefore stays valid in these paths.
+ * DISABLE_VF and ENABLE_VF of a VF (pf_vf_event()) come from mlx5_core
+ * instead, one at a time (under its devlink lock), inside a notifier that
+ * is unregistered before the VF's auxiliary device is removed; they alone
+ * change the VF's protection domain after it was added, and only while
+ * the device is detached, when no key is made.
  */
 
 /* Register the notifiers of the VFs that exist; lockdep: nb_lock */

@@ -66,6 +66,8 @@
 
 /* Protects mlx5_vfio_sim_list (the VFs, their ->removing); outermost */
 static DEFINE_MUTEX(mlx5_vfio_sim_lock);
+/* Serialises writes of the detached knobs; see sim.h for the order */
+static DEFINE_MUTEX(mlx5_vfio_sim_detach_lock);
 static LIST_HEAD(mlx5_vfio_sim_list);
 /* function ids (vhca_id = 0x1000 + function id): its own lock */
 static DEFINE_IDA(mlx5_vfio_sim_ida);
@@ -238,12 +240,15 @@ static ssize_t sim_detached_write(struct file *file, const char __user *ubuf,
 	ret = kstrtobool_from_user(ubuf, count, &detach);
 	if (ret)
 		return ret;
+	/* A detach and its VHCA reset are one step to an attach */
+	mutex_lock(&mlx5_vfio_sim_detach_lock);
 	if (detach) {
 		mlx5_vfio_aux_detach(&vf->aux);
 		mlx5_vfio_sim_hca_reset(vf);
 	} else {
 		mlx5_vfio_aux_attach(&vf->aux);
 	}
+	mutex_unlock(&mlx5_vfio_sim_detach_lock);
 	*ppos += count;
 	return count;
 }
@@ -387,12 +392,13 @@ static ssize_t new_vf_store(const struct bus_type *bus, const char *buf,
 	ret = mlx5_vfio_sim_state_init(vf);
 	if (ret)
 		goto err_free;
-	sim_debugfs_init(vf);
 	/* On failure this releases vf through sim_release() */
 	ret = mlx5_vfio_aux_add(&vf->aux, mlx5_vfio_sim_root, domain, busnr,
 				devfn, id, 0x1000 + id, &mlx5_vfio_sim_backend);
 	if (ret)
 		goto out_unlock;
+	/* The knobs reach the bookkeeping aux_add() set up */
+	sim_debugfs_init(vf);
 	list_add_tail(&vf->node, &mlx5_vfio_sim_list);
 	mutex_unlock(&mlx5_vfio_sim_lock);
 	dev_info(&vf->aux.madev.adev.dev, "simulated VF %s, vhca_id 0x%x, BAR2 %llu bytes\n",
@@ -414,6 +420,9 @@ static void sim_remove(struct mlx5_vfio_sim_vf *vf)
 
 	get_device(dev);
 	mlx5_vfio_aux_remove(&vf->aux);
+	/* Waits for knob writers, before the bookkeeping is torn down */
+	debugfs_remove_recursive(vf->ddir);
+	vf->ddir = NULL;
 	mutex_lock(&mlx5_vfio_sim_lock);
 	list_del(&vf->node);
 	mutex_unlock(&mlx5_vfio_sim_lock);

@@ -6,6 +6,9 @@
  * Lock order (outermost first):
  *   mlx5_vfio_sim_lock (sim.c, the list of VFs; never held while a VF is
  *     removed, since removal waits for the VFIO user)
+ *   mlx5_vfio_sim_detach_lock (sim.c, writes of the detached knobs: held
+ *     around the driver's detach or attach event, which takes the
+ *     driver's migration locks and issues commands, and the VHCA reset)
  *   vf->lock (the VHCA state, save cursor, loader, memory keys and the
  *     page tracker; the dma_write knob takes it too)
  *   vf->knob_lock (spinlock, leaf: fail_next)

@@ -116,10 +116,7 @@ static int dma_write_str(const char *bdf, const char *s)
 /* What mlx5_core's DISABLE_VF (@on) or ENABLE_VF does to the PF side */
 static int sim_detach(const char *bdf, bool on)
 {
-	char path[160];
-
-	snprintf(path, sizeof(path), SIM_DBG "/%s/detached", bdf);
-	return vfio_write_file(path, on ? "Y" : "N");
+	return vfio_mlx5_knob_write(bdf, "detached", on ? "Y" : "N");
 }
 
 static int dma_write(const char *bdf, uint64_t iova, uint64_t len)

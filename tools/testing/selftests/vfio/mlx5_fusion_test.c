@@ -535,6 +535,8 @@ static void removal_while_open(struct __test_metadata *_metadata,
 		EXPECT_EQ(-1, read(data_fd, buf, sizeof(buf)));
 		close(data_fd);
 	}
+	/* No new migration */
+	EXPECT_EQ(-ENODEV, vfio_mig_set_state(&self->d, VFIO_DEVICE_STATE_STOP, NULL));
 	fusion_close(self);
 	EXPECT_TRUE(wait_flag(&b.done, 20000)) TH_LOG("removal did not complete");
 	pthread_join(b.t, NULL);
@@ -674,6 +676,37 @@ TEST_F(fusion, not_migratable)
 	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "migratable", "Y"));
 	ASSERT_EQ(0, vfio_bind_driver(self->bdf, DRV));
 	open_with_migration(_metadata, self);
+}
+
+/*
+ * detached: reads back; a VF fused while its PF half is detached (its HCA
+ * disabled) offers no migration; attached again, the next fusion does.
+ * Detaching a fused device keeps it (mlx5_mig_test's fsm.pf_detach_attach).
+ */
+TEST_F(fusion, fused_while_detached)
+{
+	char knob[8];
+
+	ASSERT_EQ(0, unbind_driver(self->bdf));
+	ASSERT_EQ(0, sim_new(self->bdf));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "detached", knob, sizeof(knob)));
+	EXPECT_STREQ("N", knob);
+	EXPECT_EQ(-EINVAL, vfio_mlx5_knob_write(self->bdf, "detached", "maybe"));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "detached", "Y"));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "detached", knob, sizeof(knob)));
+	EXPECT_STREQ("Y", knob);
+	bind_without_migration(_metadata, self);
+	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "detached", "N"));
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "detached", knob, sizeof(knob)));
+	EXPECT_STREQ("N", knob);
+	ASSERT_EQ(0, vfio_bind_driver(self->bdf, DRV));
+	open_with_migration(_metadata, self);
+	/* Detached and attached while open: the device stays, migrates */
+	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "detached", "Y"));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "detached", "N"));
+	ASSERT_EQ(0, status(self->bdf, self->st, sizeof(self->st)));
+	EXPECT_STREQ(FUSED, self->st);
+	EXPECT_EQ(0, roundtrip(&self->d, -1));
 }
 
 /* corrupt_next_save: the load of that image fails; reset recovers */

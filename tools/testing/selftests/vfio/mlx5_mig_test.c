@@ -114,10 +114,7 @@ static int sim_context(const char *bdf, uint8_t ctx[SIM_CTX_LEN], bool set)
  */
 static int sim_detach(const char *bdf, bool on)
 {
-	char path[160];
-
-	snprintf(path, sizeof(path), SIM_DBG "/%s/detached", bdf);
-	return vfio_write_file(path, on ? "Y" : "N");
+	return vfio_mlx5_knob_write(bdf, "detached", on ? "Y" : "N");
 }
 
 /* ---- streams ---- */
@@ -434,10 +431,12 @@ TEST_F(fsm, pci_reset_from_sysfs)
 
 /*
  * mlx5_core disables the VFs' HCAs (a health recovery) in the middle of a
- * migration and enables them again: the vfio devices stay with their
- * user; the data fds end with ENOTCONN, both states go to ERROR, and
- * while detached a reset gives RUNNING but arcs and the size estimate
- * fail with ENOTCONN; once attached, a whole migration works.
+ * migration and enables them again.  The vfio devices stay with their
+ * user; the data fds end with ENOTCONN; a saving state falls back to the
+ * state saving started from (PRE_COPY to RUNNING, STOP_COPY to STOP),
+ * RESUMING goes to ERROR.  While detached, arcs needing the firmware fail
+ * with ENOTCONN and keep the state, the arcs towards RUNNING work, and so
+ * does a reset; attached again, a whole migration works.
  */
 TEST_F(fsm, pf_detach_attach)
 {
@@ -448,7 +447,7 @@ TEST_F(fsm, pf_detach_attach)
 	int sfd, dfd;
 
 	fill(self->p.sbar, self->p.size, 21);
-	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
 	ASSERT_EQ(sizeof(buf), read(sfd, buf, sizeof(buf)));
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
 	ASSERT_EQ(sizeof(buf), write(dfd, buf, sizeof(buf)));
@@ -468,24 +467,33 @@ TEST_F(fsm, pf_detach_attach)
 	EXPECT_EQ(ENOTCONN, errno);
 	close(sfd);
 	close(dfd);
-	EXPECT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&self->p.src));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.src));
 	EXPECT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&self->p.dst));
 	/* The simulated HCA was disabled: a fresh context */
 	ASSERT_EQ(0, sim_context(self->p.src.bdf, ctx2, false));
 	EXPECT_NE(0, memcmp(ctx, ctx2, sizeof(ctx)));
 
-	/* Detached: reset works, arcs and the size estimate do not */
-	ASSERT_EQ(0, reset(&self->p.src));
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.src));
+	/* Detached: refused without a change, reset works */
 	EXPECT_EQ(-ENOTCONN, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP, NULL));
-	EXPECT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&self->p.src));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.src));
 	EXPECT_EQ(-ENOTCONN, vfio_device_feature(self->p.src.fd, VFIO_DEVICE_FEATURE_GET |
 			     VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &ds, sizeof(ds)));
-	ASSERT_EQ(0, reset(&self->p.src));
 	ASSERT_EQ(0, reset(&self->p.dst));
 	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.dst));
 
-	/* Attached again: a whole migration, context included */
+	/* Stop-copy cut short the same way: STOP, and back to RUNNING */
+	ASSERT_EQ(0, sim_detach(self->p.src.bdf, false));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
+	ASSERT_EQ(sizeof(buf), read(sfd, buf, sizeof(buf)));
+	ASSERT_EQ(0, sim_detach(self->p.src.bdf, true));
+	EXPECT_EQ(-1, read(sfd, buf, sizeof(buf)));
+	close(sfd);
+	EXPECT_EQ(VFIO_DEVICE_STATE_STOP, vfio_mig_get_state(&self->p.src));
+	EXPECT_EQ(-ENOTCONN, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_STOP, vfio_mig_get_state(&self->p.src));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
+
+	/* Attached again: a whole migration, context included, no reset */
 	ASSERT_EQ(0, sim_detach(self->p.src.bdf, false));
 	ASSERT_EQ(0, sim_detach(self->p.dst.bdf, false));
 	fill(self->p.sbar, self->p.size, 22);

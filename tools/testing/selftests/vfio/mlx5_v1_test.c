@@ -535,6 +535,9 @@ FIXTURE_SETUP(bad)
 
 FIXTURE_TEARDOWN(bad)
 {
+	/* A failed pf_detach_during_save leaves no VF detached behind */
+	if (self->a.d.fd >= 0)
+		vfio_mlx5_knob_write(self->a.d.bdf, "detached", "N");
 	v1_close(&self->a);
 	v1_close(&self->b);
 }
@@ -668,6 +671,45 @@ TEST_F(bad, reset_during_save)
 	ASSERT_EQ(4096, rd64(v, OFF(data_offset)));
 	ASSERT_LT(24, rd64(v, OFF(data_size)));
 	ASSERT_EQ(0x4d, v->win[0]);	/* "MLX5VFMS", little endian */
+	ASSERT_EQ(0, put_state(v, S_RUN));
+}
+
+/*
+ * mlx5_core disables the VF's HCA while QEMU 7.2 saves (a health
+ * recovery): the saving state falls back (_SAVING|_RUNNING to _RUNNING,
+ * _SAVING to 0), never to the error state QEMU aborts on; a refused
+ * state change keeps the state; QEMU's cancel (_RUNNING) works while
+ * detached; attached again, a save works.
+ */
+TEST_F(bad, pf_detach_during_save)
+{
+	struct v1dev *v = &self->a;
+	const char *bdf = v->d.bdf;
+
+	ASSERT_EQ(0, put_state(v, S_SAV | S_RUN));
+	ASSERT_EQ(4096, rd64(v, OFF(data_offset)));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "Y"));
+	ASSERT_EQ(S_RUN, state(v));
+	ASSERT_EQ(-EINVAL, rd64(v, OFF(pending_bytes)));
+	ASSERT_EQ(0, set_state(v, ~(S_SAV | S_RES), S_RUN));
+	ASSERT_EQ(S_RUN, state(v));
+
+	/* With the VM stopped */
+	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "N"));
+	ASSERT_EQ(0, put_state(v, 0));
+	ASSERT_EQ(0, put_state(v, S_SAV));
+	ASSERT_EQ(4096, rd64(v, OFF(data_offset)));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "Y"));
+	ASSERT_EQ(0, state(v));
+	ASSERT_GT(0, put_state(v, S_SAV));
+	ASSERT_EQ(0, state(v));
+	ASSERT_EQ(0, set_state(v, ~(S_SAV | S_RES), S_RUN));
+	ASSERT_EQ(S_RUN, state(v));
+
+	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "N"));
+	ASSERT_EQ(0, put_state(v, S_SAV | S_RUN));
+	ASSERT_EQ(4096, rd64(v, OFF(data_offset)));
+	ASSERT_LT(24, rd64(v, OFF(data_size)));
 	ASSERT_EQ(0, put_state(v, S_RUN));
 }
 
