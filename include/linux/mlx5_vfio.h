@@ -187,6 +187,12 @@ struct mlx5_vfio_aux_ops {
  * @events: MLX5_VFIO_AUX_EVENT_* (see "Detach and attach" at the top);
  *	the driver registers and unregisters its notifier block, the
  *	provider calls the chain
+ * @detached: the VF is detached or being detached: the provider sets it
+ *	(WRITE_ONCE()) before it calls the chain with DETACH and clears it
+ *	before it calls it with ATTACH.  A driver that registers on @events
+ *	and then reads it (READ_ONCE()) misses no detach: either it reads
+ *	true, or the DETACH that follows reaches it.  It may then hear a
+ *	detach twice.
  *
  * The driver reads these fields, never writes them (it only registers
  * on and unregisters from @events).  Find the VF's
@@ -201,6 +207,7 @@ struct mlx5_vfio_aux_dev {
 	u16 vhca_id;
 	const struct mlx5_vfio_aux_ops *ops;
 	struct blocking_notifier_head events;
+	bool detached;
 };
 
 /* What the chain @events of struct mlx5_vfio_aux_dev reports */

@@ -116,8 +116,9 @@ static void mlx5_vfio_aux_drop_keys(struct mlx5_vfio_aux *aux)
 		aux->be->mkey_destroy(aux, key);
 		leaked++;
 	}
-	dev_WARN_ONCE(&aux->madev.adev.dev, leaked,
-		      "driver leaked %u memory keys, destroyed them\n", leaked);
+	if (leaked)
+		dev_WARN(&aux->madev.adev.dev,
+			 "driver leaked %u memory keys, destroyed them\n", leaked);
 }
 
 static void mlx5_vfio_aux_release(struct device *dev)
@@ -223,6 +224,8 @@ void mlx5_vfio_aux_detach(struct mlx5_vfio_aux *aux)
 {
 	mutex_lock(&aux->ev_lock);
 	if (!aux->detached && !READ_ONCE(aux->dying)) {
+		/* Before the chain: a driver registering now sees one or the other */
+		WRITE_ONCE(aux->madev.detached, true);
 		blocking_notifier_call_chain(&aux->madev.events,
 					     MLX5_VFIO_AUX_EVENT_DETACH,
 					     &aux->madev);
@@ -245,6 +248,7 @@ void mlx5_vfio_aux_attach(struct mlx5_vfio_aux *aux)
 	mutex_lock(&aux->ev_lock);
 	if (aux->detached && !READ_ONCE(aux->dying)) {
 		WRITE_ONCE(aux->detached, false);
+		WRITE_ONCE(aux->madev.detached, false);
 		blocking_notifier_call_chain(&aux->madev.events,
 					     MLX5_VFIO_AUX_EVENT_ATTACH,
 					     &aux->madev);

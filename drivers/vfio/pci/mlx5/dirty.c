@@ -223,6 +223,7 @@ void mlx5vf_dirty_detach(struct mlx5vf_dirty *d)
 
 	mutex_lock(&d->lock);
 	d->detached = true;
+	/* Heard at fusion already, or removal ended it: nothing is active */
 	if (!d->dead && d->active) {
 		d->lost = true;
 		ret = mlx5vf_dirty_stop_locked(d);

@@ -347,6 +347,11 @@ static int mlx5vf_fuse(struct mlx5vf_slot *slot)
 	/* Dirty tracking serves migration only, as upstream's driver has it */
 	if (mvdev->mig.offered && !mlx5vf_dirty_probe(&mvdev->dirty, slot->madev))
 		mvdev->core.vdev.log_ops = &mlx5vf_log_ops;
+	/* Registered above: a detach is either seen here or heard (or both) */
+	if (READ_ONCE(slot->madev->detached)) {
+		mlx5vf_mig_detach(&mvdev->mig);
+		mlx5vf_dirty_detach(&mvdev->dirty);
+	}
 
 	dev_set_drvdata(&pdev->dev, &mvdev->core);
 	ret = vfio_pci_core_register_device(&mvdev->core);

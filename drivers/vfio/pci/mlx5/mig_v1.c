@@ -44,7 +44,11 @@
  *   errno to the migration.
  *   => writing the current state succeeds and does nothing; an invalid
  *   value fails with -EINVAL and changes nothing; a failed arc leaves the
- *   state machine in ERROR, read back as _SAVING | _RESUMING.
+ *   state machine in ERROR, read back as _SAVING | _RESUMING.  While the
+ *   PF side has the VF detached (migrate.c) a state change needing the
+ *   firmware is refused with -ENOTCONN and the state kept, and a detach
+ *   turns _SAVING|_RUNNING into _RUNNING, _SAVING into 0: a source never
+ *   shows the error state for it (_RESUMING does become it).
  *
  * Who writes what (source):
  *   VM start			mask ~MASK, value _RUNNING

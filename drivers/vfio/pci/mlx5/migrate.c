@@ -31,7 +31,9 @@
  * again the arcs towards RUNNING succeed without a command, every other
  * fails with -ENOTCONN and leaves the state alone (no ERROR: nothing
  * changed; QEMU 7.2 aborts on ERROR, upstream's driver keeps the state
- * too).  A reset still brings RUNNING.  The driver remembers which halves of
+ * too).  A reset still brings RUNNING.  Once attached, an arc that goes
+ * on from RUNNING_P2P or STOP suspends again what the state stands for
+ * before anything else.  The driver remembers which halves of
  * the VHCA it suspended and resumes them when it gives the device back,
  * whatever state the user left it in.
  *
@@ -328,6 +330,8 @@ void mlx5vf_mig_reset_done(struct mlx5vf_mig *mig)
 void mlx5vf_mig_detach(struct mlx5vf_mig *mig)
 {
 	mlx5vf_mig_lock(mig);
+	if (mig->detached)	/* heard at fusion already */
+		goto out_unlock;
 	mig->detached = true;
 	if (mig->offered && !mig->dead) {
 		mlx5vf_mig_end_session(mig, -ENOTCONN);
@@ -350,6 +354,7 @@ void mlx5vf_mig_detach(struct mlx5vf_mig *mig)
 		}
 		mlx5vf_mig_unclaim(mig);
 	}
+out_unlock:
 	mlx5vf_mig_unlock(mig);
 }
 
@@ -430,7 +435,9 @@ mlx5vf_mig_new_session(struct mlx5vf_mig *mig, enum vfio_device_mig_state next,
  * session (the state machine keeps its own reference, the caller gets to
  * use it for the transport until the session is disabled) when it starts
  * one; an ERR_PTR when it failed (the device is then in ERROR), or
- * ERR_PTR(-ENOTCONN) when the VF is detached (the state is unchanged).
+ * when it was refused with the state unchanged: -ENOTCONN while the VF
+ * is detached, the firmware's error when the suspension a detach undid
+ * could not be made again.
  */
 struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 				       enum vfio_device_mig_state next)
@@ -446,6 +453,21 @@ struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 	 */
 	if (mig->detached && !ARC(RUNNING_P2P, RUNNING) && !ARC(STOP, RUNNING_P2P))
 		return ERR_PTR(-ENOTCONN);
+
+	/*
+	 * After a detach and attach the VHCA runs under a RUNNING_P2P or STOP
+	 * that said otherwise: an arc going on from there suspends first what
+	 * the state stands for (nothing to do in any other case: it is
+	 * suspended already).  A failure changes no state.
+	 */
+	if ((cur == VFIO_DEVICE_STATE_RUNNING_P2P || cur == VFIO_DEVICE_STATE_STOP) &&
+	    !ARC(RUNNING_P2P, RUNNING) && !ARC(STOP, RUNNING_P2P)) {
+		ret = mlx5vf_mig_suspend(mig, MLX5VF_SUSP_INITIATOR);
+		if (!ret && cur == VFIO_DEVICE_STATE_STOP)
+			ret = mlx5vf_mig_suspend(mig, MLX5VF_SUSP_RESPONDER);
+		if (ret)
+			return ERR_PTR(ret);
+	}
 
 	/* P2P quiescing: the device stops initiating DMA */
 	if (ARC(RUNNING, RUNNING_P2P) || ARC(PRE_COPY, PRE_COPY_P2P))

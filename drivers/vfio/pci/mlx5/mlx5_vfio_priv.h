@@ -261,8 +261,9 @@ enum mlx5vf_mig_user {
  * @dev: the VF, for messages
  * @offered: migration is offered (the firmware answered at fusion)
  * @dead: removal started: no new migration
- * @detached: the PF side detached the VF (its HCA is disabled): every
- *	arc fails with -ENOTCONN until it attaches again
+ * @detached: the PF side detached the VF (its HCA is disabled): arcs
+ *	that need the firmware are refused with -ENOTCONN until it attaches
+ *	again (migrate.c)
  * @state: the current VFIO device state
  * @suspended: MLX5VF_SUSP_* halves of the VHCA the driver suspended
  * @session: the data stream of the saving group or of RESUMING, or NULL
@@ -381,8 +382,8 @@ void mlx5vf_dirty_attach(struct mlx5vf_dirty *d);
  * @core: the library's device; first member
  * @slot: the fusion slot this device belongs to
  * @madev: the PF half, bound for the whole life of this device
- * @pf_nb: on @madev's event chain (detach and attach) while registered
- *	with the vfio core
+ * @pf_nb: on @madev's event chain (detach and attach) from before the
+ *	first command at fusion until unfusion ended migration and tracking
  * @mig: migration state
  * @dirty: dirty-page tracking state (independent of @mig)
  */

@@ -66,8 +66,6 @@
 
 /* Protects mlx5_vfio_sim_list (the VFs, their ->removing); outermost */
 static DEFINE_MUTEX(mlx5_vfio_sim_lock);
-/* Serialises writes of the detached knobs; see sim.h for the order */
-static DEFINE_MUTEX(mlx5_vfio_sim_detach_lock);
 static LIST_HEAD(mlx5_vfio_sim_list);
 /* function ids (vhca_id = 0x1000 + function id): its own lock */
 static DEFINE_IDA(mlx5_vfio_sim_ida);
@@ -241,14 +239,14 @@ static ssize_t sim_detached_write(struct file *file, const char __user *ubuf,
 	if (ret)
 		return ret;
 	/* A detach and its VHCA reset are one step to an attach */
-	mutex_lock(&mlx5_vfio_sim_detach_lock);
+	mutex_lock(&vf->detach_lock);
 	if (detach) {
 		mlx5_vfio_aux_detach(&vf->aux);
 		mlx5_vfio_sim_hca_reset(vf);
 	} else {
 		mlx5_vfio_aux_attach(&vf->aux);
 	}
-	mutex_unlock(&mlx5_vfio_sim_detach_lock);
+	mutex_unlock(&vf->detach_lock);
 	*ppos += count;
 	return count;
 }
@@ -373,6 +371,7 @@ static ssize_t new_vf_store(const struct bus_type *bus, const char *buf,
 	scnprintf(vf->name, sizeof(vf->name), "%s", pci_name(pdev));
 	/* sim_release() tears these down on every error path below */
 	mutex_init(&vf->lock);
+	mutex_init(&vf->detach_lock);
 	xa_init_flags(&vf->mkeys, XA_FLAGS_ALLOC1);
 
 	mutex_lock(&mlx5_vfio_sim_lock);

@@ -6,9 +6,10 @@
  * Lock order (outermost first):
  *   mlx5_vfio_sim_lock (sim.c, the list of VFs; never held while a VF is
  *     removed, since removal waits for the VFIO user)
- *   mlx5_vfio_sim_detach_lock (sim.c, writes of the detached knobs: held
- *     around the driver's detach or attach event, which takes the
- *     driver's migration locks and issues commands, and the VHCA reset)
+ *   vf->detach_lock (writes of the detached knob: held around the
+ *     bookkeeping's detach or attach, i.e. its ev_lock and event chain,
+ *     the driver's handler under them (its migration locks, commands
+ *     taking vf->lock), and the VHCA reset that follows a detach)
  *   vf->lock (the VHCA state, save cursor, loader, memory keys and the
  *     page tracker; the dma_write knob takes it too)
  *   vf->knob_lock (spinlock, leaf: fail_next)
@@ -233,6 +234,7 @@ struct mlx5_vfio_sim_load {
  * @cmd_delay_ms: debugfs u32, read with READ_ONCE()
  * @migratable: debugfs bool (default Y), what QUERY_HCA_CAP answers for the
  *	VF's general_2 migratable capability; read with READ_ONCE()
+ * @detach_lock: serialises writes of the detached knob
  * @lock: protects everything below
  * @init_suspended: SUSPEND_VHCA initiator done (no DMA issued)
  * @resp_suspended: SUSPEND_VHCA responder done (fully stopped)
@@ -270,6 +272,7 @@ struct mlx5_vfio_sim_vf {
 	bool corrupt_next_save_page;
 	u32 cmd_delay_ms;
 	bool migratable;
+	struct mutex detach_lock;	/* the detached knob; see the top */
 
 	struct mutex lock;		/* after mlx5_vfio_sim_lock: the VHCA */
 	bool init_suspended;

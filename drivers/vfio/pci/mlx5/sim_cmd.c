@@ -1037,5 +1037,6 @@ void mlx5_vfio_sim_state_free(struct mlx5_vfio_sim_vf *vf)
 	vfree(vf->sums);
 	kfree(vf->load.rec);
 	kfree(vf->save.rec);
+	mutex_destroy(&vf->detach_lock);
 	mutex_destroy(&vf->lock);
 }

@@ -381,6 +381,24 @@ TEST_F(fsm, reset_during_migration)
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
 }
 
+/* A whole stop-copy migration of BAR2 filled from @seed: equal after it */
+static void stop_copy_migration(struct __test_metadata *_metadata,
+				struct pair *p, uint64_t seed)
+{
+	int sfd, dfd;
+
+	fill(p->sbar, p->size, seed);
+	memset(p->dbar, 0, p->size);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
+	ASSERT_LT(0, vfio_mig_pump(sfd, dfd, false, NULL, NULL));
+	close(sfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(dfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, p->size));
+}
+
 /*
  * A reset the PCI core makes on its own (sysfs here; a guest's FLR through
  * config space or a hot reset of another device of the set go the same
@@ -417,16 +435,7 @@ TEST_F(fsm, pci_reset_from_sysfs)
 	close(sfd);
 	close(dfd);
 	/* The VHCA runs again: a whole migration */
-	fill(self->p.sbar, self->p.size, 12);
-	memset(self->p.dbar, 0, self->p.size);
-	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
-	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
-	ASSERT_LT(0, vfio_mig_pump(sfd, dfd, false, NULL, NULL));
-	close(sfd);
-	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
-	close(dfd);
-	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
-	ASSERT_EQ(0, memcmp(self->p.sbar, self->p.dbar, self->p.size));
+	stop_copy_migration(_metadata, &self->p, 12);
 }
 
 /*
@@ -481,32 +490,39 @@ TEST_F(fsm, pf_detach_attach)
 	ASSERT_EQ(0, reset(&self->p.dst));
 	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&self->p.dst));
 
-	/* Stop-copy cut short the same way: STOP, and back to RUNNING */
+	/* Stop-copy cut short the same way: STOP, which stays STOP */
 	ASSERT_EQ(0, sim_detach(self->p.src.bdf, false));
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
 	ASSERT_EQ(sizeof(buf), read(sfd, buf, sizeof(buf)));
 	ASSERT_EQ(0, sim_detach(self->p.src.bdf, true));
+	errno = 0;
 	EXPECT_EQ(-1, read(sfd, buf, sizeof(buf)));
+	EXPECT_EQ(ENOTCONN, errno);
 	close(sfd);
 	EXPECT_EQ(VFIO_DEVICE_STATE_STOP, vfio_mig_get_state(&self->p.src));
 	EXPECT_EQ(-ENOTCONN, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
 	EXPECT_EQ(VFIO_DEVICE_STATE_STOP, vfio_mig_get_state(&self->p.src));
-	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	/* RUNNING_P2P stays, and may go towards RUNNING while detached */
+	ASSERT_EQ(0, sim_detach(self->p.dst.bdf, false));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
+	ASSERT_EQ(0, sim_detach(self->p.dst.bdf, true));
+	EXPECT_EQ(-ENOTCONN, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_STOP, NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING_P2P, vfio_mig_get_state(&self->p.dst));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, sim_detach(self->p.dst.bdf, false));
+	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
+	ASSERT_EQ(0, sim_detach(self->p.dst.bdf, true));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING_P2P, vfio_mig_get_state(&self->p.dst));
 
-	/* Attached again: a whole migration, context included, no reset */
+	/*
+	 * Attached again in STOP and RUNNING_P2P over fresh, running VHCAs:
+	 * a whole migration from there (suspending them first), context
+	 * included, no reset
+	 */
 	ASSERT_EQ(0, sim_detach(self->p.src.bdf, false));
 	ASSERT_EQ(0, sim_detach(self->p.dst.bdf, false));
-	fill(self->p.sbar, self->p.size, 22);
-	memset(self->p.dbar, 0, self->p.size);
 	ASSERT_EQ(0, sim_context(self->p.src.bdf, ctx, false));
-	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
-	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
-	ASSERT_LT(0, vfio_mig_pump(sfd, dfd, false, NULL, NULL));
-	close(sfd);
-	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RUNNING, NULL));
-	close(dfd);
-	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
-	ASSERT_EQ(0, memcmp(self->p.sbar, self->p.dbar, self->p.size));
+	stop_copy_migration(_metadata, &self->p, 22);
 	ASSERT_EQ(0, sim_context(self->p.dst.bdf, ctx2, false));
 	ASSERT_EQ(0, memcmp(ctx, ctx2, sizeof(ctx)));
 }

@@ -701,13 +701,21 @@ TEST_F(bad, pf_detach_during_save)
 	ASSERT_EQ(4096, rd64(v, OFF(data_offset)));
 	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "Y"));
 	ASSERT_EQ(0, state(v));
-	ASSERT_GT(0, put_state(v, S_SAV));
+	ASSERT_EQ(-EINVAL, rd64(v, OFF(data_size)));
+	ASSERT_EQ(-ENOTCONN, put_state(v, S_SAV));
 	ASSERT_EQ(0, state(v));
 	ASSERT_EQ(0, set_state(v, ~(S_SAV | S_RES), S_RUN));
 	ASSERT_EQ(S_RUN, state(v));
 
+	/* Attached again with the VM stopped: a save from there works */
 	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "N"));
-	ASSERT_EQ(0, put_state(v, S_SAV | S_RUN));
+	ASSERT_EQ(0, put_state(v, 0));
+	ASSERT_EQ(0, put_state(v, S_SAV));
+	ASSERT_EQ(4096, rd64(v, OFF(data_offset)));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "Y"));
+	ASSERT_EQ(0, state(v));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "N"));
+	ASSERT_EQ(0, put_state(v, S_SAV));
 	ASSERT_EQ(4096, rd64(v, OFF(data_offset)));
 	ASSERT_LT(24, rd64(v, OFF(data_size)));
 	ASSERT_EQ(0, put_state(v, S_RUN));
