@@ -674,6 +674,18 @@ TEST_F(bad, reset_during_save)
 	ASSERT_EQ(0, put_state(v, S_RUN));
 }
 
+/* Attached, the VM stopped, a save begun; then the VF detached: state 0 */
+static void detach_stopped_save(struct __test_metadata *_metadata,
+				struct v1dev *v)
+{
+	ASSERT_EQ(0, vfio_mlx5_knob_write(v->d.bdf, "detached", "N"));
+	ASSERT_EQ(0, put_state(v, 0));
+	ASSERT_EQ(0, put_state(v, S_SAV));
+	ASSERT_EQ(4096, rd64(v, OFF(data_offset)));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(v->d.bdf, "detached", "Y"));
+	ASSERT_EQ(0, state(v));
+}
+
 /*
  * mlx5_core disables the VF's HCA while QEMU 7.2 saves (a health
  * recovery): the saving state falls back (_SAVING|_RUNNING to _RUNNING,
@@ -695,12 +707,7 @@ TEST_F(bad, pf_detach_during_save)
 	ASSERT_EQ(S_RUN, state(v));
 
 	/* With the VM stopped */
-	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "N"));
-	ASSERT_EQ(0, put_state(v, 0));
-	ASSERT_EQ(0, put_state(v, S_SAV));
-	ASSERT_EQ(4096, rd64(v, OFF(data_offset)));
-	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "Y"));
-	ASSERT_EQ(0, state(v));
+	detach_stopped_save(_metadata, v);
 	ASSERT_EQ(-EINVAL, rd64(v, OFF(data_size)));
 	ASSERT_EQ(-ENOTCONN, put_state(v, S_SAV));
 	ASSERT_EQ(0, state(v));
@@ -708,12 +715,7 @@ TEST_F(bad, pf_detach_during_save)
 	ASSERT_EQ(S_RUN, state(v));
 
 	/* Attached again with the VM stopped: a save from there works */
-	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "N"));
-	ASSERT_EQ(0, put_state(v, 0));
-	ASSERT_EQ(0, put_state(v, S_SAV));
-	ASSERT_EQ(4096, rd64(v, OFF(data_offset)));
-	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "Y"));
-	ASSERT_EQ(0, state(v));
+	detach_stopped_save(_metadata, v);
 	ASSERT_EQ(0, vfio_mlx5_knob_write(bdf, "detached", "N"));
 	ASSERT_EQ(0, put_state(v, S_SAV));
 	ASSERT_EQ(4096, rd64(v, OFF(data_offset)));
