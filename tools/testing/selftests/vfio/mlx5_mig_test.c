@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -525,6 +526,89 @@ TEST_F(fsm, pf_detach_attach)
 	stop_copy_migration(_metadata, &self->p, 22);
 	ASSERT_EQ(0, sim_context(self->p.dst.bdf, ctx2, false));
 	ASSERT_EQ(0, memcmp(ctx, ctx2, sizeof(ctx)));
+}
+
+/* Detaches and attaches the PF sides of a pair over and over */
+struct toggler {
+	pthread_t t;
+	struct pair *p;
+	volatile int stop;
+	int flips;
+	int err;
+};
+
+static void *toggle_run(void *arg)
+{
+	struct toggler *tg = arg;
+	int ret;
+
+	while (!tg->stop) {
+		bool on = !(tg->flips & 1);
+
+		ret = sim_detach(tg->p->src.bdf, on);
+		if (!ret)
+			ret = sim_detach(tg->p->dst.bdf, on);
+		if (ret && !tg->err)
+			tg->err = ret;
+		tg->flips++;
+		/* Attached long enough for whole saves and loads */
+		usleep(on ? 1000 : 10000);
+	}
+	sim_detach(tg->p->src.bdf, false);
+	sim_detach(tg->p->dst.bdf, false);
+	return NULL;
+}
+
+/* Back to RUNNING, by a reset when the state machine will not go */
+static void settle(struct vfio_dev *d)
+{
+	if (vfio_mig_set_state(d, VFIO_DEVICE_STATE_RUNNING, NULL))
+		reset(d);
+}
+
+/*
+ * Detaches and attaches racing saves (pre-copy and stop-copy), loads,
+ * arcs and resets on both ends: every call returns, with data or an
+ * errno; no memory key is left to the provider (it would WARN, which
+ * fails the boot's kernel-log check); once attached, a whole migration
+ * works.
+ */
+TEST_F(fsm, pf_detach_races_migration)
+{
+	struct toggler tg = { .p = &self->p };
+	struct stream st = {};
+	int i, fd, saved = 0, loaded = 0;
+	ssize_t n;
+
+	fill(self->p.sbar, self->p.size, 31);
+	ASSERT_EQ(0, save_stream(&self->p.src, &st));
+	ASSERT_EQ(0, pthread_create(&tg.t, NULL, toggle_run, &tg));
+	/* Until enough flips went by, and some of everything got through */
+	for (i = 0; i < 5000 && (tg.flips < 40 || !saved || !loaded); i++) {
+		bool pre = i % 2;
+
+		if (!vfio_mig_set_state(&self->p.src, pre ? VFIO_DEVICE_STATE_PRE_COPY :
+					VFIO_DEVICE_STATE_STOP_COPY, &fd)) {
+			n = vfio_mig_pump(fd, -1, pre, NULL, NULL);
+			saved += n > 0;
+			close(fd);
+		}
+		settle(&self->p.src);
+		loaded += !vfio_mig_load(&self->p.dst, st.data, st.len);
+		settle(&self->p.dst);
+	}
+	tg.stop = 1;
+	pthread_join(tg.t, NULL);
+	free(st.data);
+	TH_LOG("%d flips, %d of %d saves and %d loads went through", tg.flips,
+	       saved, i, loaded);
+	ASSERT_EQ(0, tg.err);
+	ASSERT_LE(40, tg.flips);
+	ASSERT_LT(0, saved);
+	ASSERT_LT(0, loaded);
+	ASSERT_EQ(0, reset(&self->p.src));
+	ASSERT_EQ(0, reset(&self->p.dst));
+	stop_copy_migration(_metadata, &self->p, 32);
 }
 
 static void migrate(struct __test_metadata *_metadata, struct pair *p,
