@@ -979,11 +979,17 @@ int mlx5_vfio_sim_exec(struct mlx5_vfio_aux *aux, const void *in, int inlen,
  * What disabling and enabling a real VF's HCA does to the state
  * simulated here: not suspended, no tracking, no image pending or
  * half loaded, no page tracker, a new context.  BAR2 stays as it is (the
- * function's memory, not the VHCA's).
+ * function's memory, not the VHCA's).  A page tracker still there is
+ * the driver's bug (<linux/mlx5_vfio.h>: it destroys its trackers when
+ * it hears the detach; a real one is the PF's object and would stay):
+ * a warning, as for leaked memory keys, then it goes.
  */
 void mlx5_vfio_sim_hca_reset(struct mlx5_vfio_sim_vf *vf)
 {
 	mutex_lock(&vf->lock);
+	if (vf->tracker)
+		dev_WARN(&vf->aux.madev.adev.dev,
+			 "driver left its page tracker at detach, destroying it\n");
 	vf->init_suspended = false;
 	vf->resp_suspended = false;
 	vf->tracking = false;
