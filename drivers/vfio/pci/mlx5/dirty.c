@@ -223,8 +223,8 @@ void mlx5vf_dirty_detach(struct mlx5vf_dirty *d)
 
 	mutex_lock(&d->lock);
 	d->detached = true;
-	/* Heard at fusion already, or removal ended it: nothing is active */
-	if (!d->dead && d->active) {
+	/* Not after removal, which ended tracking (and refuses a START) */
+	if (d->active) {
 		d->lost = true;
 		ret = mlx5vf_dirty_stop_locked(d);
 		if (ret)

@@ -443,6 +443,8 @@ struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 				       enum vfio_device_mig_state next)
 {
 	enum vfio_device_mig_state cur = mig->state;
+	/* The two arcs towards RUNNING, each resuming a half (below) */
+	bool resuming = ARC(RUNNING_P2P, RUNNING) || ARC(STOP, RUNNING_P2P);
 	int ret;
 
 	lockdep_assert_held(&mig->lock);
@@ -451,7 +453,7 @@ struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 	 * Detached: nothing is suspended, so the arcs towards RUNNING need no
 	 * command; the others would, and are refused with the state kept
 	 */
-	if (mig->detached && !ARC(RUNNING_P2P, RUNNING) && !ARC(STOP, RUNNING_P2P))
+	if (mig->detached && !resuming)
 		return ERR_PTR(-ENOTCONN);
 
 	/*
@@ -461,7 +463,7 @@ struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 	 * suspended already).  A failure changes no state.
 	 */
 	if ((cur == VFIO_DEVICE_STATE_RUNNING_P2P || cur == VFIO_DEVICE_STATE_STOP) &&
-	    !ARC(RUNNING_P2P, RUNNING) && !ARC(STOP, RUNNING_P2P)) {
+	    !resuming) {
 		ret = mlx5vf_mig_suspend(mig, MLX5VF_SUSP_INITIATOR);
 		if (!ret && cur == VFIO_DEVICE_STATE_STOP)
 			ret = mlx5vf_mig_suspend(mig, MLX5VF_SUSP_RESPONDER);
