@@ -180,6 +180,9 @@ enum mlx5vf_load_pos {
  * @initial_saved: the first pre-copy image is completely saved
  * @inflight_initial: the record in flight belongs to the first image
  * @final_started: stop-copy began its last image: END follows it
+ * @tracking_lost: the firmware refused the first SAVE of a pre-copy image
+ *	with BAD_RES_STATE (it lost its tracking): pre-copy has nothing
+ *	more to send, and stop-copy sends a full image (stream.c)
  * @end_queued: the END record is (or was) in flight
  * @pos: loader position in the stream
  * @rec: loader: header of the record being written
@@ -214,6 +217,7 @@ struct mlx5vf_session {
 	bool initial_saved;
 	bool inflight_initial;
 	bool final_started;
+	bool tracking_lost;
 	bool end_queued;
 
 	/* loading */

@@ -33,6 +33,10 @@
  *			 told first, commands then fail with -ENOTCONN and
  *			 the VHCA is reset); N: enables it again; reads
  *			 back Y or N
+ *	tracking	 Y while SAVE_VHCA_STATE tracks changes for an
+ *			 incremental image; N: the firmware stops tracking
+ *			 (the next new incremental image gets BAD_RES_STATE);
+ *			 Y is refused (-EINVAL)
  *	dma_write	 (write only) "<iova> <len>": the VF DMA-wrote those
  *			 bytes; pages of them inside the ranges of its page
  *			 tracker become dirty, the rest is ignored.  Numbers
@@ -259,6 +263,53 @@ static const struct file_operations sim_detached_fops = {
 	.llseek = default_llseek,
 };
 
+static ssize_t sim_tracking_read(struct file *file, char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	struct mlx5_vfio_sim_vf *vf = file->private_data;
+	char s[2] = { 'N', '\n' };
+
+	mutex_lock(&vf->lock);
+	if (vf->tracking)
+		s[0] = 'Y';
+	mutex_unlock(&vf->lock);
+	return simple_read_from_buffer(ubuf, count, ppos, s, sizeof(s));
+}
+
+/*
+ * N: the simulated firmware stops tracking the VHCA's changes, as a
+ * ConnectX's may lose them: the next SAVE that starts an incremental
+ * image gets BAD_RES_STATE (an image already begun is completed).
+ * Tracking starts only with a SAVE, so Y is refused.
+ */
+static ssize_t sim_tracking_write(struct file *file, const char __user *ubuf,
+				  size_t count, loff_t *ppos)
+{
+	struct mlx5_vfio_sim_vf *vf = file->private_data;
+	bool on;
+	int ret;
+
+	ret = kstrtobool_from_user(ubuf, count, &on);
+	if (ret)
+		return ret;
+	if (on)
+		return -EINVAL;
+	mutex_lock(&vf->lock);
+	vf->tracking = false;
+	vf->scan_valid = false;
+	mutex_unlock(&vf->lock);
+	*ppos += count;
+	return count;
+}
+
+static const struct file_operations sim_tracking_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = sim_tracking_read,
+	.write = sim_tracking_write,
+	.llseek = default_llseek,
+};
+
 /* "<iova> <len>": the simulated VF DMA-writes there */
 static ssize_t sim_dma_write_write(struct file *file, const char __user *ubuf,
 				   size_t count, loff_t *ppos)
@@ -306,6 +357,7 @@ static void sim_debugfs_init(struct mlx5_vfio_sim_vf *vf)
 	debugfs_create_file("context", 0600, d, vf, &sim_context_fops);
 	debugfs_create_file("dma_write", 0200, d, vf, &sim_dma_write_fops);
 	debugfs_create_file("detached", 0600, d, vf, &sim_detached_fops);
+	debugfs_create_file("tracking", 0600, d, vf, &sim_tracking_fops);
 	debugfs_create_x16("function_id", 0400, d, &vf->aux.madev.function_id);
 	debugfs_create_x16("vhca_id", 0400, d, &vf->aux.madev.vhca_id);
 	debugfs_create_u32("mkeys_made", 0400, d, &vf->mkeys_made);

@@ -18,6 +18,8 @@
  * then reads return 0.  "Idle" is an incremental image smaller than
  * MLX5VF_PRECOPY_MIN: the VHCA's own context changes all the time and
  * travels in stop-copy anyway, so pre-copy waits for changed memory.
+ * When the firmware lost its tracking (see mlx5vf_save_tracking_lost())
+ * pre-copy stays idle and stop-copy sends a full image.
  *
  * A session ends (mlx5vf_session_disable()) when the device leaves its
  * state: the buffer and its key go back to the PF side and every later
@@ -485,6 +487,27 @@ static int mlx5vf_queue_end(struct mlx5vf_session *s)
 }
 
 /*
+ * The firmware refused the first SAVE of a pre-copy image with
+ * BAD_RES_STATE (mlx5vf_cmd_save_vhca()'s -EBADFD): it no longer tracks
+ * the VHCA's changes, so there is no incremental image to take.  Upstream's
+ * driver takes that status of a pre-copy SAVE the same way (its
+ * PRE_COPY_ERROR).  Nothing of the refused image was queued, so the stream
+ * stays whole: pre-copy has nothing more to send (-ENOMSG from now on,
+ * estimates of 0) and stop-copy saves a full image, which a loader takes
+ * over the images it loaded before.  A SAVE refused later in an image, of
+ * which the reader may have taken pieces, still breaks the stream.
+ */
+static int mlx5vf_save_tracking_lost(struct mlx5vf_session *s)
+{
+	dev_info(&s->madev->adev.dev,
+		 "pre-copy: the firmware stopped tracking; stop-copy sends a full image\n");
+	s->tracking = false;
+	s->tracking_lost = true;
+	s->image_left = 0;
+	return s->hdr_len ? 0 : -ENOMSG;
+}
+
+/*
  * Save the next piece of the current image, or start a new image, and
  * queue it: into the session's buffer, or into the reader's memory at @to
  * through @d (see mlx5vf_save_dest()).  Returns 0 when
@@ -522,6 +545,8 @@ static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
 	}
 
 	for (;;) {
+		bool first = !s->image_more;
+
 		if (s->image_more) {
 			/*
 			 * The firmware holds more of the image in progress
@@ -532,6 +557,9 @@ static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
 			/* Stop-copy ends after one image taken while stopped */
 			if (stopcopy && s->final_started)
 				return mlx5vf_queue_end(s);
+			/* Pre-copy without tracking: the rest waits for stop-copy */
+			if (!stopcopy && s->tracking_lost)
+				return s->hdr_len ? 0 : -ENOMSG;
 			remaining = 0;
 			ret = mlx5vf_cmd_query_mig_state(madev, s->tracking,
 							 &required, &remaining);
@@ -565,6 +593,8 @@ static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
 		ret = mlx5vf_cmd_save_vhca(madev, s->image_incremental,
 					   s->image_track, mkey, va, size,
 					   &actual, &next);
+		if (ret == -EBADFD && first && !stopcopy)
+			return mlx5vf_save_tracking_lost(s);
 		if (ret)
 			return ret;
 		if (s->image_track)
@@ -960,7 +990,13 @@ int mlx5vf_session_precopy_info(struct mlx5vf_session *s, u64 *initial,
 	inflight = mlx5vf_session_inflight(s);
 	*initial = 0;
 	*dirty = 0;
-	if (!s->tracking) {
+	if (s->tracking_lost) {
+		/* What is in flight; the rest comes in stop-copy */
+		if (s->initial_saved && !s->inflight_initial)
+			*dirty = inflight;
+		else
+			*initial = inflight;
+	} else if (!s->tracking) {
 		/* Nothing read yet: the whole image is initial data */
 		ret = mlx5vf_cmd_query_mig_state(s->madev, false, &required,
 						 &remaining);
@@ -1060,8 +1096,10 @@ __poll_t mlx5vf_session_poll_mask(struct mlx5vf_session *s)
 	else if (s->kind == MLX5VF_LOAD)
 		mask = EPOLLOUT | EPOLLWRNORM;
 	else if (s->kind == MLX5VF_SAVE_STOPCOPY || mlx5vf_session_inflight(s) ||
-		 s->image_more || !s->tracking)
+		 s->image_more || (!s->tracking && !s->tracking_lost))
 		mask = EPOLLIN | EPOLLRDNORM;
+	else if (s->tracking_lost)
+		mask = 0;	/* nothing before stop-copy */
 	else if (mlx5vf_cmd_query_mig_state(s->madev, true, &required,
 					    &remaining) ||
 		 max_t(u64, required, remaining) >= MLX5VF_PRECOPY_MIN)

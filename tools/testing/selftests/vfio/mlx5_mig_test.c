@@ -700,6 +700,92 @@ TEST_F(mig, migrate_pre_copy)
 	migrate(_metadata, &self->p, true);
 }
 
+/* Whether the simulated firmware of @bdf tracks changes: 1, 0 or -errno */
+static int sim_tracking(const char *bdf)
+{
+	char v[8];
+	int ret = vfio_mlx5_knob_read(bdf, "tracking", v, sizeof(v));
+
+	return ret < 0 ? ret : v[0] == 'Y';
+}
+
+/* Flip a byte in @n pages of @bar spread over @size, from page @first */
+static void touch_pages(void *bar, uint64_t size, int first, int n)
+{
+	int i;
+
+	for (i = first; i < first + n; i++)
+		((volatile uint8_t *)bar)[(size / 16) * i + 8] ^= 0x5a;
+}
+
+/*
+ * The firmware stops tracking in the middle of pre-copy (the simulator's
+ * knob; a ConnectX may lose its tracking): the SAVE that would start the
+ * next incremental image is refused with BAD_RES_STATE.  Pre-copy then
+ * has nothing more to send, and stop-copy sends a full image, which the
+ * destination takes over the images it loaded: it ends up equal to the
+ * source, pages changed after the tracking stopped included.
+ */
+TEST_F(mig, pre_copy_tracking_lost)
+{
+	struct pair *p = &self->p;
+	struct vfio_precopy_info info;
+	struct pollfd pfd;
+	ssize_t pre, stop;
+	int sfd, dfd;
+	char c;
+
+	fill(p->sbar, p->size, 17);
+	memset(p->dbar, 0x3c, p->size);
+	ASSERT_EQ(0, sim_tracking(p->src.bdf));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+	pre = vfio_mig_pump(sfd, dfd, true, NULL, NULL);
+	ASSERT_GE(pre, (ssize_t)p->size);
+	ASSERT_EQ(1, sim_tracking(p->src.bdf));
+	/* One incremental image goes through */
+	touch_pages(p->sbar, p->size, 0, 3);
+	pre = vfio_mig_pump(sfd, dfd, true, NULL, NULL);
+	ASSERT_GE(pre, 3 * 4096);
+	ASSERT_LT(pre, (ssize_t)(p->size / 2));
+
+	/* Only N is taken */
+	ASSERT_EQ(-EINVAL, vfio_mlx5_knob_write(p->src.bdf, "tracking", "Y"));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "tracking", "N"));
+	ASSERT_EQ(0, sim_tracking(p->src.bdf));
+	touch_pages(p->sbar, p->size, 3, 4);
+
+	/* The next incremental image is refused: nothing more in pre-copy */
+	ASSERT_EQ(-1, read(sfd, &c, 1));
+	ASSERT_EQ(ENOMSG, errno);
+	ASSERT_EQ(0, vfio_mig_precopy_info(sfd, &info));
+	ASSERT_EQ(0, info.initial_bytes);
+	ASSERT_EQ(0, info.dirty_bytes);
+	touch_pages(p->sbar, p->size, 7, 2);
+	ASSERT_EQ(0, vfio_mig_precopy_info(sfd, &info));
+	ASSERT_EQ(0, info.dirty_bytes);
+	pfd = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	ASSERT_EQ(0, poll(&pfd, 1, 0));
+	ASSERT_EQ(-1, read(sfd, &c, 1));
+	ASSERT_EQ(ENOMSG, errno);
+
+	/* Stop-copy: a full image, not just the changed pages */
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+	touch_pages(p->sbar, p->size, 9, 1);	/* stopped: lands in it */
+	stop = vfio_mig_pump(sfd, dfd, false, NULL, NULL);
+	ASSERT_GE(stop, (ssize_t)p->size);
+	ASSERT_EQ(0, read(sfd, &c, 1));
+	close(sfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(dfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, p->size));
+	ASSERT_EQ(0, sim_tracking(p->src.bdf));
+
+	/* The next migration tracks again */
+	migrate(_metadata, p, true);
+}
+
 /*
  * Saves abandoned in the middle of an image (pre-copy back to RUNNING,
  * stop-copy back to STOP, no resume in between) leave nothing behind:
