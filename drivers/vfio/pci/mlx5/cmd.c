@@ -31,7 +31,7 @@ static int mlx5vf_status_errno(u8 status)
 	case MLX5_CMD_STAT_BAD_INP_LEN_ERR:
 		return -EINVAL;
 	case MLX5_CMD_STAT_BAD_RES_STATE_ERR:
-	case MLX5_CMD_STAT_BAD_SYS_STATE_ERR:
+		/* the VHCA is not in the state the command needs: callers act on it */
 		return -EBADFD;
 	case MLX5_CMD_STAT_RES_BUSY:
 	case MLX5_CMD_STAT_NOT_READY:

@@ -82,7 +82,10 @@
  *   data_size is the piece's length, 0 when pre-copy has nothing for now
  *   or the stream is over.  pending_bytes is mlx5vf_session_pending():
  *   non-zero in stop-copy until the END record went out, so QEMU's
- *   complete loop takes the whole stream.
+ *   complete loop takes the whole stream.  In pre-copy it is what pre-copy
+ *   still has: 0 for good once the firmware lost its tracking (stream.c),
+ *   so QEMU's pre-copy converges, although stop-copy then moves a full
+ *   image (migration v2 users see that through MIG_DATA_SIZE).
  *
  * Resume (destination).  load_setup writes mask ~MASK, value _RESUMING
  *   (from _RUNNING: the VM has not run).  For each buffer QEMU reads

@@ -170,6 +170,7 @@ enum mlx5vf_load_pos {
  * @seq: sequence number of the next record
  * @started: the stream header went out (saving)
  * @tracking: a set_track save was done: later saves are incremental
+ *	(until the firmware is found to have lost its tracking)
  * @image_more: the firmware has more of the current image: the size the
  *	next piece needs (next_required_umem_size)
  * @image_incremental: the next SAVE of the current image is incremental:
@@ -180,9 +181,9 @@ enum mlx5vf_load_pos {
  * @initial_saved: the first pre-copy image is completely saved
  * @inflight_initial: the record in flight belongs to the first image
  * @final_started: stop-copy began its last image: END follows it
- * @tracking_lost: the firmware refused the first SAVE of a pre-copy image
- *	with BAD_RES_STATE (it lost its tracking): pre-copy has nothing
- *	more to send, and stop-copy sends a full image (stream.c)
+ * @tracking_lost: the firmware refused the first SAVE of an image with
+ *	BAD_RES_STATE (it does not track): pre-copy has nothing more to
+ *	send, and stop-copy sends a full image (stream.c)
  * @end_queued: the END record is (or was) in flight
  * @pos: loader position in the stream
  * @rec: loader: header of the record being written

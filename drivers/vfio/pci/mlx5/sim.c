@@ -35,8 +35,9 @@
  *			 back Y or N
  *	tracking	 Y while SAVE_VHCA_STATE tracks changes for an
  *			 incremental image; N: the firmware stops tracking
- *			 (the next new incremental image gets BAD_RES_STATE);
- *			 Y is refused (-EINVAL)
+ *			 and drops an image in progress (the next SAVE that
+ *			 starts or continues an incremental image gets
+ *			 BAD_RES_STATE); Y is refused (-EINVAL)
  *	dma_write	 (write only) "<iova> <len>": the VF DMA-wrote those
  *			 bytes; pages of them inside the ranges of its page
  *			 tracker become dirty, the rest is ignored.  Numbers
@@ -278,9 +279,9 @@ static ssize_t sim_tracking_read(struct file *file, char __user *ubuf,
 
 /*
  * N: the simulated firmware stops tracking the VHCA's changes, as a
- * ConnectX's may lose them: the next SAVE that starts an incremental
- * image gets BAD_RES_STATE (an image already begun is completed).
- * Tracking starts only with a SAVE, so Y is refused.
+ * ConnectX's may lose them, and drops the image it was handing out: the
+ * next SAVE that would start or continue an incremental image gets
+ * BAD_RES_STATE.  Tracking starts only with a SAVE, so Y is refused.
  */
 static ssize_t sim_tracking_write(struct file *file, const char __user *ubuf,
 				  size_t count, loff_t *ppos)
@@ -297,6 +298,7 @@ static ssize_t sim_tracking_write(struct file *file, const char __user *ubuf,
 	mutex_lock(&vf->lock);
 	vf->tracking = false;
 	vf->scan_valid = false;
+	vf->save.active = false;
 	mutex_unlock(&vf->lock);
 	*ppos += count;
 	return count;

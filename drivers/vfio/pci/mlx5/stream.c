@@ -487,24 +487,26 @@ static int mlx5vf_queue_end(struct mlx5vf_session *s)
 }
 
 /*
- * The firmware refused the first SAVE of a pre-copy image with
- * BAD_RES_STATE (mlx5vf_cmd_save_vhca()'s -EBADFD): it no longer tracks
- * the VHCA's changes, so there is no incremental image to take.  Upstream's
- * driver takes that status of a pre-copy SAVE the same way (its
- * PRE_COPY_ERROR).  Nothing of the refused image was queued, so the stream
- * stays whole: pre-copy has nothing more to send (-ENOMSG from now on,
- * estimates of 0) and stop-copy saves a full image, which a loader takes
- * over the images it loaded before.  A SAVE refused later in an image, of
- * which the reader may have taken pieces, still breaks the stream.
+ * The firmware refused the first SAVE of an image with BAD_RES_STATE
+ * (mlx5vf_cmd_save_vhca()'s -EBADFD): it does not track the VHCA's changes
+ * (it lost its tracking, or never started it), so there is no incremental
+ * image to take.  Upstream's driver takes that status of a pre-copy SAVE
+ * the same way (its PRE_COPY_ERROR).  Nothing of the refused image was
+ * queued, so the stream stays whole: pre-copy has nothing more to send
+ * (-ENOMSG from now on; estimates count only what is in flight) and
+ * stop-copy saves a full image, which a loader takes over the images it
+ * loaded before.  A refusal of stop-copy's first, incremental SAVE is taken
+ * the same way, where upstream's driver fails the migration.  A SAVE
+ * refused later in an image, of which the reader may have taken pieces,
+ * still breaks the stream.
  */
-static int mlx5vf_save_tracking_lost(struct mlx5vf_session *s)
+static void mlx5vf_save_tracking_lost(struct mlx5vf_session *s)
 {
 	dev_info(&s->madev->adev.dev,
-		 "pre-copy: the firmware stopped tracking; stop-copy sends a full image\n");
+		 "SAVE_VHCA_STATE refused (BAD_RES_STATE): no tracking, stop-copy sends a full image\n");
 	s->tracking = false;
 	s->tracking_lost = true;
-	s->image_left = 0;
-	return s->hdr_len ? 0 : -ENOMSG;
+	s->final_started = false;
 }
 
 /*
@@ -545,7 +547,7 @@ static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
 	}
 
 	for (;;) {
-		bool first = !s->image_more;
+		bool new_image = !s->image_more;
 
 		if (s->image_more) {
 			/*
@@ -593,8 +595,13 @@ static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
 		ret = mlx5vf_cmd_save_vhca(madev, s->image_incremental,
 					   s->image_track, mkey, va, size,
 					   &actual, &next);
-		if (ret == -EBADFD && first && !stopcopy)
-			return mlx5vf_save_tracking_lost(s);
+		if (ret == -EBADFD && new_image &&
+		    (!stopcopy || s->image_incremental)) {
+			mlx5vf_save_tracking_lost(s);
+			if (!stopcopy)
+				return s->hdr_len ? 0 : -ENOMSG;
+			continue;	/* a full image instead */
+		}
 		if (ret)
 			return ret;
 		if (s->image_track)
@@ -654,7 +661,8 @@ static size_t mlx5vf_direct_done(struct mlx5vf_session *s,
  * room than is left, which the next read may have.
  *
  * Return: bytes moved; 0 at the end of a stop-copy stream; -ENOMSG when a
- * pre-copy has nothing more for now; -EINVAL for a loading session; the
+ * pre-copy has nothing more for now (for good once the firmware lost its
+ * tracking: mlx5vf_save_tracking_lost()); -EINVAL for a loading session; the
  * session's error once it is broken or over.
  */
 ssize_t mlx5vf_session_read(struct mlx5vf_session *s, struct iov_iter *to)
@@ -967,7 +975,8 @@ int mlx5vf_session_finish_load(struct mlx5vf_session *s)
  * mlx5vf_session_precopy_info() - estimates for VFIO_MIG_GET_PRECOPY_INFO
  * @s: a saving session
  * @initial: bytes of the first (full) image not yet read
- * @dirty: bytes changed since, not yet read
+ * @dirty: bytes changed since, not yet read (none once the firmware lost its
+ *	tracking: stop-copy then carries a full image)
  *
  * Return: 0, -EINVAL outside pre-copy, the session's or firmware's error.
  */
@@ -991,11 +1000,11 @@ int mlx5vf_session_precopy_info(struct mlx5vf_session *s, u64 *initial,
 	*initial = 0;
 	*dirty = 0;
 	if (s->tracking_lost) {
-		/* What is in flight; the rest comes in stop-copy */
-		if (s->initial_saved && !s->inflight_initial)
-			*dirty = inflight;
-		else
-			*initial = inflight;
+		/*
+		 * Pre-copy ended: at most the stream header is in flight;
+		 * everything else comes in stop-copy
+		 */
+		*initial = inflight;
 	} else if (!s->tracking) {
 		/* Nothing read yet: the whole image is initial data */
 		ret = mlx5vf_cmd_query_mig_state(s->madev, false, &required,

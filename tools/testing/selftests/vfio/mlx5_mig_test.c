@@ -737,7 +737,6 @@ TEST_F(mig, pre_copy_tracking_lost)
 
 	fill(p->sbar, p->size, 17);
 	memset(p->dbar, 0x3c, p->size);
-	ASSERT_EQ(0, sim_tracking(p->src.bdf));
 	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
 	pre = vfio_mig_pump(sfd, dfd, true, NULL, NULL);
@@ -770,8 +769,8 @@ TEST_F(mig, pre_copy_tracking_lost)
 	ASSERT_EQ(ENOMSG, errno);
 
 	/* Stop-copy: a full image, not just the changed pages */
+	touch_pages(p->sbar, p->size, 9, 1);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
-	touch_pages(p->sbar, p->size, 9, 1);	/* stopped: lands in it */
 	stop = vfio_mig_pump(sfd, dfd, false, NULL, NULL);
 	ASSERT_GE(stop, (ssize_t)p->size);
 	ASSERT_EQ(0, read(sfd, &c, 1));
@@ -782,7 +781,81 @@ TEST_F(mig, pre_copy_tracking_lost)
 	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, p->size));
 	ASSERT_EQ(0, sim_tracking(p->src.bdf));
 
+	/* Lost again, then the migration is cancelled: nothing to drop */
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "tracking", "N"));
+	touch_pages(p->sbar, p->size, 0, 2);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL));
+	ASSERT_EQ(-1, read(sfd, &c, 1));
+	ASSERT_EQ(ENOMSG, errno);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(sfd);
+
 	/* The next migration tracks again */
+	migrate(_metadata, p, true);
+}
+
+/*
+ * The firmware stops tracking after pre-copy's last read: stop-copy's
+ * first, incremental SAVE is refused, and stop-copy sends a full image
+ * instead (upstream's driver fails the migration there)
+ */
+TEST_F(mig, stop_copy_tracking_lost)
+{
+	struct pair *p = &self->p;
+	ssize_t stop;
+	int sfd, dfd;
+	char c;
+
+	fill(p->sbar, p->size, 19);
+	memset(p->dbar, 0x3c, p->size);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+	ASSERT_GE(vfio_mig_pump(sfd, dfd, true, NULL, NULL), (ssize_t)p->size);
+	touch_pages(p->sbar, p->size, 0, 3);
+	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "tracking", "N"));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+	stop = vfio_mig_pump(sfd, dfd, false, NULL, NULL);
+	ASSERT_GE(stop, (ssize_t)p->size);
+	ASSERT_EQ(0, read(sfd, &c, 1));
+	close(sfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(dfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, p->size));
+}
+
+/*
+ * The firmware stops tracking and drops the image it was handing out,
+ * after the reader took its first piece: the stream is broken for good
+ * (the destination would hold half an image), the way back to RUNNING
+ * fails into ERROR, and a reset recovers the device
+ */
+TEST_F(mig, tracking_lost_mid_image)
+{
+	static uint8_t buf[9 * MIB];	/* one whole 8 MiB chunk per read */
+	struct vfio_precopy_info info;
+	struct pair *p = &self->p;
+	int sfd;
+
+	if (p->size <= 8 * MIB)
+		SKIP(return, "an image of one chunk has no middle");
+	fill(p->sbar, p->size, 23);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+	ASSERT_LT(0, read(sfd, buf, sizeof(buf)));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "tracking", "N"));
+	ASSERT_EQ(-1, read(sfd, buf, sizeof(buf)));
+	ASSERT_EQ(EBADFD, errno);
+	ASSERT_EQ(-1, read(sfd, buf, sizeof(buf)));
+	ASSERT_EQ(EBADFD, errno);
+	ASSERT_EQ(-EBADFD, vfio_mig_precopy_info(sfd, &info));
+	ASSERT_EQ(-EBADFD, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&p->src));
+	close(sfd);
+	ASSERT_EQ(0, reset(&p->src));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&p->src));
 	migrate(_metadata, p, true);
 }
 
