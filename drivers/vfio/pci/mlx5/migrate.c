@@ -503,11 +503,12 @@ struct mlx5vf_session *mlx5vf_mig_step(struct mlx5vf_mig *mig,
 
 	/*
 	 * Saving ends: the stream is over, whatever the reader took; what
-	 * the firmware still holds of an image is taken and dropped
+	 * the firmware still holds of an image is taken and dropped, and a
+	 * firmware still tracking for it stops
 	 */
 	if (ARC(PRE_COPY, RUNNING) || ARC(PRE_COPY_P2P, RUNNING_P2P) ||
 	    ARC(STOP_COPY, STOP)) {
-		ret = mlx5vf_session_drop_image(mig->session);
+		ret = mlx5vf_session_abandon(mig->session);
 		if (ret)
 			return mlx5vf_mig_fail(mig, ret);
 		mlx5vf_mig_end_session(mig, -EINVAL);

@@ -234,7 +234,7 @@ struct mlx5vf_session *mlx5vf_session_new(struct mlx5_vfio_aux_dev *madev,
 void mlx5vf_session_put(struct mlx5vf_session *s);
 void mlx5vf_session_disable(struct mlx5vf_session *s, int err);
 int mlx5vf_session_stop_copy(struct mlx5vf_session *s);
-int mlx5vf_session_drop_image(struct mlx5vf_session *s);
+int mlx5vf_session_abandon(struct mlx5vf_session *s);
 int mlx5vf_session_finish_load(struct mlx5vf_session *s);
 ssize_t mlx5vf_session_read(struct mlx5vf_session *s, struct iov_iter *to);
 ssize_t mlx5vf_session_write(struct mlx5vf_session *s, struct iov_iter *from);

@@ -15,7 +15,11 @@
  *    initiator; the out-of-order step gets BAD_RES_STATE, repeats are no-ops.
  *  - SAVE_VHCA_STATE: incremental = 0 is a full image; with set_track = 1
  *    it may run while the VHCA runs and starts tracking, with set_track = 0
- *    it needs the responder suspended and ends tracking.  incremental = 1
+ *    it needs the responder suspended and ends tracking.  Except: with
+ *    set_track = 0 while tracking and the responder runs it is the
+ *    device specification's pre-copy cleanup (upstream's driver sends it
+ *    when a pre-copy is cancelled): tracking ends, a pending image is
+ *    dropped, nothing is written (actual_image_size 0).  incremental = 1
  *    needs tracking and carries the pages changed since last saved; with
  *    set_track = 0 tracking ends after it.  The image moves in chunks of
  *    at most MLX5_VFIO_SIM_CHUNK: a SAVE needs `size` of at least what
@@ -591,6 +595,16 @@ static int sim_save(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 		s->active = false;
 	if (size < s->need)
 		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_SIZE);
+	if (!incremental && !set_track && !vf->resp_suspended && vf->tracking) {
+		/* the pre-copy cleanup */
+		s->active = false;
+		vf->tracking = false;
+		vf->scan_valid = false;
+		s->need = 0;
+		MLX5_SET(save_vhca_state_out, out, actual_image_size, 0);
+		MLX5_SET(save_vhca_state_out, out, next_required_umem_size, 0);
+		return 0;
+	}
 	if (!s->active && sim_save_start(vf, out, incremental, set_track))
 		return 0;
 

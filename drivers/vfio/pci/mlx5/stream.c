@@ -379,35 +379,18 @@ static int mlx5vf_save_dest(struct mlx5vf_session *s, struct iov_iter *to,
 	return 0;
 }
 
-/**
- * mlx5vf_session_drop_image() - take and drop the rest of an image
- * @s: a saving session that is ending
- *
- * The firmware continues an image it was not done saving at the next
- * incremental SAVE with the same set_track; the simulator forgets one at
- * a RESUME_VHCA or a non-incremental SAVE (a new session's first), but
- * nothing upstream's driver does tells what a ConnectX does with a
- * half-taken image meanwhile.  A save that ends without a resume after it
- * (pre-copy back to running, stop-copy back to stop) has the rest saved
- * into its buffer and dropped, so the firmware holds none and a failure
- * shows at that arc.  A fatal signal ends the wait for a firmware that
- * never says the image is done.
- *
- * Return: 0, or the error of a SAVE.
- */
-int mlx5vf_session_drop_image(struct mlx5vf_session *s)
+/* Take the rest of the current image into the buffer and drop it */
+static int mlx5vf_drain_image(struct mlx5vf_session *s)
 {
 	u32 required, actual, next, mkey, size;
 	struct mlx5vf_direct d = {};	/* no reader: the buffer */
 	int ret = 0;
 	u64 va;
 
-	mutex_lock(&s->lock);
-	while (s->madev && s->kind != MLX5VF_LOAD && s->image_more) {
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
+	lockdep_assert_held(&s->lock);
+	while (s->image_more) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		required = min_t(u32, s->image_more, MLX5VF_REC_MAX);
 		ret = mlx5vf_save_dest(s, NULL, &d, required, &mkey, &va, &size);
 		if (!ret)
@@ -417,8 +400,82 @@ int mlx5vf_session_drop_image(struct mlx5vf_session *s)
 		if (!ret && !actual && next)
 			ret = -EPROTO;
 		if (ret)
-			break;
+			return ret;
 		s->image_more = next;
+	}
+	return 0;
+}
+
+/*
+ * The firmware tracks the VHCA's changes for this session (a pre-copy took
+ * an image, and stop-copy did not start its last one): make it stop.
+ * Stopped (stop-copy), that is the last image, which ends tracking, taken
+ * and dropped.  Running (pre-copy), the device specification has the
+ * firmware release what it turned on for pre-copy at a SAVE_VHCA_STATE
+ * with incremental = 0 and set_track = 0, into a buffer of the size an
+ * incremental QUERY_VHCA_MIGRATION_STATE names; upstream's driver sends
+ * exactly that when a pre-copy is cancelled, and drops what the firmware
+ * writes there.
+ */
+static int mlx5vf_end_tracking(struct mlx5vf_session *s)
+{
+	u32 required = 0, actual, next;
+	int ret;
+
+	lockdep_assert_held(&s->lock);
+	if (!s->tracking || s->final_started)
+		return 0;
+	ret = mlx5vf_cmd_query_mig_state(s->madev, true, &required, NULL);
+	if (ret)
+		return ret;
+	if (s->kind == MLX5VF_SAVE_STOPCOPY) {
+		s->final_started = true;
+		s->image_incremental = true;
+		s->image_track = false;
+		s->image_more = required;
+		ret = mlx5vf_drain_image(s);
+	} else {
+		ret = mlx5vf_buf_reserve(s->madev, &s->buf,
+					 max_t(u32, required, PAGE_SIZE),
+					 DMA_FROM_DEVICE);
+		if (!ret)
+			ret = mlx5vf_cmd_save_vhca(s->madev, false, false,
+						   s->buf.mkey, 0,
+						   min_t(u64, mlx5vf_buf_size(&s->buf),
+							 U32_MAX),
+						   &actual, &next);
+	}
+	if (!ret)
+		s->tracking = false;
+	return ret;
+}
+
+/**
+ * mlx5vf_session_abandon() - a save ends before its stream did
+ * @s: a saving session whose device goes back to RUNNING, RUNNING_P2P
+ *	(pre-copy) or STOP (stop-copy), whatever the reader took
+ *
+ * The firmware continues an image it was not done saving at the next
+ * incremental SAVE with the same set_track; the simulator forgets one at
+ * a RESUME_VHCA or a non-incremental SAVE (a new session's first), but
+ * nothing upstream's driver does tells what a ConnectX does with a
+ * half-taken image meanwhile.  So the rest of such an image is saved into
+ * the session's buffer and dropped, and the firmware holds none.  Then a
+ * firmware that still tracks for this session is told to stop
+ * (mlx5vf_end_tracking()).  A failure shows at the arc.  A fatal signal
+ * ends the wait for a firmware that never says an image is done.
+ *
+ * Return: 0, or the error of a command.
+ */
+int mlx5vf_session_abandon(struct mlx5vf_session *s)
+{
+	int ret = 0;
+
+	mutex_lock(&s->lock);
+	if (s->madev && s->kind != MLX5VF_LOAD) {
+		ret = mlx5vf_drain_image(s);
+		if (!ret)
+			ret = mlx5vf_end_tracking(s);
 	}
 	mutex_unlock(&s->lock);
 	return ret;

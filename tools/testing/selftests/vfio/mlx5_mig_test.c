@@ -860,6 +860,72 @@ TEST_F(mig, tracking_lost_mid_image)
 }
 
 /*
+ * A cancelled pre-copy (back to RUNNING or RUNNING_P2P) tells the firmware
+ * to stop tracking, with the SAVE the device specification names for it
+ * (incremental = 0, set_track = 0 while the VHCA runs): after an idle
+ * pre-copy, after one cancelled in the middle of its first image, not
+ * before anything was saved; a stop-copy after pre-copy cancelled before
+ * its last image takes that image (which ends tracking) and drops it; a
+ * refused cleanup fails the arc into ERROR, and a reset recovers
+ */
+TEST_F(mig, cancel_ends_tracking)
+{
+	static uint8_t buf[9 * MIB];	/* one whole 8 MiB chunk per read */
+	struct pair *p = &self->p;
+	char v[16];
+	int sfd;
+
+	fill(p->sbar, p->size, 29);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	ASSERT_EQ(1, sim_tracking(p->src.bdf));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, sim_tracking(p->src.bdf));
+	close(sfd);
+
+	/* The P2P way, cancelled in the middle of the first image */
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY_P2P, &sfd));
+	ASSERT_LT(0, read(sfd, buf, sizeof(buf)));
+	ASSERT_EQ(1, sim_tracking(p->src.bdf));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
+	ASSERT_EQ(0, sim_tracking(p->src.bdf));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(sfd);
+
+	/* Stop-copy cancelled before its last image: taken and dropped */
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	touch_pages(p->sbar, p->size, 0, 2);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+	ASSERT_EQ(1, sim_tracking(p->src.bdf));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, sim_tracking(p->src.bdf));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(sfd);
+
+	/* Nothing saved yet: no SAVE at all (the armed failure stays) */
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "fail_next", "118"));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_LT(0, vfio_mlx5_knob_read(p->src.bdf, "fail_next", v, sizeof(v)));
+	ASSERT_EQ(0, strncmp(v, "0x118", 5));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "fail_next", "none"));
+	close(sfd);
+
+	/* The firmware refuses the cleanup */
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "fail_next", "118"));
+	ASSERT_EQ(-EIO, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&p->src));
+	close(sfd);
+	ASSERT_EQ(0, reset(&p->src));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&p->src));
+	migrate(_metadata, p, true);
+}
+
+/*
  * Saves abandoned in the middle of an image (pre-copy back to RUNNING,
  * stop-copy back to STOP, no resume in between) leave nothing behind:
  * the next stop-copy stream and a later pre-copy migration are whole.

@@ -511,6 +511,7 @@ TEST_F(v1, cancel_then_again)
 	struct v1dev *s = &self->src, *d = &self->dst;
 	int64_t pending;
 	int round;
+	char v[8];
 
 	fill(s->bar, s->bar_size, 11);
 	for (round = 0; round < 2; round++) {
@@ -522,6 +523,9 @@ TEST_F(v1, cancel_then_again)
 		ASSERT_EQ(0, set_state(s, ~(S_SAV | S_RES), S_RUN));
 		ASSERT_EQ(S_RUN, state(s));
 		ASSERT_EQ(-EINVAL, rd64(s, OFF(pending_bytes)));
+		/* The simulated firmware tracks no more */
+		ASSERT_LT(0, vfio_mlx5_knob_read(s->d.bdf, "tracking", v, sizeof(v)));
+		ASSERT_STREQ("N", v);
 		self->f.len = 0;
 	}
 	/* And a whole migration still works */
