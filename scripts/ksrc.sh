@@ -4,7 +4,11 @@
 # Unpack the parts of Debian's linux-source-6.12 we use into $CACHE, once:
 #   selftests   kselftest harness headers -> $CACHE/selftests, and the 6.12
 #               uapi linux/vfio.h and iommufd.h -> $CACHE/uapi (the build machine's libc
-#               headers may be older)
+#               headers may be older).  One fix to the 6.12 harness: a TEST_F
+#               wrapper's `child` changes between setjmp() and an ASSERT's
+#               longjmp(), so the optimiser may bring back its old value and
+#               the test's process then skips FIXTURE_TEARDOWN (state a failed
+#               test leaves then breaks the next ones): it is made volatile.
 #   tools       checkpatch.pl, kernel-doc and their data -> $CACHE/ksrc
 #   full        the whole tree -> $CACHE/linux-source-6.12
 # Prints the directory it prepared.
@@ -18,11 +22,15 @@ stamp() { [ -f "$1/.stamp" ] && [ "$1/.stamp" -nt $tarball ]; }
 case "${1:-tools}" in
 selftests)
 	d=$CACHE/selftests
-	if ! stamp "$d"; then
+	if ! stamp "$d" || ! grep -q 'volatile pid_t child' "$d/kselftest_harness.h"; then
 		rm -rf "$d" && mkdir -p "$d/vfio" "$CACHE/uapi/linux"
 		tar -xJf $tarball -C "$d" --strip-components=4 \
 			linux-source-6.12/tools/testing/selftests/kselftest_harness.h \
 			linux-source-6.12/tools/testing/selftests/kselftest.h
+		sed -i 's/^\(\t*\)pid_t child = 1; \\$/\1volatile pid_t child = 1; \\/' \
+			"$d/kselftest_harness.h"
+		grep -q 'volatile pid_t child' "$d/kselftest_harness.h" ||
+			{ echo "ksrc: harness fix did not apply" >&2; exit 1; }
 		for h in vfio iommufd; do
 			tar -xJf $tarball -O linux-source-6.12/include/uapi/linux/$h.h \
 				> "$CACHE/uapi/linux/$h.h"

@@ -590,11 +590,11 @@ static int sim_save(struct mlx5_vfio_sim_vf *vf, const void *in, int inlen,
 		return 0;
 	incremental = MLX5_GET(save_vhca_state_in, in, incremental);
 	set_track = MLX5_GET(save_vhca_state_in, in, set_track);
+	if (size < s->need)
+		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_SIZE);
 	/* The rest of a pending image, or a new one */
 	if (s->active && (!incremental || s->end_track == set_track))
 		s->active = false;
-	if (size < s->need)
-		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_SIZE);
 	if (!incremental && !set_track && !vf->resp_suspended && vf->tracking) {
 		/* the pre-copy cleanup */
 		s->active = false;

@@ -407,15 +407,16 @@ static int mlx5vf_drain_image(struct mlx5vf_session *s)
 }
 
 /*
- * The firmware tracks the VHCA's changes for this session (a pre-copy took
- * an image, and stop-copy did not start its last one): make it stop.
- * Stopped (stop-copy), that is the last image, which ends tracking, taken
- * and dropped.  Running (pre-copy), the device specification has the
- * firmware release what it turned on for pre-copy at a SAVE_VHCA_STATE
- * with incremental = 0 and set_track = 0, into a buffer of the size an
- * incremental QUERY_VHCA_MIGRATION_STATE names; upstream's driver sends
- * exactly that when a pre-copy is cancelled, and drops what the firmware
- * writes there.
+ * Make the firmware stop tracking for this session.  Stopped (stop-copy)
+ * with tracking on and the last image not begun: that last image, which
+ * ends tracking, is taken and dropped.  Running (pre-copy) after any
+ * SAVE: the device specification has the firmware release what it turned
+ * on for pre-copy at a SAVE_VHCA_STATE with incremental = 0 and
+ * set_track = 0, into a buffer of the size an incremental
+ * QUERY_VHCA_MIGRATION_STATE names; upstream's driver sends exactly that
+ * when a pre-copy is cancelled, also after its PRE_COPY_ERROR, and drops
+ * what the firmware writes there.  A firmware that answers BAD_RES_STATE
+ * tracks nothing: that is what was wanted.
  */
 static int mlx5vf_end_tracking(struct mlx5vf_session *s)
 {
@@ -423,7 +424,8 @@ static int mlx5vf_end_tracking(struct mlx5vf_session *s)
 	int ret;
 
 	lockdep_assert_held(&s->lock);
-	if (!s->tracking || s->final_started)
+	if (s->kind == MLX5VF_SAVE_STOPCOPY ? !s->tracking || s->final_started :
+	    !s->tracking && !s->tracking_lost)
 		return 0;
 	ret = mlx5vf_cmd_query_mig_state(s->madev, true, &required, NULL);
 	if (ret)
@@ -435,8 +437,8 @@ static int mlx5vf_end_tracking(struct mlx5vf_session *s)
 		s->image_more = required;
 		ret = mlx5vf_drain_image(s);
 	} else {
-		ret = mlx5vf_buf_reserve(s->madev, &s->buf,
-					 max_t(u32, required, PAGE_SIZE),
+		required = clamp_t(u32, required, PAGE_SIZE, MLX5VF_REC_MAX);
+		ret = mlx5vf_buf_reserve(s->madev, &s->buf, required,
 					 DMA_FROM_DEVICE);
 		if (!ret)
 			ret = mlx5vf_cmd_save_vhca(s->madev, false, false,
@@ -445,6 +447,8 @@ static int mlx5vf_end_tracking(struct mlx5vf_session *s)
 							 U32_MAX),
 						   &actual, &next);
 	}
+	if (ret == -EBADFD)
+		ret = 0;
 	if (!ret)
 		s->tracking = false;
 	return ret;
@@ -460,12 +464,15 @@ static int mlx5vf_end_tracking(struct mlx5vf_session *s)
  * a RESUME_VHCA or a non-incremental SAVE (a new session's first), but
  * nothing upstream's driver does tells what a ConnectX does with a
  * half-taken image meanwhile.  So the rest of such an image is saved into
- * the session's buffer and dropped, and the firmware holds none.  Then a
- * firmware that still tracks for this session is told to stop
- * (mlx5vf_end_tracking()).  A failure shows at the arc.  A fatal signal
- * ends the wait for a firmware that never says an image is done.
+ * the session's buffer and dropped, and the firmware holds none; this is
+ * tried also when the stream broke (upstream fails the arc then).  Then a
+ * firmware that may still track for this session is told to stop
+ * (mlx5vf_end_tracking()).  The session is over when this returns: a
+ * reader that was waiting for the lock gets -EINVAL (or the error), so
+ * nothing starts a new image behind the arc's back.  A fatal signal ends the wait for a
+ * firmware that never says an image is done.
  *
- * Return: 0, or the error of a command.
+ * Return: 0, or the error of a command (the arc fails with it).
  */
 int mlx5vf_session_abandon(struct mlx5vf_session *s)
 {
@@ -477,7 +484,10 @@ int mlx5vf_session_abandon(struct mlx5vf_session *s)
 		if (!ret)
 			ret = mlx5vf_end_tracking(s);
 	}
+	if (!s->err)
+		s->err = ret ? ret : -EINVAL;
 	mutex_unlock(&s->lock);
+	wake_up_interruptible_all(&s->wq);
 	return ret;
 }
 
@@ -624,7 +634,6 @@ static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
 							 &required, &remaining);
 			if (ret)
 				return ret;
-			s->final_started = stopcopy;
 			if (!stopcopy && s->tracking &&
 			    max_t(u64, required, remaining) < MLX5VF_PRECOPY_MIN)
 				required = 0;
@@ -661,6 +670,9 @@ static int mlx5vf_save_next(struct mlx5vf_session *s, struct iov_iter *to,
 		}
 		if (ret)
 			return ret;
+		/* Only a last image the firmware took on counts as begun */
+		if (new_image && stopcopy)
+			s->final_started = true;
 		if (s->image_track)
 			s->tracking = true;
 		if (!actual && next)

@@ -218,6 +218,9 @@ FIXTURE_SETUP(mig)
 
 FIXTURE_TEARDOWN(mig)
 {
+	/* A failed test leaves no armed failure to the next */
+	vfio_mlx5_knob_write(self->p.src.bdf, "fail_next", "none");
+	vfio_mlx5_knob_write(self->p.dst.bdf, "fail_next", "none");
 	close_pair(&self->p);
 }
 
@@ -883,7 +886,10 @@ TEST_F(mig, cancel_ends_tracking)
 	ASSERT_EQ(0, sim_tracking(p->src.bdf));
 	close(sfd);
 
-	/* The P2P way, cancelled in the middle of the first image */
+	/*
+	 * The P2P way, cancelled in the middle of the first image (for a
+	 * BAR2 over one 8 MiB chunk: the read takes its first piece)
+	 */
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY_P2P, &sfd));
 	ASSERT_LT(0, read(sfd, buf, sizeof(buf)));
@@ -898,6 +904,37 @@ TEST_F(mig, cancel_ends_tracking)
 	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
 	touch_pages(p->sbar, p->size, 0, 2);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+	ASSERT_EQ(1, sim_tracking(p->src.bdf));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, sim_tracking(p->src.bdf));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(sfd);
+
+	/* The firmware had lost its tracking unseen: the cancel still works */
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "tracking", "N"));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(sfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "tracking", "N"));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(sfd);
+
+	/*
+	 * Stop-copy's first SAVE fails (INT_ERR), so the firmware never took
+	 * the last image on: the cancel still takes it
+	 */
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
+	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	touch_pages(p->sbar, p->size, 0, 2);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "fail_next", "118"));
+	ASSERT_EQ(-1, read(sfd, buf, sizeof(buf)));
+	ASSERT_EQ(EIO, errno);
 	ASSERT_EQ(1, sim_tracking(p->src.bdf));
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP, NULL));
 	ASSERT_EQ(0, sim_tracking(p->src.bdf));
