@@ -385,6 +385,19 @@ TEST_F(fsm, reset_during_migration)
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_RUNNING, NULL));
 }
 
+/*
+ * The end of a migration of @p whose stream went in through @dfd: the
+ * destination runs, then the source, and their BAR2s are equal
+ */
+static void finish_migration(struct __test_metadata *_metadata, struct pair *p,
+			     int dfd)
+{
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(dfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, p->size));
+}
+
 /* A whole stop-copy migration of BAR2 filled from @seed: equal after it */
 static void stop_copy_migration(struct __test_metadata *_metadata,
 				struct pair *p, uint64_t seed)
@@ -397,10 +410,7 @@ static void stop_copy_migration(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
 	ASSERT_LT(0, vfio_mig_pump(sfd, dfd, false, NULL, NULL));
 	close(sfd);
-	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
-	close(dfd);
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
-	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, p->size));
+	finish_migration(_metadata, p, dfd);
 }
 
 /*
@@ -703,6 +713,30 @@ TEST_F(mig, migrate_pre_copy)
 	migrate(_metadata, &self->p, true);
 }
 
+/* Start a pre-copy on the source of @p and read it until it is idle */
+static void precopy_idle(struct __test_metadata *_metadata, struct pair *p,
+			 int *sfd)
+{
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, sfd));
+	ASSERT_LT(0, vfio_mig_pump(*sfd, -1, true, NULL, NULL));
+}
+
+/*
+ * The source of @p in a saving state with data fd @sfd: going back to
+ * RUNNING fails with @err into ERROR; a reset recovers it, and a pre-copy
+ * migration then works
+ */
+static void cancel_fails_reset_migrates(struct __test_metadata *_metadata,
+					struct pair *p, int sfd, int err)
+{
+	ASSERT_EQ(err, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&p->src));
+	close(sfd);
+	ASSERT_EQ(0, reset(&p->src));
+	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&p->src));
+	migrate(_metadata, p, true);
+}
+
 /* Whether the simulated firmware of @bdf tracks changes: 1, 0 or -errno */
 static int sim_tracking(const char *bdf)
 {
@@ -778,15 +812,11 @@ TEST_F(mig, pre_copy_tracking_lost)
 	ASSERT_GE(stop, (ssize_t)p->size);
 	ASSERT_EQ(0, read(sfd, &c, 1));
 	close(sfd);
-	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
-	close(dfd);
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
-	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, p->size));
+	finish_migration(_metadata, p, dfd);
 	ASSERT_EQ(0, sim_tracking(p->src.bdf));
 
 	/* Lost again, then the migration is cancelled: nothing to drop */
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
-	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	precopy_idle(_metadata, p, &sfd);
 	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "tracking", "N"));
 	touch_pages(p->sbar, p->size, 0, 2);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL));
@@ -824,10 +854,7 @@ TEST_F(mig, stop_copy_tracking_lost)
 	ASSERT_GE(stop, (ssize_t)p->size);
 	ASSERT_EQ(0, read(sfd, &c, 1));
 	close(sfd);
-	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
-	close(dfd);
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
-	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, p->size));
+	finish_migration(_metadata, p, dfd);
 }
 
 /*
@@ -854,12 +881,16 @@ TEST_F(mig, tracking_lost_mid_image)
 	ASSERT_EQ(-1, read(sfd, buf, sizeof(buf)));
 	ASSERT_EQ(EBADFD, errno);
 	ASSERT_EQ(-EBADFD, vfio_mig_precopy_info(sfd, &info));
-	ASSERT_EQ(-EBADFD, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
-	ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&p->src));
-	close(sfd);
-	ASSERT_EQ(0, reset(&p->src));
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&p->src));
-	migrate(_metadata, p, true);
+	cancel_fails_reset_migrates(_metadata, p, sfd, -EBADFD);
+}
+
+/* The source of @p, tracking, is cancelled to @next: tracking no more */
+static void cancel_untracks(struct __test_metadata *_metadata, struct pair *p,
+			    enum vfio_device_mig_state next)
+{
+	ASSERT_EQ(1, sim_tracking(p->src.bdf));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, next, NULL));
+	ASSERT_EQ(0, sim_tracking(p->src.bdf));
 }
 
 /*
@@ -879,11 +910,8 @@ TEST_F(mig, cancel_ends_tracking)
 	int sfd;
 
 	fill(p->sbar, p->size, 29);
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
-	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
-	ASSERT_EQ(1, sim_tracking(p->src.bdf));
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
-	ASSERT_EQ(0, sim_tracking(p->src.bdf));
+	precopy_idle(_metadata, p, &sfd);
+	cancel_untracks(_metadata, p, VFIO_DEVICE_STATE_RUNNING);
 	close(sfd);
 
 	/*
@@ -893,31 +921,24 @@ TEST_F(mig, cancel_ends_tracking)
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY_P2P, &sfd));
 	ASSERT_LT(0, read(sfd, buf, sizeof(buf)));
-	ASSERT_EQ(1, sim_tracking(p->src.bdf));
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
-	ASSERT_EQ(0, sim_tracking(p->src.bdf));
+	cancel_untracks(_metadata, p, VFIO_DEVICE_STATE_RUNNING_P2P);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
 	close(sfd);
 
 	/* Stop-copy cancelled before its last image: taken and dropped */
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
-	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	precopy_idle(_metadata, p, &sfd);
 	touch_pages(p->sbar, p->size, 0, 2);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
-	ASSERT_EQ(1, sim_tracking(p->src.bdf));
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP, NULL));
-	ASSERT_EQ(0, sim_tracking(p->src.bdf));
+	cancel_untracks(_metadata, p, VFIO_DEVICE_STATE_STOP);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
 	close(sfd);
 
 	/* The firmware had lost its tracking unseen: the cancel still works */
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
-	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	precopy_idle(_metadata, p, &sfd);
 	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "tracking", "N"));
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
 	close(sfd);
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
-	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	precopy_idle(_metadata, p, &sfd);
 	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "tracking", "N"));
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP, NULL));
@@ -928,16 +949,13 @@ TEST_F(mig, cancel_ends_tracking)
 	 * Stop-copy's first SAVE fails (INT_ERR), so the firmware never took
 	 * the last image on: the cancel still takes it
 	 */
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
-	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	precopy_idle(_metadata, p, &sfd);
 	touch_pages(p->sbar, p->size, 0, 2);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
 	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "fail_next", "118"));
 	ASSERT_EQ(-1, read(sfd, buf, sizeof(buf)));
 	ASSERT_EQ(EIO, errno);
-	ASSERT_EQ(1, sim_tracking(p->src.bdf));
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP, NULL));
-	ASSERT_EQ(0, sim_tracking(p->src.bdf));
+	cancel_untracks(_metadata, p, VFIO_DEVICE_STATE_STOP);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
 	close(sfd);
 
@@ -951,15 +969,9 @@ TEST_F(mig, cancel_ends_tracking)
 	close(sfd);
 
 	/* The firmware refuses the cleanup */
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
-	ASSERT_LT(0, vfio_mig_pump(sfd, -1, true, NULL, NULL));
+	precopy_idle(_metadata, p, &sfd);
 	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "fail_next", "118"));
-	ASSERT_EQ(-EIO, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
-	ASSERT_EQ(VFIO_DEVICE_STATE_ERROR, vfio_mig_get_state(&p->src));
-	close(sfd);
-	ASSERT_EQ(0, reset(&p->src));
-	ASSERT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get_state(&p->src));
-	migrate(_metadata, p, true);
+	cancel_fails_reset_migrates(_metadata, p, sfd, -EIO);
 }
 
 /*
