@@ -218,9 +218,10 @@ FIXTURE_SETUP(mig)
 
 FIXTURE_TEARDOWN(mig)
 {
-	/* A failed test leaves no armed failure to the next */
+	/* A failed test leaves no armed failure or delay to the next */
 	vfio_mlx5_knob_write(self->p.src.bdf, "fail_next", "none");
 	vfio_mlx5_knob_write(self->p.dst.bdf, "fail_next", "none");
+	vfio_mlx5_knob_write(self->p.src.bdf, "cmd_delay_ms", "0");
 	close_pair(&self->p);
 }
 
@@ -972,6 +973,60 @@ TEST_F(mig, cancel_ends_tracking)
 	precopy_idle(_metadata, p, &sfd);
 	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "fail_next", "118"));
 	cancel_fails_reset_migrates(_metadata, p, sfd, -EIO);
+}
+
+/* A reader that reads a data fd until a read fails otherwise than ENOMSG */
+struct reader {
+	pthread_t t;
+	int fd;
+	int reads;
+	int err;	/* errno of the last read */
+};
+
+static void *reader_run(void *arg)
+{
+	static char buf[64 * 1024];
+	struct reader *r = arg;
+
+	for (;;) {
+		r->reads++;
+		if (read(r->fd, buf, sizeof(buf)) < 0 && errno != ENOMSG) {
+			r->err = errno;
+			return NULL;
+		}
+	}
+}
+
+/*
+ * A reader keeps reading a pre-copy data fd while the pre-copy is
+ * cancelled, its commands slowed down so that it waits for the session
+ * while the cancel tells the firmware to stop tracking: once the arc is
+ * done, the session is over for it (EINVAL), and it did not start a new
+ * image in between (the firmware tracks no more)
+ */
+TEST_F(mig, cancel_races_reader)
+{
+	struct pair *p = &self->p;
+	struct reader r;
+	int sfd, round;
+
+	fill(p->sbar, p->size, 31);
+	/* Which of the two gets the session first varies: several rounds */
+	for (round = 0; round < 4; round++) {
+		precopy_idle(_metadata, p, &sfd);
+		ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "cmd_delay_ms", "30"));
+		r = (struct reader){ .fd = sfd };
+		ASSERT_EQ(0, pthread_create(&r.t, NULL, reader_run, &r));
+		usleep(100 * 1000);	/* the reader is in its QUERYs */
+		EXPECT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+		pthread_join(r.t, NULL);
+		EXPECT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "cmd_delay_ms", "0"));
+		close(sfd);
+		ASSERT_LT(1, r.reads);
+		ASSERT_EQ(EINVAL, r.err);
+		ASSERT_EQ(0, sim_tracking(p->src.bdf));
+	}
+	migrate(_metadata, p, true);
 }
 
 /*
