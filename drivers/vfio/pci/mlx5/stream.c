@@ -469,8 +469,8 @@ static int mlx5vf_end_tracking(struct mlx5vf_session *s)
  * firmware that may still track for this session is told to stop
  * (mlx5vf_end_tracking()).  The session is over when this returns: a
  * reader that was waiting for the lock gets -EINVAL (or the error), so
- * nothing starts a new image behind the arc's back.  A fatal signal ends the wait for a
- * firmware that never says an image is done.
+ * nothing starts a new image behind the arc's back.  A fatal signal ends
+ * the wait for a firmware that never says an image is done.
  *
  * Return: 0, or the error of a command (the arc fails with it).
  */
@@ -573,7 +573,6 @@ static void mlx5vf_save_tracking_lost(struct mlx5vf_session *s)
 		 "SAVE_VHCA_STATE refused (BAD_RES_STATE): no tracking, stop-copy sends a full image\n");
 	s->tracking = false;
 	s->tracking_lost = true;
-	s->final_started = false;
 }
 
 /*
