@@ -738,6 +738,36 @@ static void cancel_fails_reset_migrates(struct __test_metadata *_metadata,
 	migrate(_metadata, p, true);
 }
 
+/*
+ * Fill the source of @p from @seed, start its pre-copy into a resuming
+ * destination and move the initial image; the data fds in @sfd and @dfd
+ */
+static void precopy_into_dst(struct __test_metadata *_metadata,
+			     struct pair *p, uint64_t seed, int *sfd, int *dfd)
+{
+	fill(p->sbar, p->size, seed);
+	memset(p->dbar, 0x3c, p->size);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, dfd));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, sfd));
+	ASSERT_GE(vfio_mig_pump(*sfd, *dfd, true, NULL, NULL), (ssize_t)p->size);
+}
+
+/*
+ * The source of @p in STOP_COPY: its stream moves a full image (all of
+ * BAR2 at least) from @sfd to @dfd, ends for good, and the migration
+ * completes equal
+ */
+static void full_stop_copy(struct __test_metadata *_metadata, struct pair *p,
+			   int sfd, int dfd)
+{
+	char c;
+
+	ASSERT_GE(vfio_mig_pump(sfd, dfd, false, NULL, NULL), (ssize_t)p->size);
+	ASSERT_EQ(0, read(sfd, &c, 1));
+	close(sfd);
+	finish_migration(_metadata, p, dfd);
+}
+
 /* Whether the simulated firmware of @bdf tracks changes: 1, 0 or -errno */
 static int sim_tracking(const char *bdf)
 {
@@ -769,16 +799,11 @@ TEST_F(mig, pre_copy_tracking_lost)
 	struct pair *p = &self->p;
 	struct vfio_precopy_info info;
 	struct pollfd pfd;
-	ssize_t pre, stop;
 	int sfd, dfd;
+	ssize_t pre;
 	char c;
 
-	fill(p->sbar, p->size, 17);
-	memset(p->dbar, 0x3c, p->size);
-	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
-	pre = vfio_mig_pump(sfd, dfd, true, NULL, NULL);
-	ASSERT_GE(pre, (ssize_t)p->size);
+	precopy_into_dst(_metadata, p, 17, &sfd, &dfd);
 	ASSERT_EQ(1, sim_tracking(p->src.bdf));
 	/* One incremental image goes through */
 	touch_pages(p->sbar, p->size, 0, 3);
@@ -809,11 +834,7 @@ TEST_F(mig, pre_copy_tracking_lost)
 	/* Stop-copy: a full image, not just the changed pages */
 	touch_pages(p->sbar, p->size, 9, 1);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
-	stop = vfio_mig_pump(sfd, dfd, false, NULL, NULL);
-	ASSERT_GE(stop, (ssize_t)p->size);
-	ASSERT_EQ(0, read(sfd, &c, 1));
-	close(sfd);
-	finish_migration(_metadata, p, dfd);
+	full_stop_copy(_metadata, p, sfd, dfd);
 	ASSERT_EQ(0, sim_tracking(p->src.bdf));
 
 	/* Lost again, then the migration is cancelled: nothing to drop */
@@ -839,23 +860,13 @@ TEST_F(mig, pre_copy_tracking_lost)
 TEST_F(mig, stop_copy_tracking_lost)
 {
 	struct pair *p = &self->p;
-	ssize_t stop;
 	int sfd, dfd;
-	char c;
 
-	fill(p->sbar, p->size, 19);
-	memset(p->dbar, 0x3c, p->size);
-	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
-	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
-	ASSERT_GE(vfio_mig_pump(sfd, dfd, true, NULL, NULL), (ssize_t)p->size);
+	precopy_into_dst(_metadata, p, 19, &sfd, &dfd);
 	touch_pages(p->sbar, p->size, 0, 3);
 	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "tracking", "N"));
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, NULL));
-	stop = vfio_mig_pump(sfd, dfd, false, NULL, NULL);
-	ASSERT_GE(stop, (ssize_t)p->size);
-	ASSERT_EQ(0, read(sfd, &c, 1));
-	close(sfd);
-	finish_migration(_metadata, p, dfd);
+	full_stop_copy(_metadata, p, sfd, dfd);
 }
 
 /*
