@@ -3,8 +3,9 @@
  * vfio-pci-core: config-space virtualization.
  *
  * Userspace never talks to the function's config space directly.  At open we
- * take a snapshot of it (256 bytes, or 4096 when the PCI core found extended
- * config space) and build two things on top of it:
+ * take a snapshot of it (the first 256 bytes, and of the extended space, when
+ * the PCI core found one, the capabilities kept) and build two things on top
+ * of it:
  *
  *  - the emulated bytes: what the user sees for every register we own
  *    ("virtual" bits).  Capability next pointers are rewritten so that the
@@ -146,7 +147,10 @@ struct vcfg_fx {
  * @pm_pos: offset of the PM capability, 0 if hidden or absent
  * @msi_pos: offset of the MSI capability, likewise
  * @msix_pos: offset of the MSI-X capability, likewise
- * @order: scratch space for the capability walks
+ * @order: scratch space for the capability walks, @size / 4 entries
+ * @data: where @start, @order, @bytes and @kind live, sized for @size
+ *	(vcfg_alloc()): a conventional function's space takes a
+ *	small allocation, not one for 4096 bytes
  *
  * @seq: odd while @bytes are being changed, bumped by every change made
  *	after open (all under vconfig_lock), so that config reads can run
@@ -160,9 +164,9 @@ struct vcfg_fx {
 struct vfio_pci_vconfig {
 	seqcount_t seq;
 	unsigned int size;
-	u8 bytes[PCI_CFG_SPACE_EXP_SIZE];
-	u8 kind[PCI_CFG_SPACE_EXP_SIZE];
-	u16 start[PCI_CFG_SPACE_EXP_SIZE];
+	u8 *bytes;
+	u8 *kind;
+	u16 *start;
 	u32 bar_mask[PCI_STD_NUM_BARS];
 	u32 bar_type[PCI_STD_NUM_BARS];
 	unsigned long bar_impl;
@@ -172,8 +176,29 @@ struct vfio_pci_vconfig {
 	u16 pm_pos;
 	u16 msi_pos;
 	u16 msix_pos;
-	u16 order[PCI_CFG_SPACE_EXP_SIZE / 4];
+	u16 *order;
+	u8 data[] __aligned(sizeof(u16));
 };
+
+/*
+ * A zeroed emulated space of @size bytes (256 or 4096), arrays placed in
+ * its tail: @start and @order first, for their alignment
+ */
+static struct vfio_pci_vconfig *vcfg_alloc(unsigned int size, gfp_t gfp)
+{
+	struct vfio_pci_vconfig *vc;
+
+	vc = kvzalloc(struct_size(vc, data, size * sizeof(u16) +
+				  size / 4 * sizeof(u16) + 2 * size), gfp);
+	if (!vc)
+		return NULL;
+	vc->size = size;
+	vc->start = (u16 *)vc->data;
+	vc->order = vc->start + size;
+	vc->bytes = (u8 *)(vc->order + size / 4);
+	vc->kind = vc->bytes + size;
+	return vc;
+}
 
 typedef void (*vcfg_hook_t)(struct vfio_pci_core_device *vdev,
 			    struct vfio_pci_vconfig *vc,
@@ -984,10 +1009,45 @@ static void vcfg_ext_set_next(u8 *cfg, unsigned int pos, unsigned int next)
 	put_unaligned_le32(hdr, cfg + pos);
 }
 
-static void vcfg_layout_ext(struct vfio_pci_vconfig *vc,
-			    const struct pci_dev *pdev)
+/*
+ * The extended space is read from the function only where the walk looks:
+ * the headers on the chain, what a length depends on, and the structures
+ * it keeps.  Gaps and hidden capabilities pass reads to the hardware and
+ * never use their bytes, so an open makes a few dozen config reads there,
+ * not 960.  Without @pdev (KUnit) the space holds a whole snapshot.
+ */
+struct vcfg_fetch {
+	const struct pci_dev *pdev;
+	DECLARE_BITMAP(have, PCI_CFG_SPACE_EXP_SIZE / 4);
+	int err;		/* the first read that failed */
+};
+
+/* Make sure @vc->bytes hold the function's [@pos, @pos + @len) */
+static void vcfg_fetch(struct vfio_pci_vconfig *vc, struct vcfg_fetch *f,
+		       unsigned int pos, unsigned int len)
+{
+	unsigned int i, end = DIV_ROUND_UP(min(pos + len, vc->size), 4);
+	u32 val;
+	int ret;
+
+	if (!f->pdev)
+		return;
+	for (i = pos / 4; i < end; i++) {
+		if (__test_and_set_bit(i, f->have))
+			continue;
+		ret = pci_read_config_dword(f->pdev, i * 4, &val);
+		if (ret) {
+			f->err = f->err ?: pcibios_err_to_errno(ret);
+			val = VCFG_ALL;
+		}
+		put_unaligned_le32(val, vc->bytes + i * 4);
+	}
+}
+
+static void vcfg_layout_ext(struct vfio_pci_vconfig *vc, struct vcfg_fetch *f)
 {
 	DECLARE_BITMAP(seen, PCI_CFG_SPACE_EXP_SIZE / 4) = {};
+	const struct pci_dev *pdev = f->pdev;
 	u8 *cfg = vc->bytes;
 	unsigned int n = 0, i, pos, len, limit, prev = 0;
 	enum vcfg_kind k;
@@ -996,6 +1056,7 @@ static void vcfg_layout_ext(struct vfio_pci_vconfig *vc,
 	pos = PCI_CFG_SPACE_SIZE;
 	while (pos >= PCI_CFG_SPACE_SIZE && pos < vc->size &&
 	       !__test_and_set_bit(pos / 4, seen)) {
+		vcfg_fetch(vc, f, pos, VCFG_XHDR_LEN);
 		hdr = get_unaligned_le32(cfg + pos);
 		if (!hdr || hdr == VCFG_ALL)
 			break;
@@ -1010,6 +1071,9 @@ static void vcfg_layout_ext(struct vfio_pci_vconfig *vc,
 		hdr = get_unaligned_le32(cfg + pos);
 		k = vcfg_ext_kind(PCI_EXT_CAP_ID(hdr));
 		limit = vcfg_next_start(vc->order, n, pos, vc->size);
+		/* a computed length (vendor-specific) reads the dword after */
+		if (vcfg_kinds[k].len)
+			vcfg_fetch(vc, f, pos, min(limit - pos, 2 * VCFG_XHDR_LEN));
 		len = k != VK_XGAP ? vcfg_kind_len(k, cfg, pos) : 0;
 		if (k == VK_XGAP || len > limit - pos) {
 			if (pdev)
@@ -1017,6 +1081,7 @@ static void vcfg_layout_ext(struct vfio_pci_vconfig *vc,
 					PCI_EXT_CAP_ID(hdr), pos);
 			continue;
 		}
+		vcfg_fetch(vc, f, pos, len);
 		vcfg_claim(vc, pos, len, k);
 		if (prev) {
 			vcfg_ext_set_next(cfg, prev, pos);
@@ -1041,16 +1106,21 @@ static void vcfg_layout_ext(struct vfio_pci_vconfig *vc,
 }
 
 /*
- * Fill the owner map of @vc from its snapshot and rewrite the chains so only
- * exposed capabilities are linked.  Pure: looks at nothing but @vc, @pdev is
- * only used for messages and may be NULL.
+ * Fill the owner map of @vc and rewrite the chains so only exposed
+ * capabilities are linked.  @vc holds the first 256 bytes of the function
+ * (vcfg_snapshot()); the extended space is read from @pdev as the walk goes
+ * (vcfg_fetch).  With @pdev NULL the layout is pure: @vc holds a whole
+ * snapshot and nothing else is looked at.  Returns 0 or the errno of a
+ * config read that failed.
  */
-static void vcfg_layout(struct vfio_pci_vconfig *vc, const struct pci_dev *pdev)
+static int vcfg_layout(struct vfio_pci_vconfig *vc, const struct pci_dev *pdev)
 {
+	struct vcfg_fetch f = { .pdev = pdev };
+
 	memset(vc->kind, VK_GAP, PCI_CFG_SPACE_SIZE);
 	memset(vc->kind + PCI_CFG_SPACE_SIZE, VK_XGAP,
-	       PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE);
-	memset(vc->start, 0, sizeof(vc->start));
+	       vc->size - PCI_CFG_SPACE_SIZE);
+	memset(vc->start, 0, vc->size * sizeof(*vc->start));
 	vc->pm_pos = 0;
 	vc->msi_pos = 0;
 	vc->msix_pos = 0;
@@ -1058,7 +1128,8 @@ static void vcfg_layout(struct vfio_pci_vconfig *vc, const struct pci_dev *pdev)
 	vcfg_claim(vc, 0, PCI_STD_HEADER_SIZEOF, VK_HDR);
 	vcfg_layout_std(vc, pdev);
 	if (vc->size > PCI_CFG_SPACE_SIZE)
-		vcfg_layout_ext(vc, pdev);
+		vcfg_layout_ext(vc, &f);
+	return f.err;
 }
 
 /* ---- BARs -------------------------------------------------------------- */
@@ -1137,7 +1208,8 @@ static int vcfg_snapshot(struct pci_dev *pdev, struct vfio_pci_vconfig *vc)
 	u32 val;
 	int ret;
 
-	for (pos = 0; pos < vc->size; pos += 4) {
+	/* The extended space is read as vcfg_layout() walks it */
+	for (pos = 0; pos < PCI_CFG_SPACE_SIZE; pos += 4) {
 		ret = pci_read_config_dword(pdev, pos, &val);
 		if (ret)
 			return pcibios_err_to_errno(ret);
@@ -1241,18 +1313,21 @@ int vfio_pci_config_init(struct vfio_pci_core_device *vdev)
 	struct vfio_pci_vconfig *vc, *old;
 	int ret;
 
-	vc = vfio_pci_fail() ? NULL : kvzalloc(sizeof(*vc), GFP_KERNEL_ACCOUNT);
+	vc = vfio_pci_fail() ? NULL :
+	     vcfg_alloc(pdev->cfg_size > PCI_CFG_SPACE_SIZE ?
+			PCI_CFG_SPACE_EXP_SIZE : PCI_CFG_SPACE_SIZE,
+			GFP_KERNEL_ACCOUNT);
 	if (!vc)
 		return -ENOMEM;
 	seqcount_init(&vc->seq);
 
-	vc->size = pdev->cfg_size > PCI_CFG_SPACE_SIZE ?
-		   PCI_CFG_SPACE_EXP_SIZE : PCI_CFG_SPACE_SIZE;
 	ret = vcfg_snapshot(pdev, vc);
 	if (ret)
 		goto out_free;
 
-	vcfg_layout(vc, pdev);
+	ret = vcfg_layout(vc, pdev);
+	if (ret)
+		goto out_free;
 	vcfg_init_header(vdev, vc);
 	vcfg_init_irq_caps(vdev, vc);
 	vdev->extended_caps = vc->size > PCI_CFG_SPACE_SIZE;
@@ -1314,6 +1389,26 @@ static unsigned int vcfg_owner_end(const struct vfio_pci_vconfig *vc,
 	       vc->start[end] == vc->start[pos])
 		end++;
 	return end;
+}
+
+/*
+ * Length of the next piece of an access at @pos with @count bytes left
+ * (@pos inside the space, @count > 0 and not past its end).  Most accesses
+ * are aligned dwords inside one structure: every structure starts on a
+ * dword (the header at 0, capabilities where the masked chain pointers
+ * say, vcfg_layout()), so a dword's bytes are a head of one structure
+ * followed by gap, and its first and last byte having the same owner
+ * means all four do.  That is one comparison instead of
+ * vcfg_owner_end()'s walk.
+ */
+static unsigned int vcfg_next_piece(const struct vfio_pci_vconfig *vc,
+				    unsigned int pos, size_t count)
+{
+	if (!(pos & 3) && count >= 4 &&
+	    vc->kind[pos + 3] == vc->kind[pos] &&
+	    vc->start[pos + 3] == vc->start[pos])
+		return 4;
+	return vcfg_piece_len(pos, count, vcfg_owner_end(vc, pos));
 }
 
 static int vcfg_hw_read(struct pci_dev *pdev, unsigned int pos,
@@ -1443,8 +1538,7 @@ static ssize_t vcfg_transfer(struct vfio_pci_core_device *vdev,
 	while (done < count) {
 		p.pos = pos + done;
 		p.start = vc->start[p.pos];
-		p.len = vcfg_piece_len(p.pos, count - done,
-				       vcfg_owner_end(vc, p.pos));
+		p.len = vcfg_next_piece(vc, p.pos, count - done);
 		if (iswrite)
 			ret = vcfg_write_piece(vdev, vc, &p, kbuf + done, fx);
 		else
@@ -1869,26 +1963,30 @@ static u16 vcfg_test_owner_id(const struct vfio_pci_vconfig *vc,
  * @owner: @size entries; per byte the owning capability ID (extended ones
  *	or'ed with VFIO_PCI_CFG_TEST_EXT) or VFIO_PCI_CFG_TEST_{HEADER,GAP,NULL}
  * @start: @size entries; per byte the offset where its owner starts
+ * @piece: @size * 4 entries; [pos * 4 + n - 1] is the length of the first
+ *	piece an access of n bytes (1 to 4, not past @size) at pos is split
+ *	into
  *
  * Return: 0, -EINVAL for a bad @size, -ENOMEM.
  */
 int vfio_pci_config_test_layout(u8 *cfg, unsigned int size, u16 *owner,
-				u16 *start)
+				u16 *start, u8 *piece)
 {
 	struct vfio_pci_vconfig *vc;
-	unsigned int i;
+	unsigned int i, n;
 
 	if (size != PCI_CFG_SPACE_SIZE && size != PCI_CFG_SPACE_EXP_SIZE)
 		return -EINVAL;
-	vc = kvzalloc(sizeof(*vc), GFP_KERNEL);
+	vc = vcfg_alloc(size, GFP_KERNEL);
 	if (!vc)
 		return -ENOMEM;
-	vc->size = size;
 	memcpy(vc->bytes, cfg, size);
 	vcfg_layout(vc, NULL);
 	for (i = 0; i < size; i++) {
 		owner[i] = vcfg_test_owner_id(vc, i);
 		start[i] = vc->start[i];
+		for (n = 1; n <= 4 && i + n <= size; n++)
+			piece[i * 4 + n - 1] = vcfg_next_piece(vc, i, n);
 	}
 	memcpy(cfg, vc->bytes, size);
 	kvfree(vc);

@@ -290,6 +290,8 @@ struct layout_buf {
 	u8 cfg[PCI_CFG_SPACE_EXP_SIZE];
 	u16 owner[PCI_CFG_SPACE_EXP_SIZE];
 	u16 start[PCI_CFG_SPACE_EXP_SIZE];
+	/* [pos * 4 + n - 1]: the first piece of an n-byte access at pos */
+	u8 piece[PCI_CFG_SPACE_EXP_SIZE * 4];
 };
 
 static struct layout_buf *layout_alloc(struct kunit *test)
@@ -313,9 +315,40 @@ static void ext_cap(u8 *cfg, unsigned int pos, u16 id, unsigned int next)
 	put_unaligned_le32(id | (1 << 16) | (next << 20), cfg + pos);
 }
 
-static int run_layout(struct layout_buf *b, unsigned int size)
+/*
+ * Each access of 1 to 4 bytes starts with the piece the owner map calls
+ * for: the largest naturally aligned 4, 2 or 1 inside the run of bytes
+ * sharing the first one's owner, whatever shortcut the driver takes
+ */
+static void expect_pieces(struct kunit *test, struct layout_buf *b,
+			  unsigned int size)
 {
-	return vfio_pci_config_test_layout(b->cfg, size, b->owner, b->start);
+	unsigned int pos, n, run, want;
+
+	for (pos = 0; pos < size; pos++) {
+		for (run = 1; run < 4 && pos + run < size &&
+		     b->owner[pos + run] == b->owner[pos] &&
+		     b->start[pos + run] == b->start[pos]; run++)
+			;
+		for (n = 1; n <= 4 && pos + n <= size; n++) {
+			want = !(pos & 3) && min(n, run) >= 4 ? 4 :
+			       !(pos & 1) && min(n, run) >= 2 ? 2 : 1;
+			KUNIT_EXPECT_EQ_MSG(test, want, b->piece[pos * 4 + n - 1],
+					    "%u bytes at %#x", n, pos);
+		}
+	}
+}
+
+/* Lay out b->cfg; on success check the pieces accesses split into */
+static int run_layout(struct kunit *test, struct layout_buf *b,
+		      unsigned int size)
+{
+	int ret = vfio_pci_config_test_layout(b->cfg, size, b->owner, b->start,
+					      b->piece);
+
+	if (!ret)
+		expect_pieces(test, b, size);
+	return ret;
 }
 
 static void expect_owner(struct kunit *test, struct layout_buf *b,
@@ -346,7 +379,7 @@ static void vfio_pci_cfg_layout_std(struct kunit *test)
 	std_cap(cfg, 0x60, PCI_CAP_ID_MSIX, 0x70);
 	std_cap(cfg, 0x70, 0x42, 0);			/* unknown: hidden */
 
-	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_SIZE));
+	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_SIZE));
 
 	/* The virtual chain skips the hidden ones */
 	KUNIT_EXPECT_EQ(test, 0x40, cfg[PCI_CAPABILITY_LIST]);
@@ -378,10 +411,23 @@ static void vfio_pci_cfg_layout_std_broken(struct kunit *test)
 	std_cap(cfg, 0x40, PCI_CAP_ID_PM, 0x50);
 	std_cap(cfg, 0x50, PCI_CAP_ID_VNDR, 0x40);
 	cfg[0x50 + PCI_CAP_FLAGS] = 8;
-	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_SIZE));
+	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_SIZE));
 	KUNIT_EXPECT_EQ(test, 0x50, cfg[0x40 + PCI_CAP_LIST_NEXT]);
 	KUNIT_EXPECT_EQ(test, 0, cfg[0x50 + PCI_CAP_LIST_NEXT]);
 	expect_owner(test, b, 0x50, 8, PCI_CAP_ID_VNDR, 0x50);
+
+	/* Vendor-specific, 7 bytes: its last dword ends in one byte of gap */
+	b = layout_alloc(test);
+	cfg = b->cfg;
+	put_unaligned_le16(PCI_STATUS_CAP_LIST, cfg + PCI_STATUS);
+	cfg[PCI_CAPABILITY_LIST] = 0x40;
+	std_cap(cfg, 0x40, PCI_CAP_ID_VNDR, 0x48);
+	cfg[0x40 + PCI_CAP_FLAGS] = 7;
+	std_cap(cfg, 0x48, PCI_CAP_ID_PM, 0);
+	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_SIZE));
+	expect_owner(test, b, 0x40, 7, PCI_CAP_ID_VNDR, 0x40);
+	expect_owner(test, b, 0x47, 1, VFIO_PCI_CFG_TEST_GAP, 0);
+	expect_owner(test, b, 0x48, PCI_PM_SIZEOF, PCI_CAP_ID_PM, 0x48);
 
 	/* A capability that does not fit before the next one is hidden */
 	b = layout_alloc(test);
@@ -393,7 +439,7 @@ static void vfio_pci_cfg_layout_std_broken(struct kunit *test)
 	std_cap(cfg, 0xf8, PCI_CAP_ID_MSI, 0);		/* runs off the end */
 	put_unaligned_le16(PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT,
 			   cfg + 0xf8 + PCI_MSI_FLAGS);
-	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_SIZE));
+	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_SIZE));
 	KUNIT_EXPECT_EQ(test, 0x48, cfg[PCI_CAPABILITY_LIST]);
 	KUNIT_EXPECT_EQ(test, 0, cfg[0x48 + PCI_CAP_LIST_NEXT]);
 	expect_owner(test, b, 0x40, 8, VFIO_PCI_CFG_TEST_GAP, 0);
@@ -406,7 +452,7 @@ static void vfio_pci_cfg_layout_std_broken(struct kunit *test)
 			   cfg + PCI_STATUS);
 	cfg[PCI_CAPABILITY_LIST] = 0x40;
 	std_cap(cfg, 0x40, PCI_CAP_ID_HT, 0);
-	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_SIZE));
+	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_SIZE));
 	KUNIT_EXPECT_EQ(test, 0, cfg[PCI_CAPABILITY_LIST]);
 	KUNIT_EXPECT_EQ(test, PCI_STATUS_66MHZ,
 			get_unaligned_le16(cfg + PCI_STATUS));
@@ -416,7 +462,7 @@ static void vfio_pci_cfg_layout_std_broken(struct kunit *test)
 	cfg = b->cfg;
 	put_unaligned_le16(PCI_STATUS_CAP_LIST, cfg + PCI_STATUS);
 	cfg[PCI_CAPABILITY_LIST] = 0x10;
-	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_SIZE));
+	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_SIZE));
 	KUNIT_EXPECT_EQ(test, 0, cfg[PCI_CAPABILITY_LIST]);
 	expect_owner(test, b, 0x10, 4, VFIO_PCI_CFG_TEST_HEADER, 0);
 }
@@ -432,7 +478,7 @@ static void vfio_pci_cfg_layout_ext_first_hidden(struct kunit *test)
 	ext_cap(cfg, 0x180, PCI_EXT_CAP_ID_REBAR, 0x1c0);	/* hidden */
 	ext_cap(cfg, 0x1c0, PCI_EXT_CAP_ID_DSN, 0);
 
-	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_EXP_SIZE));
+	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_EXP_SIZE));
 
 	/* A null header at 0x100 leads to the first exposed one */
 	hdr = get_unaligned_le32(cfg + 0x100);
@@ -466,7 +512,7 @@ static void vfio_pci_cfg_layout_ext_misc(struct kunit *test)
 	/* First exposed, last hidden: the chain ends at the first */
 	ext_cap(cfg, 0x100, PCI_EXT_CAP_ID_ERR, 0x200);
 	ext_cap(cfg, 0x200, 0x7777, 0);
-	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_EXP_SIZE));
+	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_EXP_SIZE));
 	hdr = get_unaligned_le32(cfg + 0x100);
 	KUNIT_EXPECT_EQ(test, PCI_EXT_CAP_ID_ERR, PCI_EXT_CAP_ID(hdr));
 	KUNIT_EXPECT_EQ(test, 0, PCI_EXT_CAP_NEXT(hdr));
@@ -476,7 +522,7 @@ static void vfio_pci_cfg_layout_ext_misc(struct kunit *test)
 	cfg = b->cfg;
 	ext_cap(cfg, 0x100, PCI_EXT_CAP_ID_PASID, 0x200);
 	ext_cap(cfg, 0x200, PCI_EXT_CAP_ID_PRI, 0);
-	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_EXP_SIZE));
+	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_EXP_SIZE));
 	KUNIT_EXPECT_EQ(test, 0, get_unaligned_le32(cfg + 0x100));
 	expect_owner(test, b, 0x100, 4, VFIO_PCI_CFG_TEST_NULL, 0x100);
 
@@ -484,18 +530,18 @@ static void vfio_pci_cfg_layout_ext_misc(struct kunit *test)
 	b = layout_alloc(test);
 	cfg = b->cfg;
 	ext_cap(cfg, 0x100, PCI_EXT_CAP_ID_ERR, 0x100);
-	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_EXP_SIZE));
+	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_EXP_SIZE));
 	KUNIT_EXPECT_EQ(test, 0, PCI_EXT_CAP_NEXT(get_unaligned_le32(cfg +
 								     0x100)));
 
 	/* No extended capabilities: nothing is claimed, nothing changes */
 	b = layout_alloc(test);
-	KUNIT_ASSERT_EQ(test, 0, run_layout(b, PCI_CFG_SPACE_EXP_SIZE));
+	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_EXP_SIZE));
 	KUNIT_EXPECT_EQ(test, 0, get_unaligned_le32(b->cfg + 0x100));
 	expect_owner(test, b, 0x100, 0xf00, VFIO_PCI_CFG_TEST_GAP, 0);
 
 	/* Only 256 and 4096 are config space sizes */
-	KUNIT_EXPECT_EQ(test, -EINVAL, run_layout(b, 512));
+	KUNIT_EXPECT_EQ(test, -EINVAL, run_layout(test, b, 512));
 }
 
 /* ---- device fd offsets -------------------------------------------------- */

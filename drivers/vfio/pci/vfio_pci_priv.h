@@ -173,7 +173,7 @@ unsigned int vfio_pci_config_test_piece(unsigned int pos, size_t count,
 u32 vfio_pci_config_test_bar_mask(u64 len, unsigned long flags, bool upper,
 				  u32 *type);
 int vfio_pci_config_test_layout(u8 *cfg, unsigned int size, u16 *owner,
-				u16 *start);
+				u16 *start, u8 *piece);
 #endif
 
 /* ---- vfio_pci_intrs.c ------------------------------------------------- */
