@@ -84,6 +84,8 @@ struct vfio_pci_region {
  * @vdev: the vfio core's device; must be the first member
  * @pdev: the PCI function
  * @barmap: kernel mappings of the BARs made by vfio_pci_core_setup_barmap()
+ * @bar_claimed: bitmap of the BARs whose resource this device holds
+ *	(mmappable ones from open, others from vfio_pci_core_setup_barmap())
  * @bar_mmap_ok: bitmap of the BARs userspace may mmap (decided at open)
  * @bar_pad: resources reserving the rest of the page of sub-page BARs
  * @vconfig: emulated config space, private to vfio_pci_config.c
@@ -160,6 +162,8 @@ struct vfio_pci_core_device {
 
 	/* BAR mappings made by vfio_pci_core_setup_barmap(), under vconfig_lock */
 	void __iomem		*barmap[PCI_STD_NUM_BARS];
+	/* BARs whose resource is requested, under vconfig_lock */
+	unsigned long		bar_claimed;
 	/* BARs whose size is page-aligned and that userspace may mmap */
 	unsigned long		bar_mmap_ok;
 	/* Sub-page BARs: the rest of their page, claimed at open, freed at close */

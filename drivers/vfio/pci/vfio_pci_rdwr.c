@@ -427,13 +427,30 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_do_io_rw);
 
 /* ---- BARs --------------------------------------------------------------- */
 
+/* Request @bar's resource for this device unless it holds it already */
+static int vfio_pci_claim_bar(struct vfio_pci_core_device *vdev, int bar)
+{
+	int ret;
+
+	lockdep_assert_held(&vdev->vconfig_lock);
+	if (test_bit(bar, &vdev->bar_claimed))
+		return 0;
+	if (!pci_resource_len(vdev->pdev, bar))
+		return -EINVAL;
+	ret = vfio_pci_fail() ? -EBUSY :
+	      pci_request_selected_regions(vdev->pdev, 1 << bar, "vfio");
+	if (!ret)
+		__set_bit(bar, &vdev->bar_claimed);
+	return ret;
+}
+
 /**
  * vfio_pci_core_setup_barmap() - claim and map a BAR for kernel access
  * @vdev: the core device
  * @bar: standard BAR number, 0 to 5
  *
- * On first use the BAR's resource is requested and the whole BAR mapped
- * with pci_iomap(); the mapping is kept in vdev->barmap[@bar] until the
+ * On first use the BAR's resource is requested (unless open claimed it for
+ * mmap) and the whole BAR mapped with pci_iomap(); both are kept until the
  * device is closed (vfio_pci_regions_release()).  Later calls return at
  * once.  Serialised by vconfig_lock; the caller must not hold memory_lock
  * or mmap_lock.
@@ -459,29 +476,19 @@ int vfio_pci_core_setup_barmap(struct vfio_pci_core_device *vdev, int bar)
 	if (vdev->barmap[bar])
 		goto out_unlock;
 
-	if (!pci_resource_len(pdev, bar)) {
-		ret = -EINVAL;
-		goto out_unlock;
-	}
-
-	ret = vfio_pci_fail() ? -EBUSY :
-	      pci_request_selected_regions(pdev, 1 << bar, "vfio");
+	/* A claim stays when the mapping fails: close releases it */
+	ret = vfio_pci_claim_bar(vdev, bar);
 	if (ret)
 		goto out_unlock;
 
 	io = vfio_pci_fail() ? NULL : pci_iomap(pdev, bar, 0);
 	if (!io) {
 		ret = -ENOMEM;
-		goto out_release;
+		goto out_unlock;
 	}
 
 	/* Publish the mapping only once it is complete; see the fast path */
 	smp_store_release(&vdev->barmap[bar], io);
-	mutex_unlock(&vdev->vconfig_lock);
-	return 0;
-
-out_release:
-	pci_release_selected_regions(pdev, 1 << bar);
 out_unlock:
 	mutex_unlock(&vdev->vconfig_lock);
 	return ret;
@@ -1144,9 +1151,11 @@ static void vfio_pci_unpad_bars(struct vfio_pci_core_device *vdev)
  * power of two, so it owns whole pages).  A smaller one qualifies when it
  * starts a page and the rest of that page can be reserved, so that no other
  * device's registers ever appear in the mapping.  Qualifying BARs are
- * claimed and mapped right away (vfio_pci_core_setup_barmap()): mmap() runs
- * under mmap_lock, where claiming them would nest vconfig_lock inside it.
- * A BAR that cannot be claimed is not offered for mmap.
+ * claimed right away: mmap() runs under mmap_lock, where claiming them
+ * would nest vconfig_lock inside it.  A BAR that cannot be claimed is not
+ * offered for mmap.  The kernel's own mapping of a BAR waits for its first
+ * use (vfio_pci_core_setup_barmap()): mmap() needs none, and mapping a large
+ * BAR at every open costs more than the open itself.
  */
 void vfio_pci_probe_mmaps(struct vfio_pci_core_device *vdev)
 {
@@ -1156,6 +1165,7 @@ void vfio_pci_probe_mmaps(struct vfio_pci_core_device *vdev)
 
 	vdev->bar_mmap_ok = 0;
 
+	mutex_lock(&vdev->vconfig_lock);
 	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
 		if (!(pci_resource_flags(pdev, bar) & IORESOURCE_MEM))
 			continue;
@@ -1169,13 +1179,14 @@ void vfio_pci_probe_mmaps(struct vfio_pci_core_device *vdev)
 			continue;
 		}
 
-		if (vfio_pci_core_setup_barmap(vdev, bar)) {
+		if (vfio_pci_claim_bar(vdev, bar)) {
 			pci_info(pdev, "BAR %d cannot be claimed, not mmappable\n",
 				 bar);
 			continue;
 		}
 		__set_bit(bar, &vdev->bar_mmap_ok);
 	}
+	mutex_unlock(&vdev->vconfig_lock);
 }
 
 /*
@@ -1448,8 +1459,9 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_register_dev_region);
  * vfio_pci_regions_release() - end-of-session cleanup of regions
  * @vdev: the core device
  *
- * Releases every device-specific region, unmaps and releases every BAR
- * claimed by vfio_pci_core_setup_barmap() and drops the sub-page BAR
+ * Releases every device-specific region, unmaps every BAR mapped by
+ * vfio_pci_core_setup_barmap(), releases every BAR claimed (there or at
+ * open) and drops the sub-page BAR
  * reservations made by vfio_pci_probe_mmaps().  Called at close, when no user
  * mapping can remain.
  */
@@ -1468,12 +1480,14 @@ void vfio_pci_regions_release(struct vfio_pci_core_device *vdev)
 
 	mutex_lock(&vdev->vconfig_lock);
 	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
-		if (!vdev->barmap[bar])
-			continue;
-		pci_iounmap(pdev, vdev->barmap[bar]);
-		pci_release_selected_regions(pdev, 1 << bar);
-		vdev->barmap[bar] = NULL;
+		if (vdev->barmap[bar]) {
+			pci_iounmap(pdev, vdev->barmap[bar]);
+			vdev->barmap[bar] = NULL;
+		}
+		if (test_bit(bar, &vdev->bar_claimed))
+			pci_release_selected_regions(pdev, 1 << bar);
 	}
+	vdev->bar_claimed = 0;
 	vdev->bar_mmap_ok = 0;
 	mutex_unlock(&vdev->vconfig_lock);
 
