@@ -913,15 +913,22 @@ static int sim_suspend_resume(struct mlx5_vfio_sim_vf *vf, u16 opcode,
  * says; the simulated one reaches BAR2 through the host's MMIO path, which
  * memory decode gates (QEMU clears decode before it resets an assigned
  * device, and a migration destination loads before its guest sets it
- * again).  So decode is on while a command runs, and put back after it.  A
- * user's write of the command register racing with a command may be
- * undone: acceptable for test code, and a VM is stopped while its device's
- * final image is saved or loaded.
+ * again).  So decode is on while a command that may reach BAR2 runs, and
+ * put back after it.  A user's write of the command register racing with
+ * a command may be undone: acceptable for test code, and a VM is stopped
+ * while its device's final image is saved or loaded.  Commands that never
+ * reach BAR2 (the capability query, suspend and resume) leave the
+ * register alone: a config read is a trip to the host's device model, a
+ * large share of such a command's cost under TCG.
  */
-static u16 sim_decode_on(struct mlx5_vfio_sim_vf *vf)
+static u16 sim_decode_on(struct mlx5_vfio_sim_vf *vf, u16 opcode)
 {
 	u16 cmd = PCI_COMMAND_MEMORY;
 
+	if (opcode == MLX5_CMD_OP_QUERY_HCA_CAP ||
+	    opcode == MLX5_CMD_OP_SUSPEND_VHCA ||
+	    opcode == MLX5_CMD_OP_RESUME_VHCA)
+		return cmd;
 	if (vf->bar && !pci_read_config_word(vf->pdev, PCI_COMMAND, &cmd) &&
 	    !(cmd & PCI_COMMAND_MEMORY))
 		pci_write_config_word(vf->pdev, PCI_COMMAND,
@@ -953,7 +960,7 @@ int mlx5_vfio_sim_exec(struct mlx5_vfio_aux *aux, const void *in, int inlen,
 		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_UID);
 
 	mutex_lock(&vf->lock);
-	cmd = sim_decode_on(vf);
+	cmd = sim_decode_on(vf, opcode);
 	switch (opcode) {
 	case MLX5_CMD_OP_QUERY_HCA_CAP:
 		ret = sim_query_hca_cap(vf, in, inlen, out, outlen);
