@@ -90,7 +90,7 @@ struct vfio_pci_region {
  * @bar_pad: resources reserving the rest of the page of sub-page BARs
  * @vconfig: emulated config space, private to vfio_pci_config.c
  * @vconfig_lock: serialises config-space emulation (changes; reads go
- *	without it) and @barmap
+ *	without it), @bar_claimed and the publication of @barmap entries
  * @msix_bar: BAR holding the MSI-X table, -1 without MSI-X
  * @msix_offset: offset of the MSI-X table in @msix_bar
  * @msix_size: bytes of the MSI-X table
@@ -160,7 +160,7 @@ struct vfio_pci_core_device {
 	struct vfio_device	vdev;
 	struct pci_dev		*pdev;
 
-	/* BAR mappings made by vfio_pci_core_setup_barmap(), under vconfig_lock */
+	/* BAR mappings made by vfio_pci_core_setup_barmap(), published under vconfig_lock */
 	void __iomem		*barmap[PCI_STD_NUM_BARS];
 	/* BARs whose resource is requested, under vconfig_lock */
 	unsigned long		bar_claimed;
@@ -171,7 +171,7 @@ struct vfio_pci_core_device {
 
 	/* Emulated config space; see vfio_pci_config.c */
 	struct vfio_pci_vconfig	*vconfig;
-	/* Serialises config-space emulation and the barmap array */
+	/* Serialises config-space emulation, bar_claimed, barmap entries' publication */
 	struct mutex		vconfig_lock;
 
 	/* MSI-X table location, filled when the capability is found */

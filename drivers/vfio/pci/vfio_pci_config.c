@@ -4,8 +4,8 @@
  *
  * Userspace never talks to the function's config space directly.  At open we
  * take a snapshot of it (the first 256 bytes, and of the extended space, when
- * the PCI core found one, the capabilities kept) and build two things on top
- * of it:
+ * the PCI core found one, the capability headers: vcfg_fetch()) and build two
+ * things on top of it:
  *
  *  - the emulated bytes: what the user sees for every register we own
  *    ("virtual" bits).  Capability next pointers are rewritten so that the
@@ -933,6 +933,8 @@ static void vcfg_claim(struct vfio_pci_vconfig *vc, unsigned int pos,
 {
 	unsigned int i;
 
+	/* Structures start on a dword: vcfg_next_piece() counts on it */
+	WARN_ON_ONCE(pos & 3);
 	for (i = pos; i < pos + len; i++) {
 		vc->kind[i] = k;
 		vc->start[i] = pos;
@@ -1011,19 +1013,21 @@ static void vcfg_ext_set_next(u8 *cfg, unsigned int pos, unsigned int next)
 
 /*
  * The extended space is read from the function only where the walk looks:
- * the headers on the chain, what a length depends on, and the structures
- * it keeps.  Gaps and hidden capabilities pass reads to the hardware and
- * never use their bytes, so an open makes a few dozen config reads there,
- * not 960.  Without @pdev (KUnit) the space holds a whole snapshot.
+ * the headers on the chain and what a computed length depends on.  Only
+ * headers are virtual there (vcfg_perm_init_ext(), checked by KUnit); the
+ * rest of every structure, gaps and hidden capabilities pass reads to the
+ * hardware and never use their bytes.  So an open makes a few config
+ * reads there, not 960.  Without @pdev (KUnit) the space holds a whole
+ * snapshot.
  */
-struct vcfg_fetch {
+struct vcfg_ext_src {
 	const struct pci_dev *pdev;
 	DECLARE_BITMAP(have, PCI_CFG_SPACE_EXP_SIZE / 4);
 	int err;		/* the first read that failed */
 };
 
 /* Make sure @vc->bytes hold the function's [@pos, @pos + @len) */
-static void vcfg_fetch(struct vfio_pci_vconfig *vc, struct vcfg_fetch *f,
+static void vcfg_fetch(struct vfio_pci_vconfig *vc, struct vcfg_ext_src *f,
 		       unsigned int pos, unsigned int len)
 {
 	unsigned int i, end = DIV_ROUND_UP(min(pos + len, vc->size), 4);
@@ -1035,7 +1039,8 @@ static void vcfg_fetch(struct vfio_pci_vconfig *vc, struct vcfg_fetch *f,
 	for (i = pos / 4; i < end; i++) {
 		if (__test_and_set_bit(i, f->have))
 			continue;
-		ret = pci_read_config_dword(f->pdev, i * 4, &val);
+		ret = vfio_pci_fail() ? PCIBIOS_DEVICE_NOT_FOUND :
+		      pci_read_config_dword(f->pdev, i * 4, &val);
 		if (ret) {
 			f->err = f->err ?: pcibios_err_to_errno(ret);
 			val = VCFG_ALL;
@@ -1044,7 +1049,7 @@ static void vcfg_fetch(struct vfio_pci_vconfig *vc, struct vcfg_fetch *f,
 	}
 }
 
-static void vcfg_layout_ext(struct vfio_pci_vconfig *vc, struct vcfg_fetch *f)
+static void vcfg_layout_ext(struct vfio_pci_vconfig *vc, struct vcfg_ext_src *f)
 {
 	DECLARE_BITMAP(seen, PCI_CFG_SPACE_EXP_SIZE / 4) = {};
 	const struct pci_dev *pdev = f->pdev;
@@ -1071,9 +1076,16 @@ static void vcfg_layout_ext(struct vfio_pci_vconfig *vc, struct vcfg_fetch *f)
 		hdr = get_unaligned_le32(cfg + pos);
 		k = vcfg_ext_kind(PCI_EXT_CAP_ID(hdr));
 		limit = vcfg_next_start(vc->order, n, pos, vc->size);
-		/* a computed length (vendor-specific) reads the dword after */
-		if (vcfg_kinds[k].len)
-			vcfg_fetch(vc, f, pos, min(limit - pos, 2 * VCFG_XHDR_LEN));
+		/*
+		 * A computed length (vendor-specific) reads the dword after
+		 * the header; without room for it the structure cannot fit
+		 */
+		if (vcfg_kinds[k].len) {
+			if (limit - pos < 2 * VCFG_XHDR_LEN)
+				k = VK_XGAP;
+			else
+				vcfg_fetch(vc, f, pos, 2 * VCFG_XHDR_LEN);
+		}
 		len = k != VK_XGAP ? vcfg_kind_len(k, cfg, pos) : 0;
 		if (k == VK_XGAP || len > limit - pos) {
 			if (pdev)
@@ -1081,7 +1093,6 @@ static void vcfg_layout_ext(struct vfio_pci_vconfig *vc, struct vcfg_fetch *f)
 					PCI_EXT_CAP_ID(hdr), pos);
 			continue;
 		}
-		vcfg_fetch(vc, f, pos, len);
 		vcfg_claim(vc, pos, len, k);
 		if (prev) {
 			vcfg_ext_set_next(cfg, prev, pos);
@@ -1109,13 +1120,13 @@ static void vcfg_layout_ext(struct vfio_pci_vconfig *vc, struct vcfg_fetch *f)
  * Fill the owner map of @vc and rewrite the chains so only exposed
  * capabilities are linked.  @vc holds the first 256 bytes of the function
  * (vcfg_snapshot()); the extended space is read from @pdev as the walk goes
- * (vcfg_fetch).  With @pdev NULL the layout is pure: @vc holds a whole
+ * (vcfg_fetch()).  With @pdev NULL the layout is pure: @vc holds a whole
  * snapshot and nothing else is looked at.  Returns 0 or the errno of a
  * config read that failed.
  */
 static int vcfg_layout(struct vfio_pci_vconfig *vc, const struct pci_dev *pdev)
 {
-	struct vcfg_fetch f = { .pdev = pdev };
+	struct vcfg_ext_src f = { .pdev = pdev };
 
 	memset(vc->kind, VK_GAP, PCI_CFG_SPACE_SIZE);
 	memset(vc->kind + PCI_CFG_SPACE_SIZE, VK_XGAP,

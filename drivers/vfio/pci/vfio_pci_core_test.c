@@ -169,6 +169,26 @@ static void vfio_pci_cfg_perm_cap_headers(struct kunit *test)
 	}
 }
 
+/*
+ * In the extended space only headers are virtual: open reads nothing
+ * else of it (vcfg_fetch()), so a virtual bit past a header would show
+ * the user zeros
+ */
+static void vfio_pci_cfg_perm_ext_body(struct kunit *test)
+{
+	unsigned int i, id, off;
+	u8 virt, write;
+
+	for (i = 0; i <= PCI_EXT_CAP_ID_MAX + 1; i++) {
+		id = i <= PCI_EXT_CAP_ID_MAX ? i : VFIO_PCI_CFG_TEST_NULL;
+		for (off = 4; off < 0x100; off++) {
+			if (perm_of(true, id, off, &virt, &write))
+				break;
+			KUNIT_EXPECT_EQ_MSG(test, 0, virt, "ext cap %#x byte %#x", id, off);
+		}
+	}
+}
+
 static void vfio_pci_cfg_perm_hidden(struct kunit *test)
 {
 	u8 virt, write;
@@ -702,6 +722,7 @@ static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE_PARAM(vfio_pci_cfg_perm_table, perm_gen_params),
 	KUNIT_CASE(vfio_pci_cfg_perm_bars),
 	KUNIT_CASE(vfio_pci_cfg_perm_cap_headers),
+	KUNIT_CASE(vfio_pci_cfg_perm_ext_body),
 	KUNIT_CASE(vfio_pci_cfg_perm_hidden),
 	KUNIT_CASE(vfio_pci_cfg_piece_cases),
 	KUNIT_CASE(vfio_pci_cfg_piece_tiling),

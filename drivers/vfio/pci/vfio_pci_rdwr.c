@@ -452,8 +452,11 @@ static int vfio_pci_claim_bar(struct vfio_pci_core_device *vdev, int bar)
  * On first use the BAR's resource is requested (unless open claimed it for
  * mmap) and the whole BAR mapped with pci_iomap(); both are kept until the
  * device is closed (vfio_pci_regions_release()).  Later calls return at
- * once.  Serialised by vconfig_lock; the caller must not hold memory_lock
- * or mmap_lock.
+ * once.  The claim and the publication of the mapping are serialised by
+ * vconfig_lock, the mapping itself is made without it (config accesses
+ * wait for that lock, and mapping a large BAR takes a while); of two
+ * callers racing, the second drops its mapping.  The caller must not hold
+ * vconfig_lock, memory_lock or mmap_lock.
  *
  * Return: 0 with vdev->barmap[@bar] valid, -EINVAL for a BAR that does not
  * exist, -EBUSY if someone else owns the resource, -ENOMEM if it cannot be
@@ -472,26 +475,27 @@ int vfio_pci_core_setup_barmap(struct vfio_pci_core_device *vdev, int bar)
 	if (smp_load_acquire(&vdev->barmap[bar]))
 		return 0;
 
-	mutex_lock(&vdev->vconfig_lock);
-	if (vdev->barmap[bar])
-		goto out_unlock;
-
 	/* A claim stays when the mapping fails: close releases it */
-	ret = vfio_pci_claim_bar(vdev, bar);
-	if (ret)
-		goto out_unlock;
+	mutex_lock(&vdev->vconfig_lock);
+	ret = vdev->barmap[bar] ? 0 : vfio_pci_claim_bar(vdev, bar);
+	mutex_unlock(&vdev->vconfig_lock);
+	if (ret || READ_ONCE(vdev->barmap[bar]))
+		return ret;
 
 	io = vfio_pci_fail() ? NULL : pci_iomap(pdev, bar, 0);
-	if (!io) {
-		ret = -ENOMEM;
-		goto out_unlock;
-	}
+	if (!io)
+		return -ENOMEM;
 
+	mutex_lock(&vdev->vconfig_lock);
+	if (vdev->barmap[bar]) {
+		mutex_unlock(&vdev->vconfig_lock);
+		pci_iounmap(pdev, io);
+		return 0;
+	}
 	/* Publish the mapping only once it is complete; see the fast path */
 	smp_store_release(&vdev->barmap[bar], io);
-out_unlock:
 	mutex_unlock(&vdev->vconfig_lock);
-	return ret;
+	return 0;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_setup_barmap);
 
@@ -1161,11 +1165,10 @@ void vfio_pci_probe_mmaps(struct vfio_pci_core_device *vdev)
 {
 	struct pci_dev *pdev = vdev->pdev;
 	resource_size_t len;
-	int bar;
+	int bar, ret;
 
 	vdev->bar_mmap_ok = 0;
 
-	mutex_lock(&vdev->vconfig_lock);
 	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
 		if (!(pci_resource_flags(pdev, bar) & IORESOURCE_MEM))
 			continue;
@@ -1179,14 +1182,16 @@ void vfio_pci_probe_mmaps(struct vfio_pci_core_device *vdev)
 			continue;
 		}
 
-		if (vfio_pci_claim_bar(vdev, bar)) {
+		mutex_lock(&vdev->vconfig_lock);
+		ret = vfio_pci_claim_bar(vdev, bar);
+		mutex_unlock(&vdev->vconfig_lock);
+		if (ret) {
 			pci_info(pdev, "BAR %d cannot be claimed, not mmappable\n",
 				 bar);
 			continue;
 		}
 		__set_bit(bar, &vdev->bar_mmap_ok);
 	}
-	mutex_unlock(&vdev->vconfig_lock);
 }
 
 /*
