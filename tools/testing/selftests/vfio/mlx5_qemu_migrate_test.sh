@@ -324,6 +324,13 @@ migrate_round() {
 		why="the source did not complete"
 		return 1
 	fi
+	# QEMU 7.2 reports "completed" a moment before it fills in the total
+	# time and the downtime (both 0 until then): ask again
+	n=0
+	while [ "$(ms 'total time')" = 0 ] && [ $n -lt 10 ]; do
+		wait_for src "Migration status: completed" 5 "info migrate" || break
+		n=$((n + 1))
+	done
 	[ $VERBOSE = 0 ] || tr -d '\r' < $RUN/src.out |
 		grep -E "^(Migration status|total time|downtime|setup|transferred ram|throughput)" |
 		sed 's/^/# src /'
