@@ -904,7 +904,14 @@ static void vcfg_masks(enum vcfg_kind k, unsigned int off, unsigned int len,
 		*write = vcfg_get(d->perm + d->nperm + off, len);
 		return;
 	}
+	/* Past it (all of a gap): every byte has the tail's masks */
+	if (off >= d->nperm) {
+		*virt = d->tail.virt * (vcfg_mask(len) / 0xff);
+		*write = d->tail.write * (vcfg_mask(len) / 0xff);
+		return;
+	}
 
+	/* Across its end */
 	*virt = 0;
 	*write = 0;
 	for (i = 0; i < len; i++) {
@@ -1927,6 +1934,39 @@ unsigned int vfio_pci_config_test_piece(unsigned int pos, size_t count,
 	return vcfg_piece_len(pos, count, end);
 }
 EXPORT_SYMBOL_IF_KUNIT(vfio_pci_config_test_piece);
+
+/**
+ * vfio_pci_config_test_masks() - masks of an access, two ways
+ * @k: a structure kind (enum vcfg_kind)
+ * @off: offset of the access in the structure
+ * @len: 1, 2 or 4
+ * @virt: returns the virtual mask as reads and writes compute it
+ * @write: returns the writable mask likewise
+ * @ref: returns the two masks composed byte by byte from
+ *	vcfg_perm_at(), the reference: [0] virtual, [1] writable
+ *
+ * Return: 0, -EINVAL once @k is past the last kind.
+ */
+int vfio_pci_config_test_masks(unsigned int k, unsigned int off,
+			       unsigned int len, u32 *virt, u32 *write,
+			       u32 *ref)
+{
+	struct vcfg_perm perm;
+	unsigned int i;
+
+	if (k >= VK_NR)
+		return -EINVAL;
+	vcfg_masks(k, off, len, virt, write);
+	ref[0] = 0;
+	ref[1] = 0;
+	for (i = 0; i < len; i++) {
+		perm = vcfg_perm_at(k, off + i);
+		ref[0] |= (u32)perm.virt << (8 * i);
+		ref[1] |= (u32)perm.write << (8 * i);
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_config_test_masks);
 
 /**
  * vfio_pci_config_test_bar_mask() - sizing mask of a BAR dword

@@ -189,6 +189,33 @@ static void vfio_pci_cfg_perm_ext_body(struct kunit *test)
 	}
 }
 
+/*
+ * The masks reads and writes use (a table load, a replicated tail, or a
+ * byte walk across the table's end) equal those composed byte by byte,
+ * for every kind, offset and access size
+ */
+static void vfio_pci_cfg_perm_masks(struct kunit *test)
+{
+	unsigned int k, off, len;
+	u32 virt, write, ref[2];
+
+	for (k = 0; ; k++) {
+		if (vfio_pci_config_test_masks(k, 0, 1, &virt, &write, ref))
+			break;
+		for (len = 1; len <= 4; len *= 2) {
+			for (off = 0; off < 0x100; off += len) {
+				vfio_pci_config_test_masks(k, off, len, &virt,
+							   &write, ref);
+				KUNIT_EXPECT_EQ_MSG(test, ref[0], virt,
+						    "kind %u: %u at %#x", k, len, off);
+				KUNIT_EXPECT_EQ_MSG(test, ref[1], write,
+						    "kind %u: %u at %#x", k, len, off);
+			}
+		}
+	}
+	KUNIT_EXPECT_LT(test, 10, k);
+}
+
 static void vfio_pci_cfg_perm_hidden(struct kunit *test)
 {
 	u8 virt, write;
@@ -723,6 +750,7 @@ static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE(vfio_pci_cfg_perm_bars),
 	KUNIT_CASE(vfio_pci_cfg_perm_cap_headers),
 	KUNIT_CASE(vfio_pci_cfg_perm_ext_body),
+	KUNIT_CASE(vfio_pci_cfg_perm_masks),
 	KUNIT_CASE(vfio_pci_cfg_perm_hidden),
 	KUNIT_CASE(vfio_pci_cfg_piece_cases),
 	KUNIT_CASE(vfio_pci_cfg_piece_tiling),

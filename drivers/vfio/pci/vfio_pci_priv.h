@@ -172,6 +172,9 @@ unsigned int vfio_pci_config_test_piece(unsigned int pos, size_t count,
 					unsigned int end);
 u32 vfio_pci_config_test_bar_mask(u64 len, unsigned long flags, bool upper,
 				  u32 *type);
+int vfio_pci_config_test_masks(unsigned int k, unsigned int off,
+			       unsigned int len, u32 *virt, u32 *write,
+			       u32 *ref);
 int vfio_pci_config_test_layout(u8 *cfg, unsigned int size, u16 *owner,
 				u16 *start, u8 *piece);
 #endif
