@@ -54,9 +54,11 @@
  *    capabilities such as ATS, PASID or Resizable BAR live.
  *  - Standard capabilities exposed: PM, VPD, MSI, PCI-X, vendor-specific,
  *    PCI Express, MSI-X, SATA, Advanced Features.  Extended: AER, vendor-
- *    specific (pass-through), and read-only DSN, ACS, ARI, SR-IOV, LTR,
- *    secondary PCIe, L1 PM substates, PTM, DVSEC, DLF, 16 GT/s.  Anything
- *    else is unlinked from the virtual chain.
+ *    specific and designated vendor-specific (DVSEC: CXL devices keep
+ *    their control registers there; both pass writes through past their
+ *    vendor header), and read-only DSN, ACS, ARI, SR-IOV, LTR, secondary
+ *    PCIe, L1 PM substates, PTM, DLF, 16 GT/s.  Anything else is unlinked
+ *    from the virtual chain.
  *
  * Locking: vdev->vconfig_lock serialises every change to the emulated bytes
  * and the hardware accesses made on their behalf; reads run without it and
@@ -809,7 +811,7 @@ static const struct vcfg_kind_desc vcfg_kinds[VK_NR] = {
 		.fixed_len = PCI_ERR_ROOT_COMMAND,
 	},
 	[VK_XVNDR] = {
-		.name = "extended vendor",
+		.name = "extended vendor or DVSEC",
 		.perm = &perm_xvndr[0][0], .nperm = ARRAY_SIZE(perm_xvndr[0]),
 		.tail = VCFG_PASS, .len = vcfg_len_xvndr,
 	},
@@ -852,6 +854,8 @@ static enum vcfg_kind vcfg_ext_kind(u16 id)
 	case PCI_EXT_CAP_ID_ERR:
 		return VK_XERR;
 	case PCI_EXT_CAP_ID_VNDR:
+	case PCI_EXT_CAP_ID_DVSEC:
+		/* DVSEC's header 1 is laid out as the vendor header */
 		return VK_XVNDR;
 	case PCI_EXT_CAP_ID_DSN:
 	case PCI_EXT_CAP_ID_ACS:
@@ -861,7 +865,6 @@ static enum vcfg_kind vcfg_ext_kind(u16 id)
 	case PCI_EXT_CAP_ID_SECPCI:
 	case PCI_EXT_CAP_ID_L1SS:
 	case PCI_EXT_CAP_ID_PTM:
-	case PCI_EXT_CAP_ID_DVSEC:
 	case PCI_EXT_CAP_ID_DLF:
 	case PCI_EXT_CAP_ID_PL_16GT:
 		return VK_XRO;
@@ -904,7 +907,7 @@ static void vcfg_masks(enum vcfg_kind k, unsigned int off, unsigned int len,
 		*write = vcfg_get(d->perm + d->nperm + off, len);
 		return;
 	}
-	/* Past it (all of a gap): every byte has the tail's masks */
+	/* Past the table: every byte has the tail's masks */
 	if (off >= d->nperm) {
 		*virt = d->tail.virt * (vcfg_mask(len) / 0xff);
 		*write = d->tail.write * (vcfg_mask(len) / 0xff);
@@ -1949,7 +1952,7 @@ EXPORT_SYMBOL_IF_KUNIT(vfio_pci_config_test_piece);
  */
 int vfio_pci_config_test_masks(unsigned int k, unsigned int off,
 			       unsigned int len, u32 *virt, u32 *write,
-			       u32 *ref)
+			       u32 ref[2])
 {
 	struct vcfg_perm perm;
 	unsigned int i;

@@ -174,7 +174,7 @@ u32 vfio_pci_config_test_bar_mask(u64 len, unsigned long flags, bool upper,
 				  u32 *type);
 int vfio_pci_config_test_masks(unsigned int k, unsigned int off,
 			       unsigned int len, u32 *virt, u32 *write,
-			       u32 *ref);
+			       u32 ref[2]);
 int vfio_pci_config_test_layout(u8 *cfg, unsigned int size, u16 *owner,
 				u16 *start, u8 *piece);
 #endif
