@@ -56,9 +56,15 @@
  *    PCI Express, MSI-X, SATA, Advanced Features.  Extended: AER, vendor-
  *    specific and designated vendor-specific (DVSEC: CXL devices keep
  *    their control registers there; both pass writes through past their
- *    vendor header), and read-only DSN, ACS, ARI, SR-IOV, LTR, secondary
- *    PCIe, L1 PM substates, PTM, DLF, 16 GT/s.  Anything else is unlinked
- *    from the virtual chain.
+ *    vendor header), and read-only the others upstream 6.12 shows: VC,
+ *    DSN, power budgeting, MFVC, ACS, ARI, ATS, SR-IOV, multicast, PRI,
+ *    Resizable BAR, DPA, TPH, LTR.  Upstream's power budgeting table opens
+ *    byte 8 (the read-only Data register, not the Data Select at 4), so it
+ *    is read-only there in effect too.  Also read-only, where upstream
+ *    hides them: secondary PCIe, L1 PM substates, PTM, DLF and 16 GT/s,
+ *    link state a guest may read and has no way to misuse.  Anything else
+ *    (root complex structures, PASID, DOE, unknown IDs) is unlinked from
+ *    the virtual chain.
  *
  * Locking: vdev->vconfig_lock serialises every change to the emulated bytes
  * and the hardware accesses made on their behalf; reads run without it and
@@ -857,10 +863,20 @@ static enum vcfg_kind vcfg_ext_kind(u16 id)
 	case PCI_EXT_CAP_ID_DVSEC:
 		/* DVSEC's header 1 is laid out as the vendor header */
 		return VK_XVNDR;
+	case PCI_EXT_CAP_ID_VC:
 	case PCI_EXT_CAP_ID_DSN:
+	case PCI_EXT_CAP_ID_PWR:
+	case PCI_EXT_CAP_ID_MFVC:
+	case PCI_EXT_CAP_ID_VC9:
 	case PCI_EXT_CAP_ID_ACS:
 	case PCI_EXT_CAP_ID_ARI:
+	case PCI_EXT_CAP_ID_ATS:
 	case PCI_EXT_CAP_ID_SRIOV:
+	case PCI_EXT_CAP_ID_MCAST:
+	case PCI_EXT_CAP_ID_PRI:
+	case PCI_EXT_CAP_ID_REBAR:
+	case PCI_EXT_CAP_ID_DPA:
+	case PCI_EXT_CAP_ID_TPH:
 	case PCI_EXT_CAP_ID_LTR:
 	case PCI_EXT_CAP_ID_SECPCI:
 	case PCI_EXT_CAP_ID_L1SS:

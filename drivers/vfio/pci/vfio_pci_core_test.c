@@ -92,6 +92,9 @@ static const struct perm_case perm_cases[] = {
 	{ "DSN", true, PCI_EXT_CAP_ID_DSN, 4, 0, 0 },
 	{ "SR-IOV control", true, PCI_EXT_CAP_ID_SRIOV, PCI_SRIOV_CTRL, 0, 0 },
 	{ "ext vendor body", true, PCI_EXT_CAP_ID_VNDR, 0x20, 0, 0xff },
+	{ "ATS control", true, PCI_EXT_CAP_ID_ATS, PCI_ATS_CTRL + 1, 0, 0 },
+	{ "Resizable BAR control", true, PCI_EXT_CAP_ID_REBAR, PCI_REBAR_CTRL, 0, 0 },
+	{ "power budgeting data select", true, PCI_EXT_CAP_ID_PWR, PCI_PWR_DSR, 0, 0 },
 	{ "DVSEC header 1", true, PCI_EXT_CAP_ID_DVSEC, 6, 0, 0 },
 	{ "DVSEC body", true, PCI_EXT_CAP_ID_DVSEC, 0x0c, 0, 0xff },
 	{ "null header", true, VFIO_PCI_CFG_TEST_NULL, 3, 0xff, 0 },
@@ -145,9 +148,13 @@ static void vfio_pci_cfg_perm_cap_headers(struct kunit *test)
 		PCI_CAP_ID_SATA, PCI_CAP_ID_AF,
 	};
 	static const u16 ext[] = {
-		PCI_EXT_CAP_ID_ERR, PCI_EXT_CAP_ID_VNDR, PCI_EXT_CAP_ID_DSN,
-		PCI_EXT_CAP_ID_ACS, PCI_EXT_CAP_ID_ARI, PCI_EXT_CAP_ID_SRIOV,
-		PCI_EXT_CAP_ID_LTR, VFIO_PCI_CFG_TEST_NULL,
+		PCI_EXT_CAP_ID_ERR, PCI_EXT_CAP_ID_VC, PCI_EXT_CAP_ID_DSN,
+		PCI_EXT_CAP_ID_PWR, PCI_EXT_CAP_ID_MFVC, PCI_EXT_CAP_ID_VC9,
+		PCI_EXT_CAP_ID_VNDR, PCI_EXT_CAP_ID_ACS, PCI_EXT_CAP_ID_ARI,
+		PCI_EXT_CAP_ID_ATS, PCI_EXT_CAP_ID_SRIOV, PCI_EXT_CAP_ID_MCAST,
+		PCI_EXT_CAP_ID_PRI, PCI_EXT_CAP_ID_REBAR, PCI_EXT_CAP_ID_DPA,
+		PCI_EXT_CAP_ID_TPH, PCI_EXT_CAP_ID_LTR, PCI_EXT_CAP_ID_DVSEC,
+		VFIO_PCI_CFG_TEST_NULL,
 	};
 	unsigned int i, off;
 	u8 virt, write;
@@ -226,8 +233,9 @@ static void vfio_pci_cfg_perm_hidden(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(false, PCI_CAP_ID_HT, 0, &virt, &write));
 	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(false, 0x42, 0, &virt, &write));
-	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(true, PCI_EXT_CAP_ID_ATS, 0, &virt, &write));
-	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(true, PCI_EXT_CAP_ID_REBAR, 0, &virt, &write));
+	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(true, PCI_EXT_CAP_ID_RCRB, 0, &virt, &write));
+	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(true, PCI_EXT_CAP_ID_MRIOV, 0, &virt, &write));
+	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(true, PCI_EXT_CAP_ID_DOE, 0, &virt, &write));
 	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(true, PCI_EXT_CAP_ID_PASID, 0, &virt, &write));
 }
 
@@ -524,9 +532,9 @@ static void vfio_pci_cfg_layout_ext_first_hidden(struct kunit *test)
 	u8 *cfg = b->cfg;
 	u32 hdr;
 
-	ext_cap(cfg, 0x100, PCI_EXT_CAP_ID_ATS, 0x140);	/* hidden */
+	ext_cap(cfg, 0x100, PCI_EXT_CAP_ID_PASID, 0x140);	/* hidden */
 	ext_cap(cfg, 0x140, PCI_EXT_CAP_ID_ERR, 0x180);
-	ext_cap(cfg, 0x180, PCI_EXT_CAP_ID_REBAR, 0x1c0);	/* hidden */
+	ext_cap(cfg, 0x180, PCI_EXT_CAP_ID_DOE, 0x1c0);	/* hidden */
 	ext_cap(cfg, 0x1c0, PCI_EXT_CAP_ID_DSN, 0);
 
 	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_EXP_SIZE));
@@ -572,7 +580,7 @@ static void vfio_pci_cfg_layout_ext_misc(struct kunit *test)
 	b = layout_alloc(test);
 	cfg = b->cfg;
 	ext_cap(cfg, 0x100, PCI_EXT_CAP_ID_PASID, 0x200);
-	ext_cap(cfg, 0x200, PCI_EXT_CAP_ID_PRI, 0);
+	ext_cap(cfg, 0x200, PCI_EXT_CAP_ID_RCEC, 0);
 	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_EXP_SIZE));
 	KUNIT_EXPECT_EQ(test, 0, get_unaligned_le32(cfg + 0x100));
 	expect_owner(test, b, 0x100, 4, VFIO_PCI_CFG_TEST_NULL, 0x100);

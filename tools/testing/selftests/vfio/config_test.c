@@ -97,6 +97,11 @@ static bool known_ecap(uint16_t id)
 {
 	switch (id) {
 	case PCI_EXT_CAP_ID_ERR: case PCI_EXT_CAP_ID_VNDR:
+	case PCI_EXT_CAP_ID_VC: case PCI_EXT_CAP_ID_PWR:
+	case PCI_EXT_CAP_ID_MFVC: case PCI_EXT_CAP_ID_VC9:
+	case PCI_EXT_CAP_ID_ATS: case PCI_EXT_CAP_ID_MCAST:
+	case PCI_EXT_CAP_ID_PRI: case PCI_EXT_CAP_ID_REBAR:
+	case PCI_EXT_CAP_ID_DPA: case PCI_EXT_CAP_ID_TPH:
 	case PCI_EXT_CAP_ID_DSN: case PCI_EXT_CAP_ID_ACS:
 	case PCI_EXT_CAP_ID_ARI: case PCI_EXT_CAP_ID_SRIOV:
 	case PCI_EXT_CAP_ID_LTR: case PCI_EXT_CAP_ID_SECPCI:
