@@ -51,9 +51,12 @@
  *    pass through both ways: some devices keep registers there and, like
  *    BAR registers, they are the function's own business.  Gaps in
  *    extended config space are read-only: that is where hidden extended
- *    capabilities such as ATS, PASID or Resizable BAR live.
+ *    capabilities such as PASID or DOE live.
  *  - Standard capabilities exposed: PM, VPD, MSI, PCI-X, vendor-specific,
- *    PCI Express, MSI-X, SATA, Advanced Features.  Extended: AER, vendor-
+ *    PCI Express, MSI-X, SATA, Advanced Features, and read-only AGP and
+ *    HyperTransport (as upstream 6.12; a hidden one's body would be a gap,
+ *    writable, and HyperTransport's holds the MSI mapping of some
+ *    chipsets' functions).  Extended: AER, vendor-
  *    specific and designated vendor-specific (DVSEC: CXL devices keep
  *    their control registers there; both pass writes through past their
  *    vendor header), and read-only the others upstream 6.12 shows: VC,
@@ -115,6 +118,7 @@ enum vcfg_kind {
 	VK_MSIX,
 	VK_SATA,
 	VK_AF,
+	VK_RO,		/* known standard capability, read-only */
 	VK_XNULL,	/* placeholder header at 0x100 */
 	VK_XERR,
 	VK_XVNDR,
@@ -245,6 +249,7 @@ static u8 perm_exp[2][VCFG_EXP_LEN] __ro_after_init;
 static u8 perm_msix[2][PCI_CAP_MSIX_SIZEOF] __ro_after_init;
 static u8 perm_sata[2][PCI_CAP_SIZEOF] __ro_after_init;
 static u8 perm_af[2][PCI_CAP_AF_SIZEOF] __ro_after_init;
+static u8 perm_ro[2][PCI_CAP_FLAGS] __ro_after_init;
 static u8 perm_xhdr[2][VCFG_XHDR_LEN] __ro_after_init;
 static u8 perm_xerr[2][PCI_ERR_ROOT_COMMAND] __ro_after_init;
 static u8 perm_xvndr[2][PCI_VNDR_HEADER + 4] __ro_after_init;
@@ -376,6 +381,8 @@ static void __init vcfg_perm_init_caps(void)
 	vcfg_perm_cap_header(VK_AF);
 	vcfg_perm_set(VK_AF, PCI_AF_LENGTH, 2, VCFG_ALL, 0);
 	vcfg_perm_set(VK_AF, PCI_AF_CTRL, 1, VCFG_ALL, PCI_AF_CTRL_FLR);
+
+	vcfg_perm_cap_header(VK_RO);
 }
 
 static void __init vcfg_perm_init_ext(void)
@@ -430,6 +437,15 @@ static unsigned int vcfg_len_exp(const u8 *cfg, unsigned int pos)
 			    PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V1;
 	return v2 ? PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 :
 		    PCI_CAP_EXP_ENDPOINT_SIZEOF_V1;
+}
+
+/* AGP and HyperTransport, the read-only ones */
+static unsigned int vcfg_len_ro(const u8 *cfg, unsigned int pos)
+{
+	if (cfg[pos + PCI_CAP_LIST_ID] == PCI_CAP_ID_AGP)
+		return PCI_AGP_SIZEOF;
+	return cfg[pos + 3] & HT_3BIT_CAP_MASK ? HT_CAP_SIZEOF_SHORT :
+						 HT_CAP_SIZEOF_LONG;
 }
 
 static unsigned int vcfg_len_sata(const u8 *cfg, unsigned int pos)
@@ -807,6 +823,11 @@ static const struct vcfg_kind_desc vcfg_kinds[VK_NR] = {
 		.name = "AF", .perm = &perm_af[0][0], .nperm = ARRAY_SIZE(perm_af[0]),
 		.fixed_len = PCI_CAP_AF_SIZEOF, .hook = vcfg_hook_af,
 	},
+	/* The body reads from the hardware and drops writes */
+	[VK_RO] = {
+		.name = "read-only", .perm = &perm_ro[0][0], .nperm = ARRAY_SIZE(perm_ro[0]),
+		.len = vcfg_len_ro,
+	},
 	[VK_XNULL] = {
 		.name = "null extended",
 		.perm = &perm_xhdr[0][0], .nperm = ARRAY_SIZE(perm_xhdr[0]),
@@ -849,6 +870,9 @@ static enum vcfg_kind vcfg_std_kind(u8 id)
 		return VK_SATA;
 	case PCI_CAP_ID_AF:
 		return VK_AF;
+	case PCI_CAP_ID_AGP:
+	case PCI_CAP_ID_HT:
+		return VK_RO;
 	default:
 		return VK_GAP;		/* hidden */
 	}

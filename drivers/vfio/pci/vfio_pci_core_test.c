@@ -80,6 +80,8 @@ static const struct perm_case perm_cases[] = {
 	{ "vendor body", false, PCI_CAP_ID_VNDR, 0x10, 0, 0xff },
 	{ "AF control", false, PCI_CAP_ID_AF, PCI_AF_CTRL, 0xff, PCI_AF_CTRL_FLR },
 	{ "AF status", false, PCI_CAP_ID_AF, PCI_AF_STATUS, 0, 0 },
+	{ "AGP command", false, PCI_CAP_ID_AGP, PCI_AGP_COMMAND, 0, 0 },
+	{ "HyperTransport command", false, PCI_CAP_ID_HT, 3, 0, 0 },
 	{ "std gap", false, VFIO_PCI_CFG_TEST_GAP, 0x80, 0, 0xff },
 	{ "ext gap", true, VFIO_PCI_CFG_TEST_GAP, 0x80, 0, 0 },
 	{ "AER uncor status", true, PCI_EXT_CAP_ID_ERR, PCI_ERR_UNCOR_STATUS,
@@ -145,7 +147,7 @@ static void vfio_pci_cfg_perm_cap_headers(struct kunit *test)
 	static const u8 std[] = {
 		PCI_CAP_ID_PM, PCI_CAP_ID_VPD, PCI_CAP_ID_MSI, PCI_CAP_ID_PCIX,
 		PCI_CAP_ID_VNDR, PCI_CAP_ID_EXP, PCI_CAP_ID_MSIX,
-		PCI_CAP_ID_SATA, PCI_CAP_ID_AF,
+		PCI_CAP_ID_SATA, PCI_CAP_ID_AF, PCI_CAP_ID_AGP, PCI_CAP_ID_HT,
 	};
 	static const u16 ext[] = {
 		PCI_EXT_CAP_ID_ERR, PCI_EXT_CAP_ID_VC, PCI_EXT_CAP_ID_DSN,
@@ -231,7 +233,7 @@ static void vfio_pci_cfg_perm_hidden(struct kunit *test)
 {
 	u8 virt, write;
 
-	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(false, PCI_CAP_ID_HT, 0, &virt, &write));
+	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(false, PCI_CAP_ID_SLOTID, 0, &virt, &write));
 	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(false, 0x42, 0, &virt, &write));
 	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(true, PCI_EXT_CAP_ID_RCRB, 0, &virt, &write));
 	KUNIT_EXPECT_EQ(test, -ENOENT, perm_of(true, PCI_EXT_CAP_ID_MRIOV, 0, &virt, &write));
@@ -432,7 +434,7 @@ static void vfio_pci_cfg_layout_std(struct kunit *test)
 	put_unaligned_le16(PCI_STATUS_CAP_LIST, cfg + PCI_STATUS);
 	cfg[PCI_CAPABILITY_LIST] = 0x40;
 	std_cap(cfg, 0x40, PCI_CAP_ID_PM, 0x48);
-	std_cap(cfg, 0x48, PCI_CAP_ID_HT, 0x50);	/* hidden */
+	std_cap(cfg, 0x48, PCI_CAP_ID_SLOTID, 0x50);	/* hidden */
 	std_cap(cfg, 0x50, PCI_CAP_ID_MSI, 0x60);
 	put_unaligned_le16(PCI_MSI_FLAGS_64BIT, cfg + 0x50 + PCI_MSI_FLAGS);
 	std_cap(cfg, 0x60, PCI_CAP_ID_MSIX, 0x70);
@@ -457,6 +459,22 @@ static void vfio_pci_cfg_layout_std(struct kunit *test)
 	expect_owner(test, b, 0x5e, 2, VFIO_PCI_CFG_TEST_GAP, 0);
 	expect_owner(test, b, 0x60, PCI_CAP_MSIX_SIZEOF, PCI_CAP_ID_MSIX, 0x60);
 	expect_owner(test, b, 0x6c, 0x100 - 0x6c, VFIO_PCI_CFG_TEST_GAP, 0);
+
+	/* AGP and HyperTransport (short, host form) are shown read-only */
+	b = layout_alloc(test);
+	cfg = b->cfg;
+	put_unaligned_le16(PCI_STATUS_CAP_LIST, cfg + PCI_STATUS);
+	cfg[PCI_CAPABILITY_LIST] = 0x40;
+	std_cap(cfg, 0x40, PCI_CAP_ID_AGP, 0x50);
+	std_cap(cfg, 0x50, PCI_CAP_ID_HT, 0);
+	cfg[0x53] = HT_CAPTYPE_HOST;
+	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_SIZE));
+	KUNIT_EXPECT_EQ(test, 0x40, cfg[PCI_CAPABILITY_LIST]);
+	KUNIT_EXPECT_EQ(test, 0x50, cfg[0x40 + PCI_CAP_LIST_NEXT]);
+	expect_owner(test, b, 0x40, PCI_AGP_SIZEOF, PCI_CAP_ID_AGP, 0x40);
+	expect_owner(test, b, 0x4c, 4, VFIO_PCI_CFG_TEST_GAP, 0);
+	expect_owner(test, b, 0x50, HT_CAP_SIZEOF_SHORT, PCI_CAP_ID_HT, 0x50);
+	expect_owner(test, b, 0x68, 0x100 - 0x68, VFIO_PCI_CFG_TEST_GAP, 0);
 }
 
 static void vfio_pci_cfg_layout_std_broken(struct kunit *test)
@@ -510,7 +528,7 @@ static void vfio_pci_cfg_layout_std_broken(struct kunit *test)
 	put_unaligned_le16(PCI_STATUS_CAP_LIST | PCI_STATUS_66MHZ,
 			   cfg + PCI_STATUS);
 	cfg[PCI_CAPABILITY_LIST] = 0x40;
-	std_cap(cfg, 0x40, PCI_CAP_ID_HT, 0);
+	std_cap(cfg, 0x40, PCI_CAP_ID_SLOTID, 0);
 	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_SIZE));
 	KUNIT_EXPECT_EQ(test, 0, cfg[PCI_CAPABILITY_LIST]);
 	KUNIT_EXPECT_EQ(test, PCI_STATUS_66MHZ,

@@ -87,6 +87,7 @@ static bool known_cap(uint8_t id)
 	case PCI_CAP_ID_PM: case PCI_CAP_ID_VPD: case PCI_CAP_ID_MSI:
 	case PCI_CAP_ID_PCIX: case PCI_CAP_ID_VNDR: case PCI_CAP_ID_EXP:
 	case PCI_CAP_ID_MSIX: case PCI_CAP_ID_SATA: case PCI_CAP_ID_AF:
+	case PCI_CAP_ID_AGP: case PCI_CAP_ID_HT:
 		return true;
 	default:
 		return false;
