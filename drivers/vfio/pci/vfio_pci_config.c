@@ -577,7 +577,7 @@ static void vcfg_fix_hw_bars(struct vfio_pci_core_device *vdev,
 	}
 	if (stopped) {
 		pci_write_config_word(pdev, PCI_COMMAND, cmd);
-		pci_dbg(pdev, "vfio: restored BARs lost by the function\n");
+		pci_info_ratelimited(pdev, "vfio: restored BARs lost by the function\n");
 	}
 }
 
@@ -596,6 +596,15 @@ static void vcfg_normalize_bar(struct vfio_pci_vconfig *vc, unsigned int off)
 	put_unaligned_le32(val, vc->bytes + off);
 }
 
+/*
+ * The decode bits are mirrored into the hardware whenever the user writes
+ * them, changed or not: a function that reset itself behind the kernel's
+ * back (a device-specific reset through a BAR, say) has decoding off and
+ * its BARs cleared while the emulated bits still say on, and the
+ * pci_restore_state() a guest then runs writes the same bits again.  Its
+ * BARs are put back before decoding goes on, and the MSI-X table the reset
+ * may have cleared is rewritten.
+ */
 static void vcfg_hook_command(struct vfio_pci_core_device *vdev,
 			      struct vfio_pci_vconfig *vc,
 			      const struct vcfg_piece *p, struct vcfg_fx *fx)
@@ -603,22 +612,29 @@ static void vcfg_hook_command(struct vfio_pci_core_device *vdev,
 	const u16 decode = PCI_COMMAND_MEMORY | PCI_COMMAND_IO;
 	u16 old = vcfg_before(vc, p, PCI_COMMAND, 2);
 	u16 new = get_unaligned_le16(vc->bytes + PCI_COMMAND);
-	u16 changed = old ^ new;
+	u16 changed = old ^ new, revived = 0;
 	u16 hw;
 
-	if (changed & decode) {
+	if (vcfg_covers(p, PCI_COMMAND)) {
 		/* vfio_pci_config_rw() took it before zapping the BARs */
-		if (changed & PCI_COMMAND_MEMORY)
-			lockdep_assert_held_write(&vdev->memory_lock);
+		lockdep_assert_held_write(&vdev->memory_lock);
 
 		if (new & decode)
 			vcfg_fix_hw_bars(vdev, vc);
-		if (!pci_user_read_config_word(vdev->pdev, PCI_COMMAND, &hw) &&
-		    (hw & decode) != (new & decode))
-			pci_user_write_config_word(vdev->pdev, PCI_COMMAND,
-						   (hw & ~decode) |
-						   (new & decode));
-		if ((changed & new & PCI_COMMAND_MEMORY) && vc->msix_pos)
+		if (!pci_user_read_config_word(vdev->pdev, PCI_COMMAND, &hw)) {
+			/* A VF's memory bit is not in its hardware */
+			if (vdev->pdev->no_command_memory)
+				hw |= new & PCI_COMMAND_MEMORY;
+			if ((hw & decode) != (new & decode)) {
+				pci_user_write_config_word(vdev->pdev,
+							   PCI_COMMAND,
+							   (hw & ~decode) |
+							   (new & decode));
+				revived = new & ~hw;
+			}
+		}
+		if (((changed & new) | revived) & PCI_COMMAND_MEMORY &&
+		    vc->msix_pos)
 			fx->msix_restore = true;
 	}
 

@@ -611,6 +611,70 @@ TEST_F(config, command_memory)
 	EXPECT_EQ(4, vfio_region_read(d, bar, 0, &v, 4));
 }
 
+/* Write the function's real config space behind vfio's back */
+static void hw_write(const char *bdf, unsigned int off, uint32_t v,
+		     unsigned int len)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_WRONLY);
+	n = fd < 0 ? -1 : pwrite(fd, &v, len, off);
+	if (fd >= 0)
+		close(fd);
+	if (n != (ssize_t)len) {
+		fprintf(stderr, "# %s: writing config at 0x%x failed\n", bdf, off);
+		abort();
+	}
+}
+
+/*
+ * A function that resets itself behind the kernel's back (here: its
+ * decode bits and a BAR cleared through sysfs) comes back when the user
+ * writes the command register again, even with the same bits, as a
+ * guest's pci_restore_state() does: BAR put back, decoding on.
+ */
+TEST_F(config, command_self_reset)
+{
+	struct vfio_dev *d = &self->d;
+	int bar = first_mem_bar(d);
+	unsigned int off;
+	uint32_t v0, v, hw_bar;
+	uint16_t cmd, hw_cmd;
+
+	ASSERT_LE(0, bar);
+	off = PCI_BASE_ADDRESS_0 + 4 * bar;
+	vfio_cmd_set(d, PCI_COMMAND_MEMORY);
+	cmd = vfio_cfg_read16(d, PCI_COMMAND);
+	ASSERT_EQ(4, vfio_region_read(d, bar, 0, &v0, 4));
+	hw_bar = hw_read(self->bdf, off, 4);
+	hw_cmd = hw_read(self->bdf, PCI_COMMAND, 2);
+	ASSERT_TRUE(hw_cmd & PCI_COMMAND_MEMORY);
+
+	hw_write(self->bdf, PCI_COMMAND,
+		 hw_cmd & ~(PCI_COMMAND_MEMORY | PCI_COMMAND_IO), 2);
+	hw_write(self->bdf, off, 0, 4);
+	ASSERT_EQ(0, hw_read(self->bdf, off, 4) & PCI_BASE_ADDRESS_MEM_MASK);
+	/* The user's view has not changed */
+	EXPECT_EQ(cmd, vfio_cfg_read16(d, PCI_COMMAND));
+
+	vfio_cfg_write16(d, PCI_COMMAND, cmd);
+	v = hw_read(self->bdf, off, 4);
+	EXPECT_EQ(hw_bar, v);
+	EXPECT_TRUE(hw_read(self->bdf, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY);
+	ASSERT_EQ(4, vfio_region_read(d, bar, 0, &v, 4));
+	EXPECT_EQ(v0, v);
+
+	/* Whatever happened, leave the function as it was */
+	if (hw_read(self->bdf, off, 4) != hw_bar) {
+		hw_write(self->bdf, PCI_COMMAND, hw_cmd & ~PCI_COMMAND_MEMORY, 2);
+		hw_write(self->bdf, off, hw_bar, 4);
+	}
+	hw_write(self->bdf, PCI_COMMAND, hw_cmd, 2);
+}
+
 TEST_F(config, command_bus_master)
 {
 	struct vfio_dev *d = &self->d;
