@@ -314,13 +314,17 @@ static void __init vcfg_perm_init_caps(void)
 	vcfg_perm_cap_header(VK_PM);
 	vcfg_perm_set(VK_PM, PCI_PM_PMC, 2, VCFG_ALL, 0);
 	/*
-	 * The power state is applied through vfio_pci_set_power_state(); PME
-	 * enable belongs to the host's wake-up handling and stays virtual.
-	 * With no pass-through bit in PMCSR the hardware PME status is never
-	 * written back.
+	 * The power state is applied through vfio_pci_set_power_state().  A
+	 * PME reaches the host, never the user, so the user sees none: no
+	 * PME_Support in PMC, PME_En and PME_Status read as zero and do not
+	 * take writes (vcfg_init_pm()); the hardware's belong to the host's
+	 * wake-up handling.  Data Select passes through: it only picks
+	 * what the read-only Data register shows.
 	 */
-	m = PCI_PM_CTRL_STATE_MASK | PCI_PM_CTRL_PME_ENABLE;
-	vcfg_perm_set(VK_PM, PCI_PM_CTRL, 2, m, m);
+	m = PCI_PM_CTRL_STATE_MASK | PCI_PM_CTRL_PME_ENABLE |
+	    PCI_PM_CTRL_PME_STATUS;
+	vcfg_perm_set(VK_PM, PCI_PM_CTRL, 2, m,
+		      PCI_PM_CTRL_STATE_MASK | PCI_PM_CTRL_DATA_SEL_MASK);
 
 	vcfg_perm_cap_header(VK_VPD);
 	vcfg_perm_set(VK_VPD, PCI_VPD_ADDR, 2, VCFG_ALL, VCFG_ALL);
@@ -347,20 +351,23 @@ static void __init vcfg_perm_init_caps(void)
 	vcfg_perm_set(VK_EXP, PCI_EXP_DEVCAP, 4, VCFG_ALL, 0);
 	/*
 	 * Device control: error reporting, relaxed ordering, extended tags,
-	 * aux power and no-snoop pass through; payload size must match the
-	 * fabric and phantom functions would widen the requester IDs the
-	 * IOMMU sees, both read-only; Initiate FLR is a virtual trigger.  The
-	 * max read request size is virtual: the user reads back what it
-	 * wrote, the function gets it through the PCI core
+	 * aux power and no-snoop pass through; phantom functions would widen
+	 * the requester IDs the IOMMU sees: read-only; Initiate FLR is a
+	 * virtual trigger.  The max payload size must match the fabric: the
+	 * hardware keeps the host's, the user reads back what it wrote (a
+	 * guest that sets it checks the value took).  The max read request
+	 * size is virtual too, and the function gets it through the PCI core
 	 * (vcfg_apply_readrq()), which knows the platform's limits.
 	 */
 	vcfg_perm_set(VK_EXP, PCI_EXP_DEVCTL, 2,
-		      PCI_EXP_DEVCTL_BCR_FLR | PCI_EXP_DEVCTL_READRQ,
+		      PCI_EXP_DEVCTL_BCR_FLR | PCI_EXP_DEVCTL_READRQ |
+		      PCI_EXP_DEVCTL_PAYLOAD,
 		      PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE |
 		      PCI_EXP_DEVCTL_FERE | PCI_EXP_DEVCTL_URRE |
 		      PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_EXT_TAG |
 		      PCI_EXP_DEVCTL_AUX_PME | PCI_EXP_DEVCTL_NOSNOOP_EN |
-		      PCI_EXP_DEVCTL_READRQ | PCI_EXP_DEVCTL_BCR_FLR);
+		      PCI_EXP_DEVCTL_READRQ | PCI_EXP_DEVCTL_BCR_FLR |
+		      PCI_EXP_DEVCTL_PAYLOAD);
 	vcfg_perm_set(VK_EXP, PCI_EXP_DEVSTA, 2, 0,
 		      PCI_EXP_DEVSTA_CED | PCI_EXP_DEVSTA_NFED |
 		      PCI_EXP_DEVSTA_FED | PCI_EXP_DEVSTA_URD);
@@ -1319,6 +1326,20 @@ static void vcfg_init_header(struct vfio_pci_core_device *vdev,
 	vcfg_init_bars(vdev, vc);
 }
 
+/* The user sees no PME: see vcfg_perm_init_caps() */
+static void vcfg_init_pm(struct vfio_pci_vconfig *vc)
+{
+	u8 *pm = vc->bytes + vc->pm_pos;
+
+	if (!vc->pm_pos)
+		return;
+	put_unaligned_le16(get_unaligned_le16(pm + PCI_PM_PMC) &
+			   ~PCI_PM_CAP_PME_MASK, pm + PCI_PM_PMC);
+	put_unaligned_le16(get_unaligned_le16(pm + PCI_PM_CTRL) &
+			   ~(PCI_PM_CTRL_PME_ENABLE | PCI_PM_CTRL_PME_STATUS),
+			   pm + PCI_PM_CTRL);
+}
+
 static void vcfg_init_irq_caps(struct vfio_pci_core_device *vdev,
 			       struct vfio_pci_vconfig *vc)
 {
@@ -1406,6 +1427,7 @@ int vfio_pci_config_init(struct vfio_pci_core_device *vdev)
 	if (ret)
 		goto out_free;
 	vcfg_init_header(vdev, vc);
+	vcfg_init_pm(vc);
 	vcfg_init_irq_caps(vdev, vc);
 	vdev->extended_caps = vc->size > PCI_CFG_SPACE_SIZE;
 

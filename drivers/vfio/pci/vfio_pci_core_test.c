@@ -50,7 +50,8 @@ static const struct perm_case perm_cases[] = {
 	{ "PMCSR state", false, PCI_CAP_ID_PM, PCI_PM_CTRL,
 	  PCI_PM_CTRL_STATE_MASK, PCI_PM_CTRL_STATE_MASK },
 	{ "PMCSR PME enable", false, PCI_CAP_ID_PM, PCI_PM_CTRL + 1,
-	  PCI_PM_CTRL_PME_ENABLE >> 8, PCI_PM_CTRL_PME_ENABLE >> 8 },
+	  (PCI_PM_CTRL_PME_ENABLE | PCI_PM_CTRL_PME_STATUS) >> 8,
+	  PCI_PM_CTRL_DATA_SEL_MASK >> 8 },
 	{ "MSI control lo", false, PCI_CAP_ID_MSI, PCI_MSI_FLAGS, 0xff,
 	  PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE },
 	{ "MSI control hi", false, PCI_CAP_ID_MSI, PCI_MSI_FLAGS + 1, 0xff, 0 },
@@ -64,9 +65,10 @@ static const struct perm_case perm_cases[] = {
 	{ "MSI-X PBA", false, PCI_CAP_ID_MSIX, PCI_MSIX_PBA + 2, 0xff, 0 },
 	{ "PCIe flags", false, PCI_CAP_ID_EXP, PCI_EXP_FLAGS, 0xff, 0 },
 	{ "PCIe devcap", false, PCI_CAP_ID_EXP, PCI_EXP_DEVCAP + 3, 0xff, 0 },
-	{ "PCIe devctl lo", false, PCI_CAP_ID_EXP, PCI_EXP_DEVCTL, 0,
+	{ "PCIe devctl lo", false, PCI_CAP_ID_EXP, PCI_EXP_DEVCTL,
+	  PCI_EXP_DEVCTL_PAYLOAD,
 	  PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE | PCI_EXP_DEVCTL_FERE |
-	  PCI_EXP_DEVCTL_URRE | PCI_EXP_DEVCTL_RELAX_EN },
+	  PCI_EXP_DEVCTL_URRE | PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_PAYLOAD },
 	{ "PCIe devctl hi", false, PCI_CAP_ID_EXP, PCI_EXP_DEVCTL + 1,
 	  (PCI_EXP_DEVCTL_BCR_FLR | PCI_EXP_DEVCTL_READRQ) >> 8,
 	  (PCI_EXP_DEVCTL_BCR_FLR | PCI_EXP_DEVCTL_READRQ |

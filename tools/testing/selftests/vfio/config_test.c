@@ -739,10 +739,13 @@ TEST_F(config, pcie_read_only_fields)
 	EXPECT_EQ(devcap, vfio_cfg_read32(d, pos + PCI_EXP_DEVCAP));
 	EXPECT_EQ(lnkctl, vfio_cfg_read16(d, pos + PCI_EXP_LNKCTL));
 
-	/* Max payload size must match the fabric: read-only */
+	/*
+	 * Max payload size must match the fabric: the hardware keeps its
+	 * own, the user reads back what it wrote
+	 */
 	ctl = vfio_cfg_read16(d, pos + PCI_EXP_DEVCTL);
 	vfio_cfg_write16(d, pos + PCI_EXP_DEVCTL, ctl ^ PCI_EXP_DEVCTL_PAYLOAD);
-	EXPECT_EQ(ctl & PCI_EXP_DEVCTL_PAYLOAD,
+	EXPECT_EQ(~ctl & PCI_EXP_DEVCTL_PAYLOAD,
 		  vfio_cfg_read16(d, pos + PCI_EXP_DEVCTL) &
 		  PCI_EXP_DEVCTL_PAYLOAD);
 	EXPECT_EQ(ctl & PCI_EXP_DEVCTL_PAYLOAD,
@@ -900,6 +903,29 @@ TEST_F(config, pm_d3hot_round_trip)
 		  PCI_PM_CTRL_STATE_MASK);
 	EXPECT_EQ(4, vfio_region_read(d, bar, 0, &v, 4));
 	EXPECT_NE(0xffffffffu, v);
+}
+
+/*
+ * The user sees no PME (the host handles wake-ups): no PME_Support, and
+ * PME_En stays zero whatever is written, in the emulation and in the
+ * hardware alike
+ */
+TEST_F(config, pm_no_pme)
+{
+	struct vfio_dev *d = &self->d;
+	int pos = vfio_cfg_find_cap(d, PCI_CAP_ID_PM);
+	uint16_t pmcsr, hw;
+
+	if (!pos)
+		SKIP(return, "no PM capability");
+	EXPECT_EQ(0, vfio_cfg_read16(d, pos + PCI_PM_PMC) & PCI_PM_CAP_PME_MASK);
+	pmcsr = vfio_cfg_read16(d, pos + PCI_PM_CTRL);
+	EXPECT_EQ(0, pmcsr & (PCI_PM_CTRL_PME_ENABLE | PCI_PM_CTRL_PME_STATUS));
+	hw = hw_read(self->bdf, pos + PCI_PM_CTRL, 2);
+	vfio_cfg_write16(d, pos + PCI_PM_CTRL, pmcsr | PCI_PM_CTRL_PME_ENABLE);
+	EXPECT_EQ(pmcsr, vfio_cfg_read16(d, pos + PCI_PM_CTRL));
+	EXPECT_EQ(hw & PCI_PM_CTRL_PME_ENABLE,
+		  hw_read(self->bdf, pos + PCI_PM_CTRL, 2) & PCI_PM_CTRL_PME_ENABLE);
 }
 
 /*
