@@ -46,7 +46,15 @@
  *    timer pass through: they only tune the function's own bus behaviour.
  *    BIST is read-only.  BARs and the ROM BAR are fully virtual and sized
  *    from the kernel's resources; the hardware BARs are never written on
- *    the user's behalf.  Interrupt line is a virtual scratch register.
+ *    the user's behalf (only put back when the function lost them: see
+ *    vcfg_hook_command()).  Interrupt line is a virtual scratch register.
+ *  - Stricter than upstream 6.12 on purpose: the other command bits
+ *    (special cycles, palette snoop, fast back-to-back) and BIST are
+ *    dropped; of PCIe Device Control 2 only completion timeout, AtomicOp
+ *    requests and IDO pass (LTR, OBFF and 10-bit tags need the ports
+ *    above the function to agree, which the user cannot see); AER's ECRC
+ *    enables and PCI-X ECC control stay the host's; extended gaps are
+ *    read-only (below).
  *  - Gaps between standard capabilities (and the bodies of hidden ones)
  *    pass through both ways: some devices keep registers there and, like
  *    BAR registers, they are the function's own business.  Gaps in
