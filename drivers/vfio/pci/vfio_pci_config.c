@@ -64,12 +64,13 @@
  *    PCI Express, MSI-X, SATA, Advanced Features, and read-only AGP and
  *    HyperTransport (as upstream 6.12; a hidden one's body would be a gap,
  *    writable, and HyperTransport's holds the MSI mapping of some
- *    chipsets' functions).  Extended: AER, vendor-
- *    specific and designated vendor-specific (DVSEC: CXL devices keep
- *    their control registers there; both pass writes through past their
- *    vendor header), and read-only the others upstream 6.12 shows: VC,
- *    DSN, power budgeting, MFVC, ACS, ARI, ATS, SR-IOV, multicast, PRI,
- *    Resizable BAR, DPA, TPH, LTR.  Upstream's power budgeting table opens
+ *    chipsets' functions).  Extended: AER, vendor-specific and
+ *    designated vendor-specific (DVSEC: CXL devices keep their control
+ *    registers there, memory and cache enables and ranges that the
+ *    device's driver in the guest must program; both pass writes through
+ *    past their vendor header, as upstream), and read-only the others
+ *    upstream 6.12 shows: VC, DSN, power budgeting, MFVC, ACS, ARI, ATS,
+ *    SR-IOV, multicast, PRI, Resizable BAR, DPA, TPH, LTR.  Upstream's power budgeting table opens
  *    byte 8 (the read-only Data register, not the Data Select at 4), so it
  *    is read-only there in effect too.  Also read-only, where upstream
  *    hides them: secondary PCIe, L1 PM substates, PTM, DLF and 16 GT/s,
@@ -326,13 +327,13 @@ static void __init vcfg_perm_init_caps(void)
 	 * PME reaches the host, never the user, so the user sees none: no
 	 * PME_Support in PMC, PME_En and PME_Status read as zero and do not
 	 * take writes (vcfg_init_pm()); the hardware's belong to the host's
-	 * wake-up handling.  Data Select passes through: it only picks
-	 * what the read-only Data register shows.
+	 * wake-up handling.  With no pass-through bit in PMCSR the hardware
+	 * PME status (write-1-to-clear) is never written back, so Data
+	 * Select stays read-only too.
 	 */
 	m = PCI_PM_CTRL_STATE_MASK | PCI_PM_CTRL_PME_ENABLE |
 	    PCI_PM_CTRL_PME_STATUS;
-	vcfg_perm_set(VK_PM, PCI_PM_CTRL, 2, m,
-		      PCI_PM_CTRL_STATE_MASK | PCI_PM_CTRL_DATA_SEL_MASK);
+	vcfg_perm_set(VK_PM, PCI_PM_CTRL, 2, m, PCI_PM_CTRL_STATE_MASK);
 
 	vcfg_perm_cap_header(VK_VPD);
 	vcfg_perm_set(VK_VPD, PCI_VPD_ADDR, 2, VCFG_ALL, VCFG_ALL);
@@ -579,19 +580,19 @@ static void vcfg_fix_hw_bars(struct vfio_pci_core_device *vdev,
 			off = PCI_ROM_ADDRESS;
 			want = vc->raw_rom;
 		}
-		if (pci_read_config_dword(pdev, off, &val) || val == want)
+		if (pci_user_read_config_dword(pdev, off, &val) || val == want)
 			continue;
 		if (!stopped) {
-			pci_read_config_word(pdev, PCI_COMMAND, &cmd);
-			pci_write_config_word(pdev, PCI_COMMAND,
-					      cmd & ~(PCI_COMMAND_MEMORY |
-						      PCI_COMMAND_IO));
+			pci_user_read_config_word(pdev, PCI_COMMAND, &cmd);
+			pci_user_write_config_word(pdev, PCI_COMMAND,
+						   cmd & ~(PCI_COMMAND_MEMORY |
+							   PCI_COMMAND_IO));
 			stopped = true;
 		}
-		pci_write_config_dword(pdev, off, want);
+		pci_user_write_config_dword(pdev, off, want);
 	}
 	if (stopped) {
-		pci_write_config_word(pdev, PCI_COMMAND, cmd);
+		pci_user_write_config_word(pdev, PCI_COMMAND, cmd);
 		pci_info_ratelimited(pdev, "vfio: restored BARs lost by the function\n");
 	}
 }
@@ -628,7 +629,7 @@ static void vcfg_hook_command(struct vfio_pci_core_device *vdev,
 	u16 old = vcfg_before(vc, p, PCI_COMMAND, 2);
 	u16 new = get_unaligned_le16(vc->bytes + PCI_COMMAND);
 	u16 changed = old ^ new, revived = 0;
-	u16 hw;
+	u16 hw, now;
 
 	if (vcfg_covers(p, PCI_COMMAND)) {
 		/* vfio_pci_config_rw() took it before zapping the BARs */
@@ -640,13 +641,13 @@ static void vcfg_hook_command(struct vfio_pci_core_device *vdev,
 			/* A VF's memory bit is not in its hardware */
 			if (vdev->pdev->no_command_memory)
 				hw |= new & PCI_COMMAND_MEMORY;
-			if ((hw & decode) != (new & decode)) {
-				pci_user_write_config_word(vdev->pdev,
-							   PCI_COMMAND,
-							   (hw & ~decode) |
-							   (new & decode));
-				revived = new & ~hw;
-			}
+			if ((hw & decode) != (new & decode) &&
+			    !pci_user_write_config_word(vdev->pdev, PCI_COMMAND,
+							(hw & ~decode) |
+							(new & decode)) &&
+			    !pci_user_read_config_word(vdev->pdev, PCI_COMMAND,
+						       &now))
+				revived = new & now & ~hw;
 		}
 		if (((changed & new) | revived) & PCI_COMMAND_MEMORY &&
 		    vc->msix_pos)
@@ -1066,6 +1067,9 @@ static void vcfg_layout_std(struct vfio_pci_vconfig *vc,
 		k = vcfg_std_kind(cfg[pos + PCI_CAP_LIST_ID]);
 		limit = vcfg_next_start(vc->order, n, pos, PCI_CFG_SPACE_SIZE);
 		len = k != VK_GAP ? vcfg_kind_len(k, cfg, pos) : 0;
+		/* Read-only, it may as well end where the next one starts */
+		if (k == VK_RO)
+			len = min(len, limit - pos);
 		if (k == VK_GAP || len > limit - pos) {
 			if (pdev)
 				pci_dbg(pdev, "vfio: hiding capability %#04x at %#x\n",

@@ -50,8 +50,7 @@ static const struct perm_case perm_cases[] = {
 	{ "PMCSR state", false, PCI_CAP_ID_PM, PCI_PM_CTRL,
 	  PCI_PM_CTRL_STATE_MASK, PCI_PM_CTRL_STATE_MASK },
 	{ "PMCSR PME enable", false, PCI_CAP_ID_PM, PCI_PM_CTRL + 1,
-	  (PCI_PM_CTRL_PME_ENABLE | PCI_PM_CTRL_PME_STATUS) >> 8,
-	  PCI_PM_CTRL_DATA_SEL_MASK >> 8 },
+	  (PCI_PM_CTRL_PME_ENABLE | PCI_PM_CTRL_PME_STATUS) >> 8, 0 },
 	{ "MSI control lo", false, PCI_CAP_ID_MSI, PCI_MSI_FLAGS, 0xff,
 	  PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE },
 	{ "MSI control hi", false, PCI_CAP_ID_MSI, PCI_MSI_FLAGS + 1, 0xff, 0 },
@@ -227,7 +226,7 @@ static void vfio_pci_cfg_perm_masks(struct kunit *test)
 			}
 		}
 	}
-	/* Sixteen kinds today: fewer than ten means the walk stopped early */
+	/* Fewer than ten kinds means the walk stopped early */
 	KUNIT_EXPECT_LT(test, 10, k);
 }
 
@@ -462,21 +461,33 @@ static void vfio_pci_cfg_layout_std(struct kunit *test)
 	expect_owner(test, b, 0x60, PCI_CAP_MSIX_SIZEOF, PCI_CAP_ID_MSIX, 0x60);
 	expect_owner(test, b, 0x6c, 0x100 - 0x6c, VFIO_PCI_CFG_TEST_GAP, 0);
 
-	/* AGP and HyperTransport (short, host form) are shown read-only */
+	/*
+	 * AGP and HyperTransport (short, host form) are shown read-only; one
+	 * shorter than its type says (MSI mapping: 12 bytes) ends where the
+	 * next capability starts, not hidden (its body would be a writable gap)
+	 */
 	b = layout_alloc(test);
 	cfg = b->cfg;
 	put_unaligned_le16(PCI_STATUS_CAP_LIST, cfg + PCI_STATUS);
 	cfg[PCI_CAPABILITY_LIST] = 0x40;
 	std_cap(cfg, 0x40, PCI_CAP_ID_AGP, 0x50);
-	std_cap(cfg, 0x50, PCI_CAP_ID_HT, 0);
+	std_cap(cfg, 0x50, PCI_CAP_ID_HT, 0x80);
 	cfg[0x53] = HT_CAPTYPE_HOST;
+	std_cap(cfg, 0x80, PCI_CAP_ID_HT, 0x90);
+	cfg[0x83] = HT_CAPTYPE_MSI_MAPPING;
+	std_cap(cfg, 0x90, PCI_CAP_ID_PM, 0);
 	KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_SIZE));
 	KUNIT_EXPECT_EQ(test, 0x40, cfg[PCI_CAPABILITY_LIST]);
 	KUNIT_EXPECT_EQ(test, 0x50, cfg[0x40 + PCI_CAP_LIST_NEXT]);
+	KUNIT_EXPECT_EQ(test, 0x80, cfg[0x50 + PCI_CAP_LIST_NEXT]);
+	KUNIT_EXPECT_EQ(test, 0x90, cfg[0x80 + PCI_CAP_LIST_NEXT]);
 	expect_owner(test, b, 0x40, PCI_AGP_SIZEOF, PCI_CAP_ID_AGP, 0x40);
 	expect_owner(test, b, 0x4c, 4, VFIO_PCI_CFG_TEST_GAP, 0);
 	expect_owner(test, b, 0x50, HT_CAP_SIZEOF_SHORT, PCI_CAP_ID_HT, 0x50);
-	expect_owner(test, b, 0x68, 0x100 - 0x68, VFIO_PCI_CFG_TEST_GAP, 0);
+	expect_owner(test, b, 0x68, 0x18, VFIO_PCI_CFG_TEST_GAP, 0);
+	expect_owner(test, b, 0x80, 0x10, PCI_CAP_ID_HT, 0x80);
+	expect_owner(test, b, 0x90, PCI_PM_SIZEOF, PCI_CAP_ID_PM, 0x90);
+	expect_owner(test, b, 0x98, 0x100 - 0x98, VFIO_PCI_CFG_TEST_GAP, 0);
 }
 
 static void vfio_pci_cfg_layout_std_broken(struct kunit *test)

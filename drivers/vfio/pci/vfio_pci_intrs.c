@@ -1199,7 +1199,9 @@ bool vfio_pci_signal_req(struct vfio_pci_core_device *vdev)
 /*
  * Rewrite every allocated MSI-X table entry from the kernel's cached
  * message, after the table may have been lost (memory decode was off, a
- * reset).  Called with none of our locks held (dev_set->lock may be).
+ * reset); if the function's MSI-X enable bit was lost as well (it reset
+ * itself), the PCI core restores the whole MSI-X state.  Called with none
+ * of our locks held (dev_set->lock may be).
  * Nothing is written while the user keeps memory decode off: the table is
  * unreachable then, and turning decode on calls this again.
  */
@@ -1208,6 +1210,7 @@ void vfio_pci_msix_restore(struct vfio_pci_core_device *vdev)
 	struct pci_dev *pdev = vdev->pdev;
 	struct msi_msg msg;
 	unsigned int i;
+	u16 flags;
 	int irq;
 
 	mutex_lock(&vdev->igate);
@@ -1217,6 +1220,15 @@ void vfio_pci_msix_restore(struct vfio_pci_core_device *vdev)
 	down_read(&vdev->memory_lock);
 	if (!vfio_pci_memory_enabled(vdev))
 		goto out_unlock_memory;
+
+	/* A function that reset itself lost its enable bit too: all back */
+	if (pdev->msix_cap &&
+	    !pci_read_config_word(pdev, pdev->msix_cap + PCI_MSIX_FLAGS,
+				  &flags) &&
+	    !(flags & PCI_MSIX_FLAGS_ENABLE)) {
+		pci_restore_msi_state(pdev);
+		goto out_unlock_memory;
+	}
 
 	for (i = 0; i < vdev->num_ctx; i++) {
 		irq = pci_irq_vector(pdev, i);

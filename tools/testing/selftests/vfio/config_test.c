@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
@@ -632,26 +633,41 @@ static void hw_write(const char *bdf, unsigned int off, uint32_t v,
 
 /*
  * A function that resets itself behind the kernel's back (here: its
- * decode bits and a BAR cleared through sysfs) comes back when the user
- * writes the command register again, even with the same bits, as a
- * guest's pci_restore_state() does: BAR put back, decoding on.
+ * decode bits, a BAR and its MSI-X enable cleared through sysfs) comes
+ * back when the user writes the command register again, even with the
+ * same bits, as a guest's pci_restore_state() does: BAR put back,
+ * decoding on, MSI-X enabled again.
  */
 TEST_F(config, command_self_reset)
 {
 	struct vfio_dev *d = &self->d;
 	int bar = first_mem_bar(d);
+	int msix = vfio_cfg_find_cap(d, PCI_CAP_ID_MSIX);
+	int32_t efd = -1;
 	unsigned int off;
 	uint32_t v0, v, hw_bar;
-	uint16_t cmd, hw_cmd;
+	uint16_t cmd, hw_cmd, hw_msix = 0;
 
 	ASSERT_LE(0, bar);
 	off = PCI_BASE_ADDRESS_0 + 4 * bar;
+	hw_bar = hw_read(self->bdf, off, 4);
+	if (!(hw_bar & PCI_BASE_ADDRESS_MEM_MASK))
+		SKIP(return, "BAR %d has a zero low dword", bar);
 	vfio_cmd_set(d, PCI_COMMAND_MEMORY);
 	cmd = vfio_cfg_read16(d, PCI_COMMAND);
 	ASSERT_EQ(4, vfio_region_read(d, bar, 0, &v0, 4));
-	hw_bar = hw_read(self->bdf, off, 4);
 	hw_cmd = hw_read(self->bdf, PCI_COMMAND, 2);
 	ASSERT_TRUE(hw_cmd & PCI_COMMAND_MEMORY);
+	if (msix) {
+		efd = eventfd(0, EFD_CLOEXEC);
+		ASSERT_LE(0, efd);
+		ASSERT_EQ(0, vfio_irq_set_eventfds(d, VFIO_PCI_MSIX_IRQ_INDEX,
+						   0, 1, &efd));
+		hw_msix = hw_read(self->bdf, msix + PCI_MSIX_FLAGS, 2);
+		ASSERT_TRUE(hw_msix & PCI_MSIX_FLAGS_ENABLE);
+		hw_write(self->bdf, msix + PCI_MSIX_FLAGS,
+			 hw_msix & ~PCI_MSIX_FLAGS_ENABLE, 2);
+	}
 
 	hw_write(self->bdf, PCI_COMMAND,
 		 hw_cmd & ~(PCI_COMMAND_MEMORY | PCI_COMMAND_IO), 2);
@@ -666,6 +682,12 @@ TEST_F(config, command_self_reset)
 	EXPECT_TRUE(hw_read(self->bdf, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY);
 	ASSERT_EQ(4, vfio_region_read(d, bar, 0, &v, 4));
 	EXPECT_EQ(v0, v);
+	if (msix) {
+		EXPECT_TRUE(hw_read(self->bdf, msix + PCI_MSIX_FLAGS, 2) &
+			    PCI_MSIX_FLAGS_ENABLE);
+		EXPECT_EQ(0, vfio_irq_disable(d, VFIO_PCI_MSIX_IRQ_INDEX));
+		close(efd);
+	}
 
 	/* Whatever happened, leave the function as it was */
 	if (hw_read(self->bdf, off, 4) != hw_bar) {
