@@ -616,19 +616,7 @@ TEST_F(config, command_memory)
 static void hw_write(const char *bdf, unsigned int off, uint32_t v,
 		     unsigned int len)
 {
-	char path[256];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
-	fd = open(path, O_WRONLY);
-	n = fd < 0 ? -1 : pwrite(fd, &v, len, off);
-	if (fd >= 0)
-		close(fd);
-	if (n != (ssize_t)len) {
-		fprintf(stderr, "# %s: writing config at 0x%x failed\n", bdf, off);
-		abort();
-	}
+	vfio_hw_cfg_write(bdf, off, v, len);
 }
 
 /*

@@ -460,24 +460,39 @@ int vfio_bind_to_vfio_pci(const char *bdf)
 	return vfio_bound_to_vfio_pci(bdf) ? 0 : -1;
 }
 
-uint32_t vfio_hw_cfg_read(const char *bdf, unsigned int off, unsigned int len)
+/* @len (at most 4) bytes of the function's config space through sysfs */
+static void hw_cfg_rw(const char *bdf, unsigned int off, uint32_t *v,
+		      unsigned int len, bool write)
 {
 	char path[256];
-	uint32_t v = 0;
-	ssize_t n;
+	ssize_t n = -1;
 	int fd;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
-	fd = open(path, O_RDONLY);
-	n = fd < 0 ? -1 : pread(fd, &v, len, off);
+	fd = open(path, write ? O_WRONLY : O_RDONLY);
+	if (fd >= 0 && len <= sizeof(*v))
+		n = write ? pwrite(fd, v, len, off) : pread(fd, v, len, off);
 	if (fd >= 0)
 		close(fd);
-	if (len > sizeof(v) || n != (ssize_t)len) {
-		fprintf(stderr, "# %s: reading %u bytes of config at 0x%x failed\n",
-			bdf, len, off);
+	if (n != (ssize_t)len) {
+		fprintf(stderr, "# %s: %s %u bytes of config at 0x%x failed\n",
+			bdf, write ? "writing" : "reading", len, off);
 		abort();
 	}
+}
+
+uint32_t vfio_hw_cfg_read(const char *bdf, unsigned int off, unsigned int len)
+{
+	uint32_t v = 0;
+
+	hw_cfg_rw(bdf, off, &v, len, false);
 	return v;
+}
+
+void vfio_hw_cfg_write(const char *bdf, unsigned int off, uint32_t v,
+		       unsigned int len)
+{
+	hw_cfg_rw(bdf, off, &v, len, true);
 }
 
 int vfio_kconfig(const char *sym)

@@ -115,6 +115,9 @@ void vfio_cmd_set(struct vfio_dev *d, uint16_t bits);
  * mistakes an error for a register value.
  */
 uint32_t vfio_hw_cfg_read(const char *bdf, unsigned int off, unsigned int len);
+/* Behind vfio's back, as a function that resets itself; aborts on failure */
+void vfio_hw_cfg_write(const char *bdf, unsigned int off, uint32_t v,
+		       unsigned int len);
 
 /*
  * How the running kernel was built: 'y', 'm' or 0 (not set) for @sym
