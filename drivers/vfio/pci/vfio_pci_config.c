@@ -70,13 +70,13 @@
  *    device's driver in the guest must program; both pass writes through
  *    past their vendor header, as upstream), and read-only the others
  *    upstream 6.12 shows: VC, DSN, power budgeting, MFVC, ACS, ARI, ATS,
- *    SR-IOV, multicast, PRI, Resizable BAR, DPA, TPH, LTR.  Upstream's power budgeting table opens
- *    byte 8 (the read-only Data register, not the Data Select at 4), so it
- *    is read-only there in effect too.  Also read-only, where upstream
- *    hides them: secondary PCIe, L1 PM substates, PTM, DLF and 16 GT/s,
- *    link state a guest may read and has no way to misuse.  Anything else
- *    (root complex structures, PASID, DOE, unknown IDs) is unlinked from
- *    the virtual chain.
+ *    SR-IOV, multicast, PRI, Resizable BAR, DPA, TPH, LTR.  Upstream's
+ *    power budgeting table opens byte 8 (the read-only Data register, not
+ *    the Data Select at 4), so it is read-only there in effect too.  Also
+ *    read-only, where upstream hides them: secondary PCIe, L1 PM
+ *    substates, PTM, DLF and 16 GT/s, link state a guest may read and has
+ *    no way to misuse.  Anything else (root complex structures, PASID,
+ *    DOE, unknown IDs) is unlinked from the virtual chain.
  *
  * Locking: vdev->vconfig_lock serialises every change to the emulated bytes
  * and the hardware accesses made on their behalf; reads run without it and
@@ -618,8 +618,8 @@ static void vcfg_normalize_bar(struct vfio_pci_vconfig *vc, unsigned int off)
  * back (a device-specific reset through a BAR, say) has decoding off and
  * its BARs cleared while the emulated bits still say on, and the
  * pci_restore_state() a guest then runs writes the same bits again.  Its
- * BARs are put back before decoding goes on, and the MSI-X table the reset
- * may have cleared is rewritten.
+ * BARs are put back before decoding goes on, and the MSI-X state the reset
+ * may have cleared is restored (vfio_pci_msix_restore()).
  */
 static void vcfg_hook_command(struct vfio_pci_core_device *vdev,
 			      struct vfio_pci_vconfig *vc,
