@@ -965,13 +965,27 @@ static struct vcfg_perm vcfg_perm_at(enum vcfg_kind k, unsigned int off)
 	return perm;
 }
 
+/* vcfg_masks() composed byte by byte, each byte from vcfg_perm_at() */
+static void vcfg_masks_bytewise(enum vcfg_kind k, unsigned int off,
+				unsigned int len, u32 *virt, u32 *write)
+{
+	struct vcfg_perm perm;
+	unsigned int i;
+
+	*virt = 0;
+	*write = 0;
+	for (i = 0; i < len; i++) {
+		perm = vcfg_perm_at(k, off + i);
+		*virt |= (u32)perm.virt << (8 * i);
+		*write |= (u32)perm.write << (8 * i);
+	}
+}
+
 /* The masks of @len bytes at offset @off of a @k structure */
 static void vcfg_masks(enum vcfg_kind k, unsigned int off, unsigned int len,
 		       u32 *virt, u32 *write)
 {
 	const struct vcfg_kind_desc *d = &vcfg_kinds[k];
-	struct vcfg_perm perm;
-	unsigned int i;
 
 	/* Inside the table: the masks of all @len bytes lie side by side */
 	if (off + len <= d->nperm) {
@@ -987,13 +1001,7 @@ static void vcfg_masks(enum vcfg_kind k, unsigned int off, unsigned int len,
 	}
 
 	/* Across its end */
-	*virt = 0;
-	*write = 0;
-	for (i = 0; i < len; i++) {
-		perm = vcfg_perm_at(k, off + i);
-		*virt |= (u32)perm.virt << (8 * i);
-		*write |= (u32)perm.write << (8 * i);
-	}
+	vcfg_masks_bytewise(k, off, len, virt, write);
 }
 
 /* ---- layout: owner map and virtual chains ------------------------------ */
@@ -2035,8 +2043,8 @@ EXPORT_SYMBOL_IF_KUNIT(vfio_pci_config_test_piece);
  * @len: 1, 2 or 4
  * @virt: returns the virtual mask as reads and writes compute it
  * @write: returns the writable mask likewise
- * @ref: returns the two masks composed byte by byte from
- *	vcfg_perm_at(), the reference: [0] virtual, [1] writable
+ * @ref: returns the two masks composed byte by byte
+ *	(vcfg_masks_bytewise()), the reference: [0] virtual, [1] writable
  *
  * Return: 0, -EINVAL once @k is past the last kind.
  */
@@ -2044,19 +2052,10 @@ int vfio_pci_config_test_masks(unsigned int k, unsigned int off,
 			       unsigned int len, u32 *virt, u32 *write,
 			       u32 ref[2])
 {
-	struct vcfg_perm perm;
-	unsigned int i;
-
 	if (k >= VK_NR)
 		return -EINVAL;
 	vcfg_masks(k, off, len, virt, write);
-	ref[0] = 0;
-	ref[1] = 0;
-	for (i = 0; i < len; i++) {
-		perm = vcfg_perm_at(k, off + i);
-		ref[0] |= (u32)perm.virt << (8 * i);
-		ref[1] |= (u32)perm.write << (8 * i);
-	}
+	vcfg_masks_bytewise(k, off, len, &ref[0], &ref[1]);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(vfio_pci_config_test_masks);
