@@ -1907,12 +1907,16 @@ out_free:
  * vfio_pci_memory_enabled() - whether BAR memory may be accessed
  * @vdev: the device
  *
- * True when the emulated command register has memory decode on and the
- * function is in D0.  The memory bit only changes under memory_lock held for
+ * True when the function is in D0 and either the emulated command register
+ * has memory decode on or the function has no memory-enable bit of its own
+ * (pdev->no_command_memory: SR-IOV VFs, whose memory the PF's VF MSE bit
+ * gates).  Such a function decodes whatever its command register says, so
+ * the user's emulated bit there is only read back, as upstream 6.12 and the
+ * hardware behave.  The memory bit only changes under memory_lock held for
  * write, so a caller holding memory_lock (read or write) gets a stable
  * answer; callers that act on the answer (BAR access, mmap faults) must.
  *
- * Return: whether memory decode is on, as the user sees it.
+ * Return: whether BAR memory decodes, as far as the user can change it.
  */
 bool vfio_pci_memory_enabled(struct vfio_pci_core_device *vdev)
 {
@@ -1920,7 +1924,8 @@ bool vfio_pci_memory_enabled(struct vfio_pci_core_device *vdev)
 
 	if (vdev->pdev->current_state != PCI_D0 || !vc)
 		return false;
-	return READ_ONCE(vc->bytes[PCI_COMMAND]) & PCI_COMMAND_MEMORY;
+	return vdev->pdev->no_command_memory ||
+	       (READ_ONCE(vc->bytes[PCI_COMMAND]) & PCI_COMMAND_MEMORY);
 }
 
 /**
