@@ -7,8 +7,9 @@
 # build/tests, and report.  One boot runs many tests.
 #
 # usage: guest-run.sh [options] TEST...
-#   --devices "edu e1000e nvme ivshmem nvme-sriov vga pair"   devices to add
-#                      and bind; "pair" is two ivshmem functions (VFIO_PAIR0_BDF,
+#   --devices "edu e1000e nvme ivshmem nvme-sriov vga pair xhci"   devices to
+#                      add and bind; "xhci" is QEMU's NEC xHCI with MSI only (16
+#                      messages, for multi-message MSI); "pair" is two ivshmem functions (VFIO_PAIR0_BDF,
 #                      VFIO_PAIR1_BDF) of one slot behind a root port;
 #                      "ivshmem=SIZE" (e.g. ivshmem=64M) sets BAR2's size and
 #                      puts the function behind a root port of its own, and
@@ -18,6 +19,8 @@
 #                      (all of them are in the guest's /lib/modules/extra)
 #   --stock            load Debian's vfio-pci-core/vfio-pci instead of ours
 #   --modparam "MOD ARGS"  extra insmod arguments, e.g. "vfio-pci enable_sriov=1"
+#                      (any module loaded at boot, Debian's vfio_iommu_type1 too)
+#   --append "ARGS"    extra guest kernel command line, e.g. "intremap=off"
 #   --hostroot         share the host's / read-only over virtio-9p at /host
 #   --timeout SEC      the boot's wall-time limit: past it the host dumps the
 #                      guest's CPUs and tasks and kills it (default 600)
@@ -56,6 +59,7 @@ test_timeout=300
 out=""
 quiet=0
 modparams=()
+user_append=""
 extra_mods=""
 tests=()
 kdir=""
@@ -65,6 +69,7 @@ while [ $# -gt 0 ]; do
 	--devices) devices=$2; shift 2 ;;
 	--stock) stock=1; shift ;;
 	--modparam) modparams+=("$2"); shift 2 ;;
+	--append) user_append=" $2"; shift 2 ;;
 	--modules) extra_mods=$2; shift 2 ;;
 	--hostroot) hostroot=1; shift ;;
 	--timeout) timeout=$2; shift 2 ;;
@@ -160,7 +165,11 @@ add_stock() {		# module name: it and its dependencies from Debian's tree
 	local p ps
 	ps=$(stock_files "$1") || exit 1
 	for p in $ps; do
-		add_mod_file "$p"
+		if [ "$p" = "$(echo "$ps" | tail -n1)" ]; then
+			add_mod_file "$p" $(mod_args "$1")
+		else
+			add_mod_file "$p"
+		fi
 	done
 }
 mod_args() {		# extra args for module $1 from --modparam
@@ -251,6 +260,11 @@ for d in $devices; do
 		qdev+=(-device nvme-subsys,id=nvsub0)
 		qdev+=(-device "nvme,bus=$bus,serial=pf,subsys=nvsub0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,max_ioqpairs=6,msix_qsize=3")
 		echo "nvme-sriov 1b36 0010" >> "$stage/etc/devices.list" ;;
+	xhci)
+		# MSI-X off: MSI with 16 messages (multi-message MSI)
+		root_port
+		qdev+=(-device "nec-usb-xhci,bus=$bus,msix=off")
+		echo "xhci 1033 0194" >> "$stage/etc/devices.list" ;;
 	vga)
 		# the machine's default std VGA (1234:1111), a VGA-class device
 		echo "vga 1234 1111" >> "$stage/etc/devices.list" ;;
@@ -385,7 +399,7 @@ qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel tcg -cpu max \
 	-device intel-iommu,intremap=on,caching-mode=on \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=7 log_buf_len=8M sysrq_always_enabled rcupdate.rcu_cpu_stall_suppress=0 rcupdate.rcu_cpu_stall_timeout=21 rdinit=/init$extra_append" \
+	-append "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=7 log_buf_len=8M sysrq_always_enabled rcupdate.rcu_cpu_stall_suppress=0 rcupdate.rcu_cpu_stall_timeout=21 rdinit=/init$extra_append$user_append" \
 	-serial "file:$out/console.log" -serial "file:$out/results.log" \
 	"${qdev[@]}" "${fsdev[@]+"${fsdev[@]}"}" ${QEMU_EXTRA:-} > "$out/qemu.log" 2>&1 9>&- &
 qpid=$!

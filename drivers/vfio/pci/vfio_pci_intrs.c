@@ -533,7 +533,14 @@ static int vfio_msi_vector_irq(struct vfio_pci_core_device *vdev,
 	return map.virq;
 }
 
-/* Allocate @nvec vectors and switch to MSI or MSI-X */
+/*
+ * Allocate @nvec vectors and switch to MSI or MSI-X.  Returns 0, a negative
+ * errno, or, when the platform can give only fewer vectors (x86 without
+ * interrupt remapping has no multi-message MSI; vector space may run out),
+ * that number: nothing stays allocated, and SET_IRQS hands the number to
+ * the user, who may ask again for as many (QEMU does; upstream 6.12 answers
+ * the same way).
+ */
 static int vfio_msi_enable(struct vfio_pci_core_device *vdev,
 			   unsigned int nvec, bool msix)
 {
@@ -545,8 +552,10 @@ static int vfio_msi_enable(struct vfio_pci_core_device *vdev,
 
 	cmd = vfio_pci_memory_lock_and_enable(vdev);
 	ret = vfio_pci_fail() ? -ENOSPC :
-	      pci_alloc_irq_vectors(vdev->pdev, nvec, nvec, type);
-	if (ret >= 0) {
+	      pci_alloc_irq_vectors(vdev->pdev, 1, nvec, type);
+	if (ret > 0 && ret < nvec) {
+		pci_free_irq_vectors(vdev->pdev);
+	} else if (ret > 0) {
 		vdev->irq_type = msix ? VFIO_PCI_MSIX_IRQ_INDEX :
 					VFIO_PCI_MSI_IRQ_INDEX;
 		vdev->num_ctx = nvec;

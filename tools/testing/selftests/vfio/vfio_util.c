@@ -307,7 +307,10 @@ int vfio_irq_set_eventfds(struct vfio_dev *d, uint32_t index, uint32_t start,
 	s->start = start;
 	s->count = count;
 	memcpy(s->data, fds, count * sizeof(int32_t));
-	ret = ioctl(d->fd, VFIO_DEVICE_SET_IRQS, s) ? -errno : 0;
+	/* > 0: MSI/MSI-X could have only that many vectors, none enabled */
+	ret = ioctl(d->fd, VFIO_DEVICE_SET_IRQS, s);
+	if (ret < 0)
+		ret = -errno;
 	free(s);
 	return ret;
 }

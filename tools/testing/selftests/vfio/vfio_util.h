@@ -69,7 +69,11 @@ int vfio_cfg_find_ecap(struct vfio_dev *d, uint16_t id);
 
 /* VFIO_DEVICE_GET_IRQ_INFO; 0 or -errno */
 int vfio_irq_info(struct vfio_dev *d, uint32_t index, struct vfio_irq_info *ii);
-/* SET_IRQS DATA_EVENTFD|ACTION_TRIGGER for vectors [start, start+count) */
+/*
+ * SET_IRQS DATA_EVENTFD|ACTION_TRIGGER for vectors [start, start+count);
+ * 0, -errno, or (enabling MSI/MSI-X) the fewer vectors the platform could
+ * give, none of them enabled
+ */
 int vfio_irq_set_eventfds(struct vfio_dev *d, uint32_t index, uint32_t start,
 			  uint32_t count, const int32_t *fds);
 /* SET_IRQS DATA_NONE with @action (MASK/UNMASK/TRIGGER) and count */
