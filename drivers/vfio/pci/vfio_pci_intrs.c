@@ -483,22 +483,31 @@ static void vfio_msi_bypass_del(struct vfio_pci_irq_ctx *ctx)
 	ctx->bypass = false;
 }
 
+/*
+ * Write an MSI-X vector's table entry (message and mask) from what the
+ * kernel holds for it; memory_lock held for write, decode on
+ */
+static void vfio_msix_rewrite_entry(struct vfio_pci_irq_ctx *ctx)
+{
+	struct msi_msg msg;
+
+	lockdep_assert_held_write(&ctx->vdev->memory_lock);
+	get_cached_msi_msg(ctx->irq, &msg);
+	pci_write_msi_msg(ctx->irq, &msg);
+}
+
 /* Request the handler of a context whose ->irq and ->trigger are set */
 static int vfio_msi_request(struct vfio_pci_core_device *vdev,
 			    struct vfio_pci_irq_ctx *ctx, bool msix)
 {
-	struct msi_msg msg;
-
 	lockdep_assert_held_write(&vdev->memory_lock);
 
 	/*
 	 * The vector may have been allocated long ago: rewrite its table
 	 * entry in case a reset behind the kernel's back cleared it.
 	 */
-	if (msix) {
-		get_cached_msi_msg(ctx->irq, &msg);
-		pci_write_msi_msg(ctx->irq, &msg);
-	}
+	if (msix)
+		vfio_msix_rewrite_entry(ctx);
 	if (vfio_pci_fail())
 		return -EBUSY;
 	return request_irq(ctx->irq, vfio_msi_handler, 0, ctx->name, ctx);
@@ -745,6 +754,18 @@ static int vfio_msi_set_block(struct vfio_pci_core_device *vdev,
 		}
 		vfio_pci_memory_unlock_and_restore(vdev, cmd);
 		goto out_put;
+	}
+	/*
+	 * A vector bound again keeps its handler, but its table entry is
+	 * written anew as a new one's is (vfio_msi_request()): a reset behind
+	 * the kernel's back may have masked and cleared it, and a user binds
+	 * a vector again when its guest unmasks it (QEMU does), as upstream
+	 * 6.12 rewrites it on every binding.
+	 */
+	for (i = 0; msix && i < count; i++) {
+		ctx = xa_load(&vdev->ctx, start + i);
+		if (ctx && triggers[i] && !fresh[i])
+			vfio_msix_rewrite_entry(ctx);
 	}
 	vfio_pci_memory_unlock_and_restore(vdev, cmd);
 

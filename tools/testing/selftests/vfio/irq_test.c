@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
 
@@ -860,6 +861,59 @@ TEST_F(irq, msix_end_to_end)
 		EXPECT_EQ(0, vfio_irq_disable(&self->d, MSIX));
 	}
 	ASSERT_EQ(0, set_dyn_param(false));
+}
+
+/*
+ * A vector bound again (QEMU does it when its guest masks and unmasks one)
+ * gets its table entry written anew: an entry that a reset behind the
+ * kernel's back left masked and cleared routes again, as upstream 6.12
+ * rewrites it at every binding
+ */
+TEST_F(irq, msix_rebind_rewrites_entry)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct vfio_region_info ri;
+	volatile uint32_t *entry;
+	uint32_t table, off;
+	int32_t fd;
+	void *map;
+	int round;
+
+	if (variant->fire != FIRE_E1000E)
+		SKIP(return, "MSI-X is raised on e1000e only");
+	table = vfio_cfg_read32(&self->d, self->msix_cap + PCI_MSIX_TABLE);
+	off = table & PCI_MSIX_TABLE_OFFSET;
+	ASSERT_EQ(0, vfio_region_info(&self->d, table & PCI_MSIX_TABLE_BIR, &ri));
+	/* With interrupt remapping the table may be mapped (MSIX_MAPPABLE) */
+	map = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, self->d.fd,
+		   ri.offset + (off & ~(pg - 1)));
+	ASSERT_NE(MAP_FAILED, map);
+	entry = (volatile uint32_t *)((char *)map + (off & (pg - 1)));
+
+	vfio_cmd_set(&self->d, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	fd = self->efd[0];
+	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->d, MSIX, 0, 1, &fd));
+	e1000e_msix_each(_metadata, &self->d, self->efd, 1);
+
+	/* Round 0 binds another eventfd, round 1 the same one again */
+	for (round = 0; round < 2; round++) {
+		/* What a function reset leaves: masked, no message */
+		entry[PCI_MSIX_ENTRY_VECTOR_CTRL / 4] = PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		entry[PCI_MSIX_ENTRY_LOWER_ADDR / 4] = 0;
+		entry[PCI_MSIX_ENTRY_UPPER_ADDR / 4] = 0;
+		entry[PCI_MSIX_ENTRY_DATA / 4] = 0;
+		EXPECT_EQ(0u, entry[PCI_MSIX_ENTRY_LOWER_ADDR / 4]);
+
+		fd = self->efd[1];
+		ASSERT_EQ(0, vfio_irq_set_eventfds(&self->d, MSIX, 0, 1, &fd));
+		EXPECT_NE(0u, entry[PCI_MSIX_ENTRY_LOWER_ADDR / 4]);
+		EXPECT_EQ(0u, entry[PCI_MSIX_ENTRY_VECTOR_CTRL / 4] &
+			      PCI_MSIX_ENTRY_CTRL_MASKBIT);
+		TH_LOG("round %d", round);
+		e1000e_msix_each(_metadata, &self->d, self->efd + 1, 1);
+	}
+	munmap(map, pg);
+	EXPECT_EQ(0, vfio_irq_disable(&self->d, MSIX));
 }
 
 /* ---- One type at a time ------------------------------------------------- */
