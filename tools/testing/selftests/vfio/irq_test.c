@@ -1136,6 +1136,46 @@ TEST_F(irq, intx_disable_bit_stops_delivery)
 }
 
 /*
+ * A function handed over with INTx disabled in its command register (by a
+ * host driver, or left so by the last user) comes to the user with the bit
+ * clear, as upstream 6.12 hands it over (there vfio clears it itself; here
+ * pci_enable_device() at open does, for every function with an INTx pin,
+ * before the emulated space is read).  Runtime PM is held off meanwhile:
+ * resuming from the idle D3 restores the state saved at suspend, which
+ * would clear the bit before open sees it.
+ */
+TEST_F(irq, intx_disable_clear_at_open)
+{
+	char bdf[sizeof(self->d.bdf)], pm[32] = "";
+	uint16_t emulated, hw;
+
+	ASSERT_EQ(1, self->nintx);
+	memcpy(bdf, self->d.bdf, sizeof(bdf));
+	vfio_dev_close(&self->d);
+	ASSERT_EQ(0, vfio_sysfs_read(bdf, "power/control", pm, sizeof(pm)));
+	ASSERT_EQ(0, vfio_sysfs_write(bdf, "power/control", "on"));
+	vfio_hw_cfg_write(bdf, PCI_COMMAND, hw_command(bdf) |
+			  PCI_COMMAND_INTX_DISABLE, 2);
+	ASSERT_TRUE(hw_command(bdf) & PCI_COMMAND_INTX_DISABLE);
+
+	ASSERT_EQ(0, vfio_dev_open(&self->d, bdf));
+	emulated = vfio_cfg_read16(&self->d, PCI_COMMAND);
+	hw = hw_command(bdf);
+	vfio_sysfs_write(bdf, "power/control", strtok(pm, "\n"));
+	EXPECT_EQ(0, emulated & PCI_COMMAND_INTX_DISABLE);
+	EXPECT_EQ(0, hw & PCI_COMMAND_INTX_DISABLE);
+	if (variant->fire == FIRE_NONE)
+		return;
+	/* and INTx is delivered without the user touching the bit */
+	vfio_cmd_set(&self->d, PCI_COMMAND_MEMORY);
+	ASSERT_EQ(0, set_efd(&self->d, INTX, self->efd[0]));
+	fire(&self->d, variant->fire);
+	EXPECT_EQ(1, wait_fd(self->efd[0], FIRE_MS));
+	ack(&self->d, variant->fire);
+	EXPECT_EQ(0, vfio_irq_disable(&self->d, INTX));
+}
+
+/*
  * Runtime suspend masks an unmasked INTx line and resume unmasks it; a line
  * the user masked stays masked across both.
  */
