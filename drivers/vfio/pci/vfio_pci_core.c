@@ -575,11 +575,15 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_ioctl_feature);
  * @count: bytes to read
  * @ppos: device fd offset: region index in the top bits
  *
+ * A read of no bytes returns 0 whatever the offset, as upstream 6.12's.
+ *
  * Return: bytes read or a negative errno.
  */
 ssize_t vfio_pci_core_read(struct vfio_device *core_vdev, char __user *buf,
 			   size_t count, loff_t *ppos)
 {
+	if (!count)
+		return 0;
 	return vfio_pci_rw(vfio_pci_core_from_vdev(core_vdev), buf, count,
 			   ppos, false);
 }
@@ -592,11 +596,15 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_read);
  * @count: bytes to write
  * @ppos: device fd offset: region index in the top bits
  *
+ * A write of no bytes returns 0 whatever the offset, as upstream 6.12's.
+ *
  * Return: bytes written or a negative errno.
  */
 ssize_t vfio_pci_core_write(struct vfio_device *core_vdev,
 			    const char __user *buf, size_t count, loff_t *ppos)
 {
+	if (!count)
+		return 0;
 	return vfio_pci_rw(vfio_pci_core_from_vdev(core_vdev),
 			   (char __user *)buf, count, ppos, true);
 }

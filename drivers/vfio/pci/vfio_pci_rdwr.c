@@ -51,6 +51,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/unaligned.h>
 #include <linux/vfio.h>
 #include <linux/vgaarb.h>
 
@@ -568,6 +569,24 @@ static int vfio_pci_platform_rom_copy(struct pci_dev *pdev, void *kbuf,
 	return 0;
 }
 
+/*
+ * Copy ROM bytes in reads of at most 4 bytes, in ROM order: some devices
+ * (Intel X710) report errors on 8-byte ROM reads, which memcpy_fromio()
+ * makes on 64-bit architectures such as arm64.  Upstream 6.12 limits ROM
+ * accesses to 4 bytes for the same reason.
+ */
+static void vfio_pci_rom_fromio(u8 *dst, const void __iomem *src, size_t len)
+{
+	size_t i = 0;
+
+	for (; i < len && !IS_ALIGNED((unsigned long)src + i, 4); i++)
+		dst[i] = readb(src + i);
+	for (; i + 4 <= len; i += 4)
+		put_unaligned_le32(readl(src + i), dst + i);
+	for (; i < len; i++)
+		dst[i] = readb(src + i);
+}
+
 /* Read the expansion ROM through a kernel buffer */
 static int vfio_pci_rom_copy(struct vfio_pci_core_device *vdev, void *kbuf,
 			     u64 pos, size_t len)
@@ -594,7 +613,7 @@ static int vfio_pci_rom_copy(struct vfio_pci_core_device *vdev, void *kbuf,
 	/* Beyond the image pci_map_rom() found, the BAR reads as 0xff */
 	if (pos < romsize)
 		valid = min_t(u64, len, romsize - pos);
-	memcpy_fromio(kbuf, rom + pos, valid);
+	vfio_pci_rom_fromio(kbuf, rom + pos, valid);
 	memset(kbuf + valid, 0xff, len - valid);
 
 	pci_unmap_rom(pdev, rom);
@@ -1168,6 +1187,9 @@ void vfio_pci_probe_mmaps(struct vfio_pci_core_device *vdev)
 	int bar, ret;
 
 	vdev->bar_mmap_ok = 0;
+	/* s390 reaches BARs through instructions of its own, not mappings */
+	if (!IS_ENABLED(CONFIG_VFIO_PCI_MMAP))
+		return;
 
 	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
 		if (!(pci_resource_flags(pdev, bar) & IORESOURCE_MEM))
