@@ -3,13 +3,16 @@
  * vfio-pci: the generic VFIO PCI driver.
  *
  * A pci_driver that binds functions named by ids= or by driver_override,
- * and a vfio_device_ops table made only of vfio-pci-core library calls.
+ * and a vfio_device_ops table made of vfio-pci-core library calls, open
+ * wrapped to add Intel IGD regions (vfio_pci_igd.c).
  */
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vfio_pci_core.h>
+
+#include "vfio_pci_igd.h"
 
 #define DRIVER_DESC "VFIO PCI - generic driver for assigning PCI functions"
 
@@ -43,7 +46,35 @@ static bool disable_denylist;
 module_param(disable_denylist, bool, 0444);
 MODULE_PARM_DESC(disable_denylist, "Bind even devices on the built-in list of functions that are unsafe to give to an untrusted user");
 
-/* Every entry is a library routine: vfio-pci adds no behaviour of its own */
+/*
+ * The library's open, with Intel integrated graphics' regions (OpRegion,
+ * bridge config) added in between for VMMs that assign an IGD
+ */
+static int vfio_pci_open_device(struct vfio_device *core_vdev)
+{
+	struct vfio_pci_core_device *vdev = vfio_pci_core_from_vdev(core_vdev);
+	int ret;
+
+	ret = vfio_pci_core_enable(vdev);
+	if (ret)
+		return ret;
+	if (vfio_pci_is_intel_display(vdev->pdev)) {
+		ret = vfio_pci_igd_init(vdev);
+		if (ret) {
+			pci_warn(vdev->pdev, "Intel IGD regions failed: %d\n",
+				 ret);
+			vfio_pci_core_disable(vdev);
+			return ret;
+		}
+	}
+	vfio_pci_core_finish_enable(vdev);
+	return 0;
+}
+
+/*
+ * Every entry but open is a library routine: vfio-pci adds no behaviour of
+ * its own beyond the IGD regions
+ */
 static const struct vfio_device_ops vfio_pci_ops = {
 	.name		= "vfio-pci",
 	/* the object */
@@ -56,7 +87,7 @@ static const struct vfio_device_ops vfio_pci_ops = {
 	.unbind_iommufd	= vfio_iommufd_physical_unbind,
 	/* a user session */
 	.match		= vfio_pci_core_match,
-	.open_device	= vfio_pci_core_open_device,
+	.open_device	= vfio_pci_open_device,
 	.close_device	= vfio_pci_core_close_device,
 	.request	= vfio_pci_core_request,
 	/* what the user does with the device fd */
