@@ -57,9 +57,11 @@
  *    read-only (below).
  *  - Gaps between standard capabilities (and the bodies of hidden ones)
  *    pass through both ways: some devices keep registers there and, like
- *    BAR registers, they are the function's own business.  Gaps in
- *    extended config space are read-only: that is where hidden extended
- *    capabilities such as PASID or DOE live.
+ *    BAR registers, they are the function's own business; except a
+ *    platform's register kept there (vcfg_layout_platform(): Intel
+ *    graphics' ASLS), read-only.  Gaps in extended config space are
+ *    read-only: that is where hidden extended capabilities such as PASID
+ *    or DOE live.
  *  - Standard capabilities exposed: PM, VPD, MSI, PCI-X, vendor-specific,
  *    PCI Express, MSI-X, SATA, Advanced Features, and read-only AGP and
  *    HyperTransport (as upstream 6.12; a hidden one's body would be a gap,
@@ -128,6 +130,7 @@ enum vcfg_kind {
 	VK_SATA,
 	VK_AF,
 	VK_RO,		/* known standard capability, read-only */
+	VK_PLATFORM,	/* a platform's register in a gap, read-only */
 	VK_XNULL,	/* placeholder header at 0x100 */
 	VK_XERR,
 	VK_XVNDR,
@@ -815,6 +818,7 @@ static void vcfg_hook_af(struct vfio_pci_core_device *vdev,
 static const struct vcfg_kind_desc vcfg_kinds[VK_NR] = {
 	[VK_GAP] = { .name = "gap", .tail = VCFG_PASS },
 	[VK_XGAP] = { .name = "extended gap" },
+	[VK_PLATFORM] = { .name = "platform register" },
 	[VK_HDR] = {
 		.name = "header", .perm = &perm_hdr[0][0], .nperm = ARRAY_SIZE(perm_hdr[0]),
 		.fixed_len = PCI_STD_HEADER_SIZEOF, .hook = vcfg_hook_header,
@@ -1210,6 +1214,30 @@ static void vcfg_layout_ext(struct vfio_pci_vconfig *vc, struct vcfg_ext_src *f)
 }
 
 /*
+ * Registers a platform keeps in a function's standard space outside any
+ * capability, which the user must not change, shown as they are and
+ * read-only (a gap's bytes are written through).  Intel graphics' ASLS
+ * (0xfc) holds the physical address of the firmware's OpRegion, which the
+ * host's driver and vfio-pci's OpRegion region map; upstream 6.12 makes it
+ * read-only too.  Decided from the snapshot's IDs alone.
+ */
+#define VCFG_IGD_ASLS	0xfc
+
+static void vcfg_layout_platform(struct vfio_pci_vconfig *vc)
+{
+	const u8 *cfg = vc->bytes;
+	unsigned int i;
+
+	if (get_unaligned_le16(cfg + PCI_VENDOR_ID) != PCI_VENDOR_ID_INTEL ||
+	    get_unaligned_le16(cfg + PCI_CLASS_DEVICE) != PCI_CLASS_DISPLAY_VGA)
+		return;
+	for (i = VCFG_IGD_ASLS; i < VCFG_IGD_ASLS + 4; i++)
+		if (vc->kind[i] != VK_GAP)
+			return;
+	vcfg_claim(vc, VCFG_IGD_ASLS, 4, VK_PLATFORM);
+}
+
+/*
  * Fill the owner map of @vc and rewrite the chains so only exposed
  * capabilities are linked.  @vc holds the first 256 bytes of the function
  * (vcfg_snapshot()); the extended space is read from @pdev as the walk goes
@@ -1231,6 +1259,7 @@ static int vcfg_layout(struct vfio_pci_vconfig *vc, const struct pci_dev *pdev)
 
 	vcfg_claim(vc, 0, PCI_STD_HEADER_SIZEOF, VK_HDR);
 	vcfg_layout_std(vc, pdev);
+	vcfg_layout_platform(vc);
 	if (vc->size > PCI_CFG_SPACE_SIZE)
 		vcfg_layout_ext(vc, &f);
 	return f.err;
@@ -2094,6 +2123,8 @@ static u16 vcfg_test_owner_id(const struct vfio_pci_vconfig *vc,
 		return VFIO_PCI_CFG_TEST_HEADER;
 	case VK_XNULL:
 		return VFIO_PCI_CFG_TEST_NULL;
+	case VK_PLATFORM:
+		return VFIO_PCI_CFG_TEST_PLATFORM;
 	default:
 		if (start >= PCI_CFG_SPACE_SIZE)
 			return VFIO_PCI_CFG_TEST_EXT |
@@ -2109,7 +2140,8 @@ static u16 vcfg_test_owner_id(const struct vfio_pci_vconfig *vc,
  *	see them (hidden capabilities unlinked)
  * @size: 256 or 4096
  * @owner: @size entries; per byte the owning capability ID (extended ones
- *	or'ed with VFIO_PCI_CFG_TEST_EXT) or VFIO_PCI_CFG_TEST_{HEADER,GAP,NULL}
+ *	or'ed with VFIO_PCI_CFG_TEST_EXT) or
+ *	VFIO_PCI_CFG_TEST_{HEADER,GAP,NULL,PLATFORM}
  * @start: @size entries; per byte the offset where its owner starts
  * @piece: @size * 4 entries; [pos * 4 + n - 1] is the length of the first
  *	piece an access of n bytes (1 to 4, not past @size) at pos is split

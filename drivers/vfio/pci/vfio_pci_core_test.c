@@ -490,6 +490,56 @@ static void vfio_pci_cfg_layout_std(struct kunit *test)
 	expect_owner(test, b, 0x98, 0x100 - 0x98, VFIO_PCI_CFG_TEST_GAP, 0);
 }
 
+/*
+ * Intel graphics' ASLS (0xfc, the OpRegion's address) is a read-only
+ * platform register in what is otherwise a gap; only for an Intel VGA
+ * function, and only where no capability owns the bytes
+ */
+static void vfio_pci_cfg_layout_igd_asls(struct kunit *test)
+{
+	static const struct {
+		const char *what;
+		u16 vendor, cls;
+		bool cap_at_f8, platform;
+	} cases[] = {
+		{ "Intel VGA", PCI_VENDOR_ID_INTEL, PCI_CLASS_DISPLAY_VGA, false, true },
+		{ "other vendor", 0x1234, PCI_CLASS_DISPLAY_VGA, false, false },
+		{ "Intel, not VGA", PCI_VENDOR_ID_INTEL, PCI_CLASS_DISPLAY_OTHER,
+		  false, false },
+		{ "Intel VGA, a capability there", PCI_VENDOR_ID_INTEL,
+		  PCI_CLASS_DISPLAY_VGA, true, false },
+	};
+	struct layout_buf *b;
+	unsigned int i;
+	u8 *cfg;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		kunit_info(test, "%s", cases[i].what);
+		b = layout_alloc(test);
+		cfg = b->cfg;
+		put_unaligned_le16(cases[i].vendor, cfg + PCI_VENDOR_ID);
+		put_unaligned_le16(cases[i].cls, cfg + PCI_CLASS_DEVICE);
+		put_unaligned_le16(PCI_STATUS_CAP_LIST, cfg + PCI_STATUS);
+		cfg[PCI_CAPABILITY_LIST] = 0x40;
+		if (!cases[i].cap_at_f8) {
+			std_cap(cfg, 0x40, PCI_CAP_ID_PM, 0);
+		} else {
+			std_cap(cfg, 0x40, PCI_CAP_ID_PM, 0xf8);
+			std_cap(cfg, 0xf8, PCI_CAP_ID_VNDR, 0);
+			cfg[0xf8 + PCI_CAP_FLAGS] = 8;
+		}
+		KUNIT_ASSERT_EQ(test, 0, run_layout(test, b, PCI_CFG_SPACE_SIZE));
+		if (cases[i].platform)
+			expect_owner(test, b, 0xfc, 4, VFIO_PCI_CFG_TEST_PLATFORM,
+				     0xfc);
+		else if (cases[i].cap_at_f8)
+			expect_owner(test, b, 0xfc, 4, PCI_CAP_ID_VNDR, 0xf8);
+		else
+			expect_owner(test, b, 0xfc, 4, VFIO_PCI_CFG_TEST_GAP, 0);
+		expect_owner(test, b, 0x48, 0xb0, VFIO_PCI_CFG_TEST_GAP, 0);
+	}
+}
+
 static void vfio_pci_cfg_layout_std_broken(struct kunit *test)
 {
 	struct layout_buf *b = layout_alloc(test);
@@ -816,6 +866,7 @@ static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE(vfio_pci_cfg_piece_tiling),
 	KUNIT_CASE(vfio_pci_cfg_bar_masks),
 	KUNIT_CASE(vfio_pci_cfg_layout_std),
+	KUNIT_CASE(vfio_pci_cfg_layout_igd_asls),
 	KUNIT_CASE(vfio_pci_cfg_layout_std_broken),
 	KUNIT_CASE(vfio_pci_cfg_layout_ext_first_hidden),
 	KUNIT_CASE(vfio_pci_cfg_layout_ext_misc),

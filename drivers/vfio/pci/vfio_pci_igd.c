@@ -17,13 +17,14 @@
  *  - IGD_HOST_CFG and IGD_LPC_CFG: the standard config space of the host
  *    bridge (00:00.0) and of the LPC bridge (00:1f.0), read-only, when they
  *    are Intel's.
- * Each is optional: a function without it opens without the region.
+ * A function without a usable OpRegion opens without any of them (a
+ * warning says why); a bridge that is not Intel's is left out.
  * OpRegion layout (Intel's OpRegion specification, as i915 reads it): the
  * signature "IntelGraphicsMem" at 0, the size in KiB at 0x10, the minor
- * and major version at 0x16 and 0x17, mailbox 3 at 0x300 with RVDA (64
- * bits) at 0x3ba and RVDS (32 bits) at 0x3c2.
+ * and major version at 0x16 and 0x17, the mailboxes present at 0x58 (bit 2:
+ * mailbox 3), mailbox 3 at 0x300 with RVDA (64 bits) at 0x3ba and RVDS (32
+ * bits) at 0x3c2.
  */
-#include <kunit/visibility.h>
 #include <linux/io.h>
 #include <linux/pci.h>
 #include <linux/sizes.h>
@@ -38,6 +39,8 @@
 #define OPREGION_SIG		"IntelGraphicsMem"
 #define OPREGION_SIG_LEN	16
 #define OPREGION_SIZE_KB	0x10
+#define OPREGION_MBOXES		0x58	/* which mailboxes the table has */
+#define OPREGION_MBOX_ASLE	BIT(2)	/* mailbox 3, holding RVDA/RVDS */
 #define OPREGION_MINOR		0x16
 #define OPREGION_MAJOR		0x17
 #define OPREGION_RVDA		0x3ba
@@ -50,7 +53,7 @@
 #define VFIO_IGD_REGION_TYPE \
 	(VFIO_REGION_TYPE_PCI_VENDOR_TYPE | PCI_VENDOR_ID_INTEL)
 
-/**
+/*
  * vfio_igd_opregion_plan() - decide how an OpRegion is shown to a user
  * @hdr: the OpRegion's first bytes, as the firmware left them
  * @len: bytes at @hdr (at least OPREGION_MIN to find anything)
@@ -62,8 +65,8 @@
  * Return: 0, or -EINVAL for a table that is not an OpRegion or whose sizes
  * and addresses do not add up.
  */
-int vfio_igd_opregion_plan(const u8 *hdr, size_t len, u64 asls,
-			   struct vfio_igd_opregion_plan *plan)
+static int vfio_igd_opregion_plan(const u8 *hdr, size_t len, u64 asls,
+				  struct vfio_igd_opregion_plan *plan)
 {
 	u32 size_kb, rvds;
 	u8 major, minor;
@@ -81,7 +84,8 @@ int vfio_igd_opregion_plan(const u8 *hdr, size_t len, u64 asls,
 	minor = hdr[OPREGION_MINOR];
 	rvda = get_unaligned_le64(hdr + OPREGION_RVDA);
 	rvds = get_unaligned_le32(hdr + OPREGION_RVDS);
-	if (major < 2 || !rvda || !rvds)
+	if (major < 2 || !(hdr[OPREGION_MBOXES] & OPREGION_MBOX_ASLE) ||
+	    !rvda || !rvds)
 		return 0;		/* the VBT, if any, is inside */
 	if (rvds > VBT_MAX)
 		return -EINVAL;
@@ -112,7 +116,6 @@ int vfio_igd_opregion_plan(const u8 *hdr, size_t len, u64 asls,
 	plan->patch_rvda = rvda != plan->op_len;
 	return 0;
 }
-EXPORT_SYMBOL_IF_KUNIT(vfio_igd_opregion_plan);
 
 /*
  * Overlay @val (@n bytes, little endian) at region offset @at onto @buf,
@@ -128,7 +131,7 @@ static void vfio_igd_overlay(u8 *buf, u64 pos, size_t len, u64 at, u64 val,
 			buf[at + i - pos] = val >> (8 * i);
 }
 
-/**
+/*
  * vfio_igd_opregion_patch() - rewrite the fields a plan changes
  * @plan: from vfio_igd_opregion_plan()
  * @pos: region offset of @buf's first byte
@@ -138,8 +141,8 @@ static void vfio_igd_overlay(u8 *buf, u64 pos, size_t len, u64 at, u64 val,
  * A 2.0 OpRegion reads as 2.1, and RVDA as the offset where the region
  * shows the VBT (right after the OpRegion).
  */
-void vfio_igd_opregion_patch(const struct vfio_igd_opregion_plan *plan,
-			     u64 pos, u8 *buf, size_t len)
+static void vfio_igd_opregion_patch(const struct vfio_igd_opregion_plan *plan,
+				    u64 pos, u8 *buf, size_t len)
 {
 	if (plan->patch_version)
 		vfio_igd_overlay(buf, pos, len, OPREGION_MINOR, 1, 1);
@@ -147,7 +150,6 @@ void vfio_igd_opregion_patch(const struct vfio_igd_opregion_plan *plan,
 		vfio_igd_overlay(buf, pos, len, OPREGION_RVDA, plan->op_len,
 				 sizeof(u64));
 }
-EXPORT_SYMBOL_IF_KUNIT(vfio_igd_opregion_patch);
 
 /* ---- the OpRegion region ------------------------------------------------ */
 
@@ -179,7 +181,7 @@ static ssize_t vfio_igd_opregion_rw(struct vfio_pci_core_device *vdev,
 	if (!count)
 		return 0;
 
-	kbuf = kmalloc(min_t(size_t, count, PAGE_SIZE), GFP_KERNEL);
+	kbuf = kmalloc(min_t(size_t, count, PAGE_SIZE), GFP_KERNEL_ACCOUNT);
 	if (!kbuf)
 		return -ENOMEM;
 	while (done < count) {
@@ -232,34 +234,32 @@ static int vfio_igd_opregion_init(struct vfio_pci_core_device *vdev)
 	if (!asls || asls == ~0U)
 		return -ENODEV;
 
-	opr = kzalloc(sizeof(*opr), GFP_KERNEL);
+	opr = kzalloc(sizeof(*opr), GFP_KERNEL_ACCOUNT);
 	if (!opr)
 		return -ENOMEM;
-	/* The header first, for the sizes; then all of it */
+	/*
+	 * The header first, for the sizes; then all of it.  A table that
+	 * is not there or makes no sense is the firmware's: the function
+	 * opens without the region (-ENODEV), a warning says why.
+	 */
+	ret = -ENODEV;
 	opr->op = memremap(asls, OPREGION_MIN, MEMREMAP_WB);
-	if (!opr->op) {
-		ret = -ENOMEM;
-		goto err_free;
-	}
+	if (!opr->op)
+		goto err_warn;
 	ret = vfio_igd_opregion_plan(opr->op, OPREGION_MIN, asls, &opr->plan);
 	memunmap(opr->op);
 	opr->op = NULL;
-	if (ret) {
-		pci_warn(pdev, "ASLS 0x%08x holds no valid OpRegion\n", asls);
-		goto err_free;
-	}
+	if (ret)
+		goto err_warn;
+	ret = -ENODEV;
 	opr->op = memremap(asls, opr->plan.op_len, MEMREMAP_WB);
-	if (!opr->op) {
-		ret = -ENOMEM;
-		goto err_free;
-	}
+	if (!opr->op)
+		goto err_warn;
 	if (opr->plan.vbt_len) {
 		opr->vbt = memremap(opr->plan.vbt_phys, opr->plan.vbt_len,
 				    MEMREMAP_WB);
-		if (!opr->vbt) {
-			ret = -ENOMEM;
+		if (!opr->vbt)
 			goto err_unmap;
-		}
 	}
 
 	ret = vfio_pci_core_register_dev_region(vdev, VFIO_IGD_REGION_TYPE,
@@ -276,7 +276,10 @@ err_unmap_vbt:
 		memunmap(opr->vbt);
 err_unmap:
 	memunmap(opr->op);
-err_free:
+err_warn:
+	if (ret == -ENODEV)
+		pci_warn(pdev, "no usable OpRegion at ASLS 0x%08x: no OpRegion region\n",
+			 asls);
 	kfree(opr);
 	return ret;
 }
@@ -289,9 +292,11 @@ static ssize_t vfio_igd_cfg_rw(struct vfio_pci_core_device *vdev,
 {
 	struct vfio_pci_region *region = &vdev->region[vfio_igd_region_index(*ppos)];
 	struct pci_dev *bridge = region->data;
-	u64 pos = *ppos & VFIO_PCI_OFFSET_MASK, end;
+	u64 pos = *ppos & VFIO_PCI_OFFSET_MASK;
 	size_t done = 0, n;
+	__le32 le;
 	u32 val;
+	u64 end;
 	int ret;
 
 	if (iswrite)
@@ -320,8 +325,8 @@ static ssize_t vfio_igd_cfg_rw(struct vfio_pci_core_device *vdev,
 		}
 		if (ret)
 			return done ? done : pcibios_err_to_errno(ret);
-		val = (__force u32)cpu_to_le32(val);
-		if (copy_to_user(buf + done, &val, n))
+		le = cpu_to_le32(val);
+		if (copy_to_user(buf + done, &le, n))
 			return done ? done : -EFAULT;
 		done += n;
 		pos += n;
@@ -362,7 +367,7 @@ static int vfio_igd_cfg_init(struct vfio_pci_core_device *vdev,
 	}
 	ret = vfio_pci_core_register_dev_region(vdev, VFIO_IGD_REGION_TYPE,
 						subtype, &vfio_igd_cfg_ops,
-						PCI_CFG_SPACE_SIZE,
+						bridge->cfg_size,
 						VFIO_REGION_INFO_FLAG_READ, bridge);
 	if (ret)
 		pci_dev_put(bridge);
@@ -370,15 +375,16 @@ static int vfio_igd_cfg_init(struct vfio_pci_core_device *vdev,
 }
 
 /**
- * vfio_pci_is_intel_display() - whether @pdev is Intel integrated graphics
+ * vfio_pci_is_intel_display() - whether @pdev may be Intel integrated
+ *	graphics with an OpRegion
  * @pdev: the function
  *
- * Return: an Intel function of the display base class.
+ * Return: an Intel VGA-class function (upstream 6.12 looks at the same).
  */
 bool vfio_pci_is_intel_display(struct pci_dev *pdev)
 {
 	return pdev->vendor == PCI_VENDOR_ID_INTEL &&
-	       (pdev->class >> 16) == PCI_BASE_CLASS_DISPLAY;
+	       (pdev->class >> 8) == PCI_CLASS_DISPLAY_VGA;
 }
 
 /**
@@ -386,7 +392,8 @@ bool vfio_pci_is_intel_display(struct pci_dev *pdev)
  * @vdev: the core device, between vfio_pci_core_enable() and
  *	vfio_pci_core_finish_enable()
  *
- * Each region the platform has is added; one it lacks is skipped.
+ * Without a usable OpRegion nothing is added; a bridge that is not
+ * Intel's (upstream 6.12 then fails the open) is skipped.
  *
  * Return: 0, or the error that stopped a region the platform has.
  */
@@ -394,9 +401,10 @@ int vfio_pci_igd_init(struct vfio_pci_core_device *vdev)
 {
 	int ret;
 
+	/* Without an OpRegion there is no IGD assignment to help */
 	ret = vfio_igd_opregion_init(vdev);
-	if (ret && ret != -ENODEV)
-		return ret;
+	if (ret)
+		return ret == -ENODEV ? 0 : ret;
 	ret = vfio_igd_cfg_init(vdev, PCI_DEVFN(0, 0), PCI_CLASS_BRIDGE_HOST,
 				VFIO_REGION_SUBTYPE_INTEL_IGD_HOST_CFG);
 	if (ret && ret != -ENODEV)

@@ -28,11 +28,6 @@ struct vfio_igd_opregion_plan {
 	bool patch_rvda;
 };
 
-int vfio_igd_opregion_plan(const u8 *hdr, size_t len, u64 asls,
-			   struct vfio_igd_opregion_plan *plan);
-void vfio_igd_opregion_patch(const struct vfio_igd_opregion_plan *plan,
-			     u64 pos, u8 *buf, size_t len);
-
 #if IS_ENABLED(CONFIG_VFIO_PCI_IGD)
 bool vfio_pci_is_intel_display(struct pci_dev *pdev);
 int vfio_pci_igd_init(struct vfio_pci_core_device *vdev);

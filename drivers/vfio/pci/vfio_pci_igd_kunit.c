@@ -15,6 +15,7 @@ static void igd_t_hdr(u8 *hdr, u32 size_kb, u8 major, u8 minor, u64 rvda,
 	memset(hdr, 0x5a, OPREGION_MIN);
 	memcpy(hdr, OPREGION_SIG, OPREGION_SIG_LEN);
 	put_unaligned_le32(size_kb, hdr + OPREGION_SIZE_KB);
+	hdr[OPREGION_MBOXES] = OPREGION_MBOX_ASLE;
 	hdr[OPREGION_MINOR] = minor;
 	hdr[OPREGION_MAJOR] = major;
 	put_unaligned_le64(rvda, hdr + OPREGION_RVDA);
@@ -93,6 +94,21 @@ static const struct igd_t_case igd_t_cases[] = {
 	  100, T_ASLS + SZ_16K, false, false },
 };
 
+/* RVDA/RVDS count only when the table has mailbox 3 */
+static void vfio_igd_test_plan_no_mbox3(struct kunit *test)
+{
+	struct vfio_igd_opregion_plan p;
+	u8 *hdr = kunit_kzalloc(test, OPREGION_MIN, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, hdr);
+	igd_t_hdr(hdr, 8, 2, 0, 0x7f000000, 6000);
+	hdr[OPREGION_MBOXES] &= ~OPREGION_MBOX_ASLE;
+	KUNIT_ASSERT_EQ(test, 0, igd_t_plan(hdr, &p));
+	KUNIT_EXPECT_EQ(test, 0, p.vbt_len);
+	KUNIT_EXPECT_FALSE(test, p.patch_version);
+	KUNIT_EXPECT_FALSE(test, p.patch_rvda);
+}
+
 static void vfio_igd_test_plan_cases(struct kunit *test)
 {
 	struct vfio_igd_opregion_plan p;
@@ -167,8 +183,9 @@ static void vfio_igd_test_display(struct kunit *test)
 				.class = PCI_CLASS_DISPLAY_VGA << 8 };
 
 	KUNIT_EXPECT_TRUE(test, vfio_pci_is_intel_display(&pdev));
-	pdev.class = PCI_CLASS_DISPLAY_OTHER << 8;	/* newer iGPUs */
-	KUNIT_EXPECT_TRUE(test, vfio_pci_is_intel_display(&pdev));
+	/* other display classes (discrete GPUs among them): as upstream 6.12 */
+	pdev.class = PCI_CLASS_DISPLAY_OTHER << 8;
+	KUNIT_EXPECT_FALSE(test, vfio_pci_is_intel_display(&pdev));
 	pdev.class = PCI_CLASS_NETWORK_ETHERNET << 8;
 	KUNIT_EXPECT_FALSE(test, vfio_pci_is_intel_display(&pdev));
 	pdev.vendor = 0x1234;
@@ -178,6 +195,7 @@ static void vfio_igd_test_display(struct kunit *test)
 
 static struct kunit_case vfio_igd_test_cases[] = {
 	KUNIT_CASE(vfio_igd_test_plan_bad),
+	KUNIT_CASE(vfio_igd_test_plan_no_mbox3),
 	KUNIT_CASE(vfio_igd_test_plan_cases),
 	KUNIT_CASE(vfio_igd_test_patch),
 	KUNIT_CASE(vfio_igd_test_display),

@@ -165,6 +165,7 @@ void vfio_pci_config_sync_power_state(struct vfio_pci_core_device *vdev);
 #define VFIO_PCI_CFG_TEST_HEADER	0xffff	/* the type 0 header */
 #define VFIO_PCI_CFG_TEST_GAP		0xfffe	/* outside every capability */
 #define VFIO_PCI_CFG_TEST_NULL		0xfffd	/* null extended header */
+#define VFIO_PCI_CFG_TEST_PLATFORM	0xfffc	/* a platform's register */
 #define VFIO_PCI_CFG_TEST_EXT		0x8000	/* or'ed into extended IDs */
 int vfio_pci_config_test_perm(bool ext, u16 id, unsigned int off, u8 *virt,
 			      u8 *write);
