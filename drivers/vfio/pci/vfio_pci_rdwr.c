@@ -1332,7 +1332,9 @@ int vfio_pci_core_mmap(struct vfio_device *core_vdev, struct vm_area_struct *vma
 		index = array_index_nospec(index - VFIO_PCI_NUM_REGIONS,
 					   vdev->num_regions);
 		region = &vdev->region[index];
-		if (!region->ops->mmap)
+		/* only what the region's info offers the user */
+		if (!region->ops->mmap ||
+		    !(region->flags & VFIO_REGION_INFO_FLAG_MMAP))
 			return -EINVAL;
 		return region->ops->mmap(vdev, region, vma);
 	}
@@ -1379,7 +1381,12 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_mmap);
  */
 void vfio_pci_zap_bars(struct vfio_pci_core_device *vdev)
 {
-	unmap_mapping_range(vdev->vdev.inode->i_mapping, 0, 0, true);
+	loff_t start = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_BAR0_REGION_INDEX);
+	loff_t end = VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_ROM_REGION_INDEX);
+
+	/* BARs only: a driver's own regions keep their mappings */
+	unmap_mapping_range(vdev->vdev.inode->i_mapping, start, end - start,
+			    true);
 }
 
 /**

@@ -488,10 +488,10 @@ static ssize_t mlx5vf_v1_rw(struct vfio_pci_core_device *vdev,
 }
 
 /*
- * The window's pages are inserted on fault: the library zaps every user
- * mapping of the device (reset, memory decode off), and a mapping made
- * once must keep working after that, as QEMU keeps its mmap for the whole
- * migration.
+ * The window's pages are inserted on fault, so a mapping made once keeps
+ * working whatever unmaps it, as QEMU keeps its mmap for the whole
+ * migration.  (The library's zaps on reset and memory decode off cover the
+ * BARs only, not the regions a driver adds.)
  */
 static vm_fault_t mlx5vf_v1_fault(struct vm_fault *vmf)
 {

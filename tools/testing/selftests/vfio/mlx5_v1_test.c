@@ -590,6 +590,28 @@ TEST_F(bad, layout)
 	ASSERT_EQ(MAP_FAILED, p);
 }
 
+/*
+ * Memory decode off zaps the user's BAR mappings, not the migration
+ * window's: the window's page stays mapped (mincore() sees it resident)
+ */
+TEST_F(bad, window_kept_across_decode_off)
+{
+	struct v1dev *v = &self->a;
+	unsigned char vec = 0;
+	uint16_t cmd;
+
+	ASSERT_NE(NULL, v->win);
+	(void)*(volatile uint8_t *)v->win;
+	ASSERT_EQ(0, mincore(v->win, 4096, &vec));
+	ASSERT_EQ(1, vec & 1);
+
+	cmd = vfio_cfg_read16(&v->d, PCI_COMMAND);
+	vfio_cfg_write16(&v->d, PCI_COMMAND, cmd & ~PCI_COMMAND_MEMORY);
+	ASSERT_EQ(0, mincore(v->win, 4096, &vec));
+	vfio_cfg_write16(&v->d, PCI_COMMAND, cmd);
+	EXPECT_EQ(1, vec & 1);
+}
+
 TEST_F(bad, registers)
 {
 	struct v1dev *v = &self->a;
