@@ -1214,27 +1214,28 @@ static void vcfg_layout_ext(struct vfio_pci_vconfig *vc, struct vcfg_ext_src *f)
 }
 
 /*
- * Registers a platform keeps in a function's standard space outside any
- * capability, which the user must not change, shown as they are and
- * read-only (a gap's bytes are written through).  Intel graphics' ASLS
- * (0xfc) holds the physical address of the firmware's OpRegion, which the
- * host's driver and vfio-pci's OpRegion region map; upstream 6.12 makes it
- * read-only too.  Decided from the snapshot's IDs alone.
+ * Registers a platform keeps in a function's standard space, which the
+ * user must not change, shown as they are and read-only.  Intel graphics'
+ * ASLS (0xfc) holds the physical address of the firmware's OpRegion, which
+ * the host's driver and vfio-pci's OpRegion region map; upstream 6.12
+ * makes it read-only too, whatever else claims the bytes (a gap's bytes
+ * are written through, and no IGD has a capability there).  The IDs come
+ * from @pdev (a VF's read all-ones in its config space), or, for the pure
+ * layout, from the snapshot.
  */
 #define VCFG_IGD_ASLS	0xfc
 
-static void vcfg_layout_platform(struct vfio_pci_vconfig *vc)
+static void vcfg_layout_platform(struct vfio_pci_vconfig *vc,
+				 const struct pci_dev *pdev)
 {
 	const u8 *cfg = vc->bytes;
-	unsigned int i;
+	u16 vendor, class;
 
-	if (get_unaligned_le16(cfg + PCI_VENDOR_ID) != PCI_VENDOR_ID_INTEL ||
-	    get_unaligned_le16(cfg + PCI_CLASS_DEVICE) != PCI_CLASS_DISPLAY_VGA)
-		return;
-	for (i = VCFG_IGD_ASLS; i < VCFG_IGD_ASLS + 4; i++)
-		if (vc->kind[i] != VK_GAP)
-			return;
-	vcfg_claim(vc, VCFG_IGD_ASLS, 4, VK_PLATFORM);
+	vendor = pdev ? pdev->vendor : get_unaligned_le16(cfg + PCI_VENDOR_ID);
+	class = pdev ? pdev->class >> 8 :
+		get_unaligned_le16(cfg + PCI_CLASS_DEVICE);
+	if (vendor == PCI_VENDOR_ID_INTEL && class == PCI_CLASS_DISPLAY_VGA)
+		vcfg_claim(vc, VCFG_IGD_ASLS, 4, VK_PLATFORM);
 }
 
 /*
@@ -1259,7 +1260,7 @@ static int vcfg_layout(struct vfio_pci_vconfig *vc, const struct pci_dev *pdev)
 
 	vcfg_claim(vc, 0, PCI_STD_HEADER_SIZEOF, VK_HDR);
 	vcfg_layout_std(vc, pdev);
-	vcfg_layout_platform(vc);
+	vcfg_layout_platform(vc, pdev);
 	if (vc->size > PCI_CFG_SPACE_SIZE)
 		vcfg_layout_ext(vc, &f);
 	return f.err;
@@ -2146,14 +2147,17 @@ static u16 vcfg_test_owner_id(const struct vfio_pci_vconfig *vc,
  * @piece: @size * 4 entries; [pos * 4 + n - 1] is the length of the first
  *	piece an access of n bytes (1 to 4, not past @size) at pos is split
  *	into
+ * @write: @size entries; per byte the bits a user's write reaches (the
+ *	virtual ones and those passed to the hardware)
  *
  * Return: 0, -EINVAL for a bad @size, -ENOMEM.
  */
 int vfio_pci_config_test_layout(u8 *cfg, unsigned int size, u16 *owner,
-				u16 *start, u8 *piece)
+				u16 *start, u8 *piece, u8 *write)
 {
 	struct vfio_pci_vconfig *vc;
 	unsigned int i, n;
+	u32 v, w;
 
 	if (size != PCI_CFG_SPACE_SIZE && size != PCI_CFG_SPACE_EXP_SIZE)
 		return -EINVAL;
@@ -2167,6 +2171,8 @@ int vfio_pci_config_test_layout(u8 *cfg, unsigned int size, u16 *owner,
 		start[i] = vc->start[i];
 		for (n = 1; n <= 4 && i + n <= size; n++)
 			piece[i * 4 + n - 1] = vcfg_next_piece(vc, i, n);
+		vcfg_masks(vc->kind[i], i - vc->start[i], 1, &v, &w);
+		write[i] = w;
 	}
 	memcpy(cfg, vc->bytes, size);
 	kvfree(vc);

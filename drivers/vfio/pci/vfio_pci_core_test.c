@@ -354,6 +354,7 @@ struct layout_buf {
 	u16 start[PCI_CFG_SPACE_EXP_SIZE];
 	/* [pos * 4 + n - 1]: the first piece of an n-byte access at pos */
 	u8 piece[PCI_CFG_SPACE_EXP_SIZE * 4];
+	u8 write[PCI_CFG_SPACE_EXP_SIZE];	/* bits a write reaches */
 };
 
 static struct layout_buf *layout_alloc(struct kunit *test)
@@ -406,7 +407,7 @@ static int run_layout(struct kunit *test, struct layout_buf *b,
 		      unsigned int size)
 {
 	int ret = vfio_pci_config_test_layout(b->cfg, size, b->owner, b->start,
-					      b->piece);
+					      b->piece, b->write);
 
 	if (!ret)
 		expect_pieces(test, b, size);
@@ -492,8 +493,8 @@ static void vfio_pci_cfg_layout_std(struct kunit *test)
 
 /*
  * Intel graphics' ASLS (0xfc, the OpRegion's address) is a read-only
- * platform register in what is otherwise a gap; only for an Intel VGA
- * function, and only where no capability owns the bytes
+ * platform register, only for an Intel VGA function, whatever else would
+ * own the bytes (a gap, or a capability reaching there)
  */
 static void vfio_pci_cfg_layout_igd_asls(struct kunit *test)
 {
@@ -507,11 +508,13 @@ static void vfio_pci_cfg_layout_igd_asls(struct kunit *test)
 		{ "Intel, not VGA", PCI_VENDOR_ID_INTEL, PCI_CLASS_DISPLAY_OTHER,
 		  false, false },
 		{ "Intel VGA, a capability there", PCI_VENDOR_ID_INTEL,
+		  PCI_CLASS_DISPLAY_VGA, true, true },
+		{ "other vendor, a capability there", 0x1234,
 		  PCI_CLASS_DISPLAY_VGA, true, false },
 	};
 	struct layout_buf *b;
-	unsigned int i;
-	u8 *cfg;
+	unsigned int i, j;
+	u8 *cfg, want;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		kunit_info(test, "%s", cases[i].what);
@@ -536,6 +539,14 @@ static void vfio_pci_cfg_layout_igd_asls(struct kunit *test)
 			expect_owner(test, b, 0xfc, 4, PCI_CAP_ID_VNDR, 0xf8);
 		else
 			expect_owner(test, b, 0xfc, 4, VFIO_PCI_CFG_TEST_GAP, 0);
+		/* no write reaches it; a gap's or a vendor body's would */
+		want = 0xff;
+		if (cases[i].platform)
+			want = 0;
+		for (j = 0xfc; j < 0x100; j++)
+			KUNIT_EXPECT_EQ_MSG(test, want, b->write[j], "byte %#x", j);
+		if (cases[i].cap_at_f8)
+			expect_owner(test, b, 0xf8, 4, PCI_CAP_ID_VNDR, 0xf8);
 		expect_owner(test, b, 0x48, 0xb0, VFIO_PCI_CFG_TEST_GAP, 0);
 	}
 }

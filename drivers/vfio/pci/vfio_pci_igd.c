@@ -249,8 +249,10 @@ static int vfio_igd_opregion_init(struct vfio_pci_core_device *vdev)
 	ret = vfio_igd_opregion_plan(opr->op, OPREGION_MIN, asls, &opr->plan);
 	memunmap(opr->op);
 	opr->op = NULL;
-	if (ret)
+	if (ret) {
+		ret = -ENODEV;
 		goto err_warn;
+	}
 	ret = -ENODEV;
 	opr->op = memremap(asls, opr->plan.op_len, MEMREMAP_WB);
 	if (!opr->op)

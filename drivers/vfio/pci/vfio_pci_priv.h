@@ -177,7 +177,7 @@ int vfio_pci_config_test_masks(unsigned int k, unsigned int off,
 			       unsigned int len, u32 *virt, u32 *write,
 			       u32 ref[2]);
 int vfio_pci_config_test_layout(u8 *cfg, unsigned int size, u16 *owner,
-				u16 *start, u8 *piece);
+				u16 *start, u8 *piece, u8 *write);
 #endif
 
 /* ---- vfio_pci_intrs.c ------------------------------------------------- */
