@@ -162,14 +162,13 @@ stock_files() {	# module name
 	done
 }
 add_stock() {		# module name: it and its dependencies from Debian's tree
-	local p ps
+	local p ps b
 	ps=$(stock_files "$1") || exit 1
+	# each file with its own --modparam, dependencies included (one
+	# added first as another's dependency is not added again)
 	for p in $ps; do
-		if [ "$p" = "$(echo "$ps" | tail -n1)" ]; then
-			add_mod_file "$p" $(mod_args "$1")
-		else
-			add_mod_file "$p"
-		fi
+		b=$(basename "${p%.xz}" .ko)
+		add_mod_file "$p" $(mod_args "$b")
 	done
 }
 mod_args() {		# extra args for module $1 from --modparam
