@@ -78,6 +78,7 @@ FIXTURE(irq) {
 	uint32_t nmsi;
 	uint32_t nmsix;
 	uint32_t nintx;
+	char pm[32];	/* power/control to put back at teardown, if set */
 };
 
 FIXTURE_VARIANT(irq) {
@@ -128,6 +129,8 @@ FIXTURE_TEARDOWN(irq)
 	int i;
 
 	vfio_dev_close(&self->d);
+	if (self->pm[0])
+		vfio_sysfs_write(self->d.bdf, "power/control", self->pm);
 	for (i = 0; i < NEFD; i++)
 		if (self->efd[i] >= 0)
 			close(self->efd[i]);
@@ -1146,13 +1149,15 @@ TEST_F(irq, intx_disable_bit_stops_delivery)
  */
 TEST_F(irq, intx_disable_clear_at_open)
 {
-	char bdf[sizeof(self->d.bdf)], pm[32] = "";
+	char bdf[sizeof(self->d.bdf)], pm[sizeof(self->pm)] = "";
 	uint16_t emulated, hw;
 
 	ASSERT_EQ(1, self->nintx);
 	memcpy(bdf, self->d.bdf, sizeof(bdf));
 	vfio_dev_close(&self->d);
 	ASSERT_EQ(0, vfio_sysfs_read(bdf, "power/control", pm, sizeof(pm)));
+	/* teardown puts it back, also after a failed ASSERT */
+	snprintf(self->pm, sizeof(self->pm), "%s", strtok(pm, "\n"));
 	ASSERT_EQ(0, vfio_sysfs_write(bdf, "power/control", "on"));
 	vfio_hw_cfg_write(bdf, PCI_COMMAND, hw_command(bdf) |
 			  PCI_COMMAND_INTX_DISABLE, 2);
@@ -1161,7 +1166,6 @@ TEST_F(irq, intx_disable_clear_at_open)
 	ASSERT_EQ(0, vfio_dev_open(&self->d, bdf));
 	emulated = vfio_cfg_read16(&self->d, PCI_COMMAND);
 	hw = hw_command(bdf);
-	vfio_sysfs_write(bdf, "power/control", strtok(pm, "\n"));
 	EXPECT_EQ(0, emulated & PCI_COMMAND_INTX_DISABLE);
 	EXPECT_EQ(0, hw & PCI_COMMAND_INTX_DISABLE);
 	if (variant->fire == FIRE_NONE)
