@@ -58,17 +58,14 @@ static int vfio_pci_open_device(struct vfio_device *core_vdev)
 	ret = vfio_pci_core_enable(vdev);
 	if (ret)
 		return ret;
-	if (vfio_pci_is_intel_display(vdev->pdev)) {
+	if (vfio_pci_is_intel_display(vdev->pdev))
 		ret = vfio_pci_igd_init(vdev);
-		if (ret) {
-			pci_warn(vdev->pdev, "Intel IGD regions failed: %d\n",
-				 ret);
-			vfio_pci_core_disable(vdev);
-			return ret;
-		}
-	}
-	vfio_pci_core_finish_enable(vdev);
-	return 0;
+	/* the session goes on only with every region it was to have */
+	if (ret)
+		vfio_pci_core_disable(vdev);
+	else
+		vfio_pci_core_finish_enable(vdev);
+	return ret;
 }
 
 /*

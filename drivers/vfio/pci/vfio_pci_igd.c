@@ -405,17 +405,21 @@ int vfio_pci_igd_init(struct vfio_pci_core_device *vdev)
 
 	/* Without an OpRegion there is no IGD assignment to help */
 	ret = vfio_igd_opregion_init(vdev);
+	if (ret == -ENODEV)
+		return 0;
+	if (!ret)
+		ret = vfio_igd_cfg_init(vdev, PCI_DEVFN(0, 0),
+					PCI_CLASS_BRIDGE_HOST,
+					VFIO_REGION_SUBTYPE_INTEL_IGD_HOST_CFG);
+	if (!ret || ret == -ENODEV)
+		ret = vfio_igd_cfg_init(vdev, PCI_DEVFN(0x1f, 0),
+					PCI_CLASS_BRIDGE_ISA,
+					VFIO_REGION_SUBTYPE_INTEL_IGD_LPC_CFG);
+	if (ret == -ENODEV)
+		ret = 0;
 	if (ret)
-		return ret == -ENODEV ? 0 : ret;
-	ret = vfio_igd_cfg_init(vdev, PCI_DEVFN(0, 0), PCI_CLASS_BRIDGE_HOST,
-				VFIO_REGION_SUBTYPE_INTEL_IGD_HOST_CFG);
-	if (ret && ret != -ENODEV)
-		return ret;
-	ret = vfio_igd_cfg_init(vdev, PCI_DEVFN(0x1f, 0), PCI_CLASS_BRIDGE_ISA,
-				VFIO_REGION_SUBTYPE_INTEL_IGD_LPC_CFG);
-	if (ret && ret != -ENODEV)
-		return ret;
-	return 0;
+		pci_warn(vdev->pdev, "Intel IGD regions failed: %d\n", ret);
+	return ret;
 }
 
 #if IS_ENABLED(CONFIG_VFIO_PCI_CORE_KUNIT_TEST)
