@@ -130,7 +130,7 @@ enum vcfg_kind {
 	VK_SATA,
 	VK_AF,
 	VK_RO,		/* known standard capability, read-only */
-	VK_PLATFORM,	/* a platform's register in a gap, read-only */
+	VK_PLATFORM,	/* a platform's register, read-only, over any owner */
 	VK_XNULL,	/* placeholder header at 0x100 */
 	VK_XERR,
 	VK_XVNDR,
