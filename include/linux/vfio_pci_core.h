@@ -112,11 +112,13 @@ struct vfio_pci_region {
  * @ioeventfds_nr: entries in @ioeventfds_list
  * @pci_saved_state: PCI state saved at open, restored at close
  * @pm_save: PCI state saved before entering D3hot
- * @reset_works: the function has a reset method
+ * @reset_works: the reset at this session's open succeeded, so
+ *	VFIO_DEVICE_RESET is offered and close resets the function (written
+ *	at open under dev_set->lock)
  * @has_flr: the function has PCIe or AF function-level reset
  * @has_pm_reset: a D3hot->D0 transition resets the function
  * @nointx: INTx is not offered to the user
- * @needs_reset: the function was used since its last reset
+ * @needs_reset: the function was used since its last reset (dev_set->lock)
  * @virq_disabled: the user set DisINTx in the emulated command register:
  *	INTx stays masked and is not signalled (set by config emulation)
  * @extended_caps: extended config space (0x100+) is present
@@ -146,15 +148,18 @@ struct vfio_pci_region {
  *   igate		 interrupt configuration (irq_type, irq contexts,
  *			 err_trigger, req_trigger)
  *   memory_lock	 (rw) whether BAR memory may be touched: held for write
- *			 while memory decode is off, during a reset and while
- *			 the device is in a low-power state; for read around
- *			 every BAR access and mmap fault
+ *			 across every change of that (memory decode, a reset,
+ *			 a power-state change); for read around every BAR
+ *			 access and mmap fault
  *   ioeventfds_lock	 the ioeventfd list
  *   irqlock		 (spinlock) INTx masked state, taken in hard irq context
  *
  * vconfig_lock serialises config-space emulation (config reads run without
  * it, validated by a sequence count, see vfio_pci_config.c); it nests inside
- * igate and memory_lock and is taken before irqlock.
+ * igate and memory_lock and is taken before irqlock.  Two leaf locks of
+ * vfio_pci_sriov.c nest inside all of these: a PF's VF-token lock (taken
+ * under a VF's dev_set->lock and vfio core's group lock) and the global
+ * list of PFs, vfio_pci_pfs_lock.
  */
 struct vfio_pci_core_device {
 	struct vfio_device	vdev;

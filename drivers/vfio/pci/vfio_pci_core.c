@@ -179,13 +179,43 @@ static int vfio_pci_core_check_assignable(struct vfio_pci_core_device *vdev)
 }
 
 /**
+ * vfio_pci_check_driver_ops() - the migration and dirty-tracking ops a
+ * driver hands the vfio core are complete
+ * @vdev: the vfio_device about to be registered
+ *
+ * The vfio core calls every migration callback once a driver offers
+ * migration, which always includes STOP_COPY, and every logging callback
+ * once it offers dirty tracking.  A driver that leaves one out is refused
+ * at registration instead of oopsing at the user's first call.
+ *
+ * Return: 0, or -EINVAL for incomplete ops.
+ */
+int vfio_pci_check_driver_ops(const struct vfio_device *vdev)
+{
+	const struct vfio_migration_ops *mig = vdev->mig_ops;
+	const struct vfio_log_ops *log = vdev->log_ops;
+
+	if (mig && (!mig->migration_set_state || !mig->migration_get_state ||
+		    !mig->migration_get_data_size ||
+		    !(vdev->migration_flags & VFIO_MIGRATION_STOP_COPY)))
+		return -EINVAL;
+	if (log && (!log->log_start || !log->log_stop ||
+		    !log->log_read_and_clear))
+		return -EINVAL;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_check_driver_ops);
+
+/**
  * vfio_pci_core_register_device() - make a device visible to userspace
  * @vdev: the core device, allocated with vfio_alloc_device()
  *
  * Checks that the function can be assigned (a type 0 header, an IOMMU
- * group), joins the device set of every function a slot or bus reset would
- * touch, sets up the VF token for SR-IOV PFs, registers with the VGA
- * arbiter, enables runtime PM and finally registers the vfio group device.
+ * group) and that the driver's migration and dirty-tracking ops are
+ * complete (vfio_pci_check_driver_ops()), joins the device set of every
+ * function a slot or bus reset would touch, sets up the VF token for SR-IOV
+ * PFs, registers with the VGA arbiter, enables runtime PM and finally
+ * registers the vfio group device.
  *
  * Return: 0 or a negative errno; on error nothing is left registered.
  */
@@ -197,6 +227,12 @@ int vfio_pci_core_register_device(struct vfio_pci_core_device *vdev)
 	ret = vfio_pci_core_check_assignable(vdev);
 	if (ret)
 		return ret;
+	ret = vfio_pci_check_driver_ops(&vdev->vdev);
+	if (ret) {
+		pci_warn(pdev, "driver %s offers incomplete migration or dirty-tracking ops\n",
+			 vdev->vdev.ops->name);
+		return ret;
+	}
 
 	vfio_pci_reset_probe(vdev);
 
@@ -241,10 +277,12 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_register_device);
  *
  * Blocks until every user has closed the device; users that keep it open
  * are asked to release it through the REQ interrupt (see
- * vfio_pci_core_request()).
+ * vfio_pci_core_request()).  A PF's VFs are removed first, so their users
+ * are asked, and have let go, before the PF's user is asked.
  */
 void vfio_pci_core_unregister_device(struct vfio_pci_core_device *vdev)
 {
+	vfio_pci_sriov_remove_vfs(vdev);
 	vfio_unregister_group_dev(&vdev->vdev);
 	vfio_pci_pm_exit(vdev);
 	if (vfio_pci_is_vga(vdev->pdev))
@@ -285,16 +323,18 @@ int vfio_pci_core_enable(struct vfio_pci_core_device *vdev)
 	/*
 	 * Nobody gets a function that was not reset when it can be: a
 	 * contended device lock (-EAGAIN) fails the open, the user may retry.
+	 * Whether the function offers a reset this session is what this
+	 * reset did: a listed method can fail (a bus reset of one function
+	 * of several on its bus), and the list can change through sysfs.
 	 */
-	if (vdev->reset_works) {
-		ret = pci_try_reset_function(pdev);
-		if (ret == -EAGAIN)
-			goto out_disable;
-		if (!ret)
-			vdev->needs_reset = false;
-		else
-			pci_dbg(pdev, "reset on open failed: %d\n", ret);
-	}
+	ret = pci_try_reset_function(pdev);
+	if (ret == -EAGAIN)
+		goto out_disable;
+	vdev->reset_works = !ret;
+	if (!ret)
+		vdev->needs_reset = false;
+	else
+		pci_dbg(pdev, "reset on open failed: %d\n", ret);
 
 	pci_save_state(pdev);
 	vdev->pci_saved_state = pci_store_saved_state(pdev);
@@ -475,26 +515,93 @@ void vfio_pci_core_close_device(struct vfio_device *core_vdev)
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_close_device);
 
+/*
+ * VFIO_PCI_ATOMIC_COMP* for each AtomicOp width the function (its PF for a
+ * VF: the routing is the PF's) completes and can now send to the root port.
+ * pci_enable_atomic_ops_to_root() checks the path and the root port and
+ * turns on AtomicOp requests in the function for a width that works, as
+ * upstream 6.12 does on this query; a VMM then shows the widths on the root
+ * port it puts the device behind.
+ */
+static u32 vfio_pci_atomic_comp_flags(struct pci_dev *pdev)
+{
+	static const u32 width[][2] = {
+		{ PCI_EXP_DEVCAP2_ATOMIC_COMP32, VFIO_PCI_ATOMIC_COMP32 },
+		{ PCI_EXP_DEVCAP2_ATOMIC_COMP64, VFIO_PCI_ATOMIC_COMP64 },
+		{ PCI_EXP_DEVCAP2_ATOMIC_COMP128, VFIO_PCI_ATOMIC_COMP128 },
+	};
+	u32 devcap2 = 0, flags = 0;
+	unsigned int i;
+
+	pdev = pci_physfn(pdev);
+	if (pcie_capability_read_dword(pdev, PCI_EXP_DEVCAP2, &devcap2))
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(width); i++) {
+		if ((devcap2 & width[i][0]) &&
+		    !pci_enable_atomic_ops_to_root(pdev, width[i][0]))
+			flags |= width[i][1];
+	}
+	return flags;
+}
+
+/*
+ * VFIO_DEVICE_GET_INFO.  The reply is as much of struct vfio_device_info
+ * as argsz holds (so cap_offset reads 0 when there is no chain), and a
+ * capability chain, today only the AtomicOp one, after it when argsz has
+ * room; otherwise VFIO_DEVICE_FLAGS_CAPS and the argsz needed.
+ */
 static long vfio_pci_ioctl_get_info(struct vfio_pci_core_device *vdev,
 				    struct vfio_device_info __user *arg)
 {
 	const size_t minsz = offsetofend(struct vfio_device_info, num_irqs);
+	struct vfio_device_info_cap_pci_atomic_comp atomic = {
+		.header.id = VFIO_DEVICE_INFO_CAP_PCI_ATOMIC_COMP,
+		.header.version = 1,
+	};
+	struct vfio_info_cap caps = {};
 	struct vfio_device_info info = {};
+	size_t reply;
+	int ret = 0;
 
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
 	if (info.argsz < minsz)
 		return -EINVAL;
+	reply = min_t(size_t, info.argsz, sizeof(info));
 
 	info.flags = VFIO_DEVICE_FLAGS_PCI;
 	if (vdev->reset_works)
 		info.flags |= VFIO_DEVICE_FLAGS_RESET;
 	info.num_regions = VFIO_PCI_NUM_REGIONS + vdev->num_regions;
 	info.num_irqs = VFIO_PCI_NUM_IRQS;
-	/* No capabilities on this platform: leave cap_offset zero */
 	info.cap_offset = 0;
 
-	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+	atomic.flags = vfio_pci_atomic_comp_flags(vdev->pdev);
+	if (atomic.flags) {
+		ret = vfio_info_add_capability(&caps, &atomic.header,
+					       sizeof(atomic));
+		if (ret)
+			return ret;
+	}
+
+	if (caps.size) {
+		info.flags |= VFIO_DEVICE_FLAGS_CAPS;
+		if (info.argsz < sizeof(info) + caps.size) {
+			info.argsz = sizeof(info) + caps.size;
+		} else {
+			/* Chain offsets count from the start of the reply */
+			vfio_info_cap_shift(&caps, sizeof(info));
+			if (copy_to_user(arg + 1, caps.buf, caps.size))
+				ret = -EFAULT;
+			else
+				info.cap_offset = sizeof(info);
+		}
+		kfree(caps.buf);
+	}
+
+	if (!ret && copy_to_user(arg, &info, reply))
+		ret = -EFAULT;
+	return ret;
 }
 
 /**
@@ -637,10 +744,59 @@ void vfio_pci_core_request(struct vfio_device *core_vdev, unsigned int count)
 EXPORT_SYMBOL_GPL(vfio_pci_core_request);
 
 /**
+ * vfio_pci_parse_match() - split a VFIO_GROUP_GET_DEVICE_FD string
+ * @name: the device's name (pci_name())
+ * @buf: the string: @name, then any number of options separated by and
+ *	perhaps ending in spaces; the only option is "vf_token=<uuid>", at
+ *	most once
+ * @has_token: set when the string carries a token
+ * @uuid: receives the token
+ *
+ * Return: 1 if @buf names the device, 0 if it names another one (it does
+ * not start with @name followed by a space or its end), a negative errno
+ * for an unknown, repeated or malformed option.
+ */
+int vfio_pci_parse_match(const char *name, const char *buf, bool *has_token,
+			 uuid_t *uuid)
+{
+	static const char opt[] = "vf_token=";
+	size_t len = strlen(name);
+	int ret;
+
+	*has_token = false;
+	if (strncmp(buf, name, len))
+		return 0;
+	buf += len;
+	if (*buf && *buf != ' ')
+		return 0;
+
+	for (;;) {
+		while (*buf == ' ')
+			buf++;
+		if (!*buf)
+			return 1;
+		if (*has_token || strncmp(buf, opt, sizeof(opt) - 1))
+			return -EINVAL;
+		buf += sizeof(opt) - 1;
+		/* uuid_parse() reads exactly UUID_STRING_LEN characters */
+		if (strnlen(buf, UUID_STRING_LEN) < UUID_STRING_LEN)
+			return -EINVAL;
+		ret = uuid_parse(buf, uuid);
+		if (ret)
+			return ret;
+		buf += UUID_STRING_LEN;
+		if (*buf && *buf != ' ')
+			return -EINVAL;
+		*has_token = true;
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(vfio_pci_parse_match);
+
+/**
  * vfio_pci_core_match() - vfio_device_ops.match
  * @core_vdev: the vfio_device
  * @buf: the string VFIO_GROUP_GET_DEVICE_FD was given: the device name,
- *	optionally followed by " vf_token=<uuid>"
+ *	optionally followed by " vf_token=<uuid>" (vfio_pci_parse_match())
  *
  * Return: 1 on a match, 0 if @buf names another device, a negative errno if
  * it names this one but the VF token is missing, wrong or malformed.
@@ -648,32 +804,13 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_request);
 int vfio_pci_core_match(struct vfio_device *core_vdev, char *buf)
 {
 	struct vfio_pci_core_device *vdev = vfio_pci_core_from_vdev(core_vdev);
-	const char *name = pci_name(vdev->pdev);
-	size_t len = strlen(name);
-	bool has_token = false;
+	bool has_token;
 	uuid_t uuid;
 	int ret;
 
-	if (strncmp(buf, name, len))
-		return 0;
-
-	buf += len;
-	if (*buf) {
-		/* Exactly one space-separated option is understood */
-		if (*buf != ' ')
-			return 0;
-		buf = skip_spaces(buf);
-		if (strncmp(buf, "vf_token=", 9))
-			return -EINVAL;
-		buf += 9;
-		if (strlen(buf) != UUID_STRING_LEN)
-			return -EINVAL;
-		ret = uuid_parse(buf, &uuid);
-		if (ret)
-			return ret;
-		has_token = true;
-	}
-
+	ret = vfio_pci_parse_match(pci_name(vdev->pdev), buf, &has_token, &uuid);
+	if (ret <= 0)
+		return ret;
 	ret = vfio_pci_validate_vf_token(vdev, has_token, &uuid);
 	return ret ? ret : 1;
 }

@@ -2,13 +2,16 @@
 /*
  * KUnit tests for the pure logic of vfio-pci-core: the config-space
  * permission tables, the capability walk that builds the user's view,
- * BAR sizing masks, the splitting of config accesses and the region offset
- * encoding of the device fd.
+ * BAR sizing masks, the splitting of config accesses, the region offset
+ * encoding of the device fd, the check of a driver's migration and
+ * dirty-tracking ops and the parsing of the GET_DEVICE_FD string.
  */
 #include <kunit/test.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/unaligned.h>
+#include <linux/uuid.h>
+#include <linux/vfio.h>
 #include <linux/vgaarb.h>
 
 #include "vfio_pci_priv.h"
@@ -866,6 +869,147 @@ static void vfio_pci_rom_source(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, size);
 }
 
+/* ---- a driver's ops, the open string ------------------------------------ */
+
+static struct file *kt_set_state(struct vfio_device *vdev,
+				 enum vfio_device_mig_state state)
+{
+	return NULL;
+}
+
+static int kt_get_state(struct vfio_device *vdev,
+			enum vfio_device_mig_state *state)
+{
+	return 0;
+}
+
+static int kt_data_size(struct vfio_device *vdev, unsigned long *len)
+{
+	return 0;
+}
+
+static int kt_log_start(struct vfio_device *vdev, struct rb_root_cached *ranges,
+			u32 nnodes, u64 *page_size)
+{
+	return 0;
+}
+
+static int kt_log_stop(struct vfio_device *vdev)
+{
+	return 0;
+}
+
+static int kt_log_read(struct vfio_device *vdev, unsigned long iova,
+		       unsigned long length, struct iova_bitmap *dirty)
+{
+	return 0;
+}
+
+static void vfio_pci_driver_ops(struct kunit *test)
+{
+	const struct vfio_migration_ops mig = {
+		.migration_set_state = kt_set_state,
+		.migration_get_state = kt_get_state,
+		.migration_get_data_size = kt_data_size,
+	};
+	const struct vfio_migration_ops mig_no_size = {
+		.migration_set_state = kt_set_state,
+		.migration_get_state = kt_get_state,
+	};
+	const struct vfio_migration_ops mig_no_get = {
+		.migration_set_state = kt_set_state,
+		.migration_get_data_size = kt_data_size,
+	};
+	const struct vfio_log_ops log = {
+		.log_start = kt_log_start,
+		.log_stop = kt_log_stop,
+		.log_read_and_clear = kt_log_read,
+	};
+	const struct vfio_log_ops log_no_read = {
+		.log_start = kt_log_start,
+		.log_stop = kt_log_stop,
+	};
+	struct vfio_device *v = kunit_kzalloc(test, sizeof(*v), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	/* Neither offered: nothing to check */
+	KUNIT_EXPECT_EQ(test, 0, vfio_pci_check_driver_ops(v));
+
+	v->mig_ops = &mig;
+	v->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P;
+	KUNIT_EXPECT_EQ(test, 0, vfio_pci_check_driver_ops(v));
+	v->migration_flags = VFIO_MIGRATION_P2P;
+	KUNIT_EXPECT_EQ(test, -EINVAL, vfio_pci_check_driver_ops(v));
+	v->migration_flags = VFIO_MIGRATION_STOP_COPY;
+	v->mig_ops = &mig_no_size;
+	KUNIT_EXPECT_EQ(test, -EINVAL, vfio_pci_check_driver_ops(v));
+	v->mig_ops = &mig_no_get;
+	KUNIT_EXPECT_EQ(test, -EINVAL, vfio_pci_check_driver_ops(v));
+
+	v->mig_ops = &mig;
+	v->log_ops = &log;
+	KUNIT_EXPECT_EQ(test, 0, vfio_pci_check_driver_ops(v));
+	v->log_ops = &log_no_read;
+	KUNIT_EXPECT_EQ(test, -EINVAL, vfio_pci_check_driver_ops(v));
+	v->mig_ops = NULL;
+	KUNIT_EXPECT_EQ(test, -EINVAL, vfio_pci_check_driver_ops(v));
+}
+
+struct match_case {
+	const char *buf;
+	int ret;
+	bool token;
+};
+
+#define KT_BDF		"0000:00:03.0"
+#define KT_UUID		"5f0a1a8e-7c1b-4d62-9b4e-2a1f3c9d8e70"
+
+static const struct match_case match_cases[] = {
+	{ KT_BDF, 1, false },
+	{ KT_BDF " ", 1, false },
+	{ KT_BDF "   ", 1, false },
+	{ KT_BDF " vf_token=" KT_UUID, 1, true },
+	{ KT_BDF "  vf_token=" KT_UUID "  ", 1, true },
+	/* Another device, or a longer name */
+	{ "0000:00:04.0", 0, false },
+	{ KT_BDF "0", 0, false },
+	{ KT_BDF "\tvf_token=" KT_UUID, 0, false },
+	{ "0000:00:03", 0, false },
+	/* This device, bad options */
+	{ KT_BDF " \tvf_token=" KT_UUID, -EINVAL, false },
+	{ KT_BDF " vf_token", -EINVAL, false },
+	{ KT_BDF " vf_token=", -EINVAL, false },
+	{ KT_BDF " vf_token=5f0a1a8e-7c1b-4d62-9b4e", -EINVAL, false },
+	{ KT_BDF " vf_token=" KT_UUID "x", -EINVAL, false },
+	{ KT_BDF " vf_token=zf0a1a8e-7c1b-4d62-9b4e-2a1f3c9d8e70", -EINVAL, false },
+	{ KT_BDF " vf_token=" KT_UUID " vf_token=" KT_UUID, -EINVAL, false },
+	{ KT_BDF " token=" KT_UUID, -EINVAL, false },
+};
+
+static void match_case_desc(const struct match_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "\"%s\"", c->buf);
+}
+
+KUNIT_ARRAY_PARAM(match, match_cases, match_case_desc);
+
+static void vfio_pci_match_string(struct kunit *test)
+{
+	const struct match_case *c = test->param_value;
+	uuid_t want, got = {};
+	bool token = false;
+	int ret;
+
+	ret = vfio_pci_parse_match(KT_BDF, c->buf, &token, &got);
+	KUNIT_EXPECT_EQ(test, c->ret, ret);
+	if (ret == 1)
+		KUNIT_EXPECT_EQ(test, c->token, token);
+	if (ret == 1 && c->token) {
+		KUNIT_ASSERT_EQ(test, 0, uuid_parse(KT_UUID, &want));
+		KUNIT_EXPECT_TRUE(test, uuid_equal(&want, &got));
+	}
+}
+
 static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE_PARAM(vfio_pci_cfg_perm_table, perm_gen_params),
 	KUNIT_CASE(vfio_pci_cfg_perm_bars),
@@ -886,6 +1030,8 @@ static struct kunit_case vfio_pci_core_test_cases[] = {
 	KUNIT_CASE(vfio_pci_readrq),
 	KUNIT_CASE_PARAM(vfio_pci_vga_decode_table, vga_gen_params),
 	KUNIT_CASE(vfio_pci_rom_source),
+	KUNIT_CASE(vfio_pci_driver_ops),
+	KUNIT_CASE_PARAM(vfio_pci_match_string, match_gen_params),
 	{}
 };
 

@@ -276,8 +276,8 @@ long vfio_pci_ioctl_ioeventfd(struct vfio_pci_core_device *vdev,
  * vfio_pci_ioeventfd_teardown() - remove every ioeventfd of the device
  * @vdev: the core device
  *
- * Called at close and whenever BAR mappings go away.  Waits for running
- * workers, so the caller must not hold memory_lock.
+ * Called at close.  Waits for running workers, so the caller must not hold
+ * memory_lock.
  */
 void vfio_pci_ioeventfd_teardown(struct vfio_pci_core_device *vdev)
 {

@@ -254,7 +254,8 @@ void vfio_pci_pm_close(struct vfio_pci_core_device *vdev)
  * Hand the session's runtime PM reference to the PM core; the reference
  * vfio core holds around this ioctl is dropped on return, and the function
  * then suspends once idle.  @wake (may be NULL) is signalled on the first
- * resume the user did not ask for.
+ * resume after entry, whatever caused it (the user's own ioctls included),
+ * as upstream 6.12 does.
  */
 static int vfio_pci_low_power_enter(struct vfio_pci_core_device *vdev,
 				    struct eventfd_ctx *wake)

@@ -150,6 +150,12 @@ enum vfio_pci_rom_source vfio_pci_rom_region(u64 bar_len, bool shadow,
 					     u64 platform_len, u64 *size);
 enum vfio_pci_rom_source vfio_pci_rom_of(struct pci_dev *pdev, u64 *size);
 
+/* Whether a driver's migration and dirty-tracking ops are complete */
+int vfio_pci_check_driver_ops(const struct vfio_device *vdev);
+/* Split a GET_DEVICE_FD string: 1 this device, 0 another, or -errno */
+int vfio_pci_parse_match(const char *name, const char *buf, bool *has_token,
+			 uuid_t *uuid);
+
 /* VGA_RSRC_* a VGA device claims to decode (the VGA arbiter's question) */
 unsigned int vfio_pci_vga_decodes(bool single_vga, bool vga_offered,
 				  bool root_bus, bool vga_below);
@@ -284,6 +290,8 @@ int vfio_pci_feature_power(struct vfio_pci_core_device *vdev, u32 flags,
 /* VF token bookkeeping: at register/unregister */
 int vfio_pci_sriov_init(struct vfio_pci_core_device *vdev);
 void vfio_pci_sriov_exit(struct vfio_pci_core_device *vdev);
+/* Before a PF is unregistered: disable its VFs, waiting for their users */
+void vfio_pci_sriov_remove_vfs(struct vfio_pci_core_device *vdev);
 /* Check the vf_token= of a match string; 0 when access is allowed */
 int vfio_pci_validate_vf_token(struct vfio_pci_core_device *vdev,
 			       bool vf_token, uuid_t *uuid);

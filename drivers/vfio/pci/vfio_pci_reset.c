@@ -18,12 +18,12 @@
  *
  * Locking: dev_set->lock is the outermost lock.  A hot reset then holds the
  * memory_lock of every device of the set for write.  Those rw_semaphores
- * all share one lock class and may be held for read by tasks that go on to
- * take another device's memory_lock (a BAR read whose user buffer is an mmap
- * of another device's BAR faults under the first device's lock), so they
- * are only ever taken with down_write_trylock() here: on contention the
- * whole set is released and the user gets -EBUSY to retry.  Trylocks are
- * also what lockdep expects for several locks of one class.
+ * all share one lock class, and lockdep cannot order several locks of one
+ * class taken one after another, so they are only ever taken with
+ * down_write_trylock() here: on contention the whole set is released and
+ * the user gets -EBUSY to retry, as upstream 6.12 does.  (No user memory
+ * is touched under memory_lock, see vfio_pci_rdwr.c, so a reader holds one
+ * only briefly.)
  */
 #include <linux/file.h>
 #include <linux/iommu.h>
@@ -36,13 +36,13 @@
 #include "vfio_pci_priv.h"
 
 /**
- * vfio_pci_reset_probe() - find out how the function can be reset
+ * vfio_pci_reset_probe() - what resets the function's hardware offers
  * @vdev: the core device, at register time
  *
- * The PCI core lists the reset methods that work for a function in
- * pdev->reset_methods (6.12 keeps pci_reset_supported() private to
- * drivers/pci; an empty first slot means no method at all).  has_flr and
- * has_pm_reset describe the hardware for config-space emulation.
+ * has_flr and has_pm_reset describe the hardware, for drivers that want to
+ * know.  Whether VFIO_DEVICE_RESET is offered (reset_works) is decided at
+ * each open by the reset vfio_pci_core_enable() does: the PCI core's list
+ * of methods can change through sysfs and a listed method can fail.
  */
 void vfio_pci_reset_probe(struct vfio_pci_core_device *vdev)
 {
@@ -51,7 +51,7 @@ void vfio_pci_reset_probe(struct vfio_pci_core_device *vdev)
 	u8 af_cap;
 	int pos;
 
-	vdev->reset_works = pdev->reset_methods[0] != 0;
+	vdev->reset_works = false;
 
 	vdev->has_flr = false;
 	if (!(pdev->dev_flags & PCI_DEV_FLAGS_NO_FLR_RESET)) {

@@ -16,8 +16,8 @@
  * the PF's driver data, is what tells that the PF is one of our devices.
  * VFs only exist while the PF enabled them through
  * vfio_pci_core_sriov_configure() (a PF with VFs already enabled is not
- * accepted), and vfio_pci_sriov_exit() disables them before the PF goes, so
- * a VF never outlives the PF and token it points to.
+ * accepted), and vfio_pci_sriov_remove_vfs() disables them before the PF is
+ * unregistered, so a VF never outlives the PF and token it points to.
  */
 #include <linux/mutex.h>
 #include <linux/pci.h>
@@ -207,6 +207,21 @@ static int vfio_pci_sriov_disable(struct vfio_pci_core_device *vdev,
 	/* The reference taken when the VFs were enabled */
 	pm_runtime_put(&pdev->dev);
 	return 0;
+}
+
+/**
+ * vfio_pci_sriov_remove_vfs() - a PF is being removed: its VFs go first
+ * @vdev: the core device; its device lock is held (the driver's remove)
+ *
+ * Disables the VFs while the PF is still registered, waiting for each VF's
+ * user to close it (each is asked through its own REQ interrupt).  Only
+ * then is the PF's user asked to let go, so a PF user that keeps the PF
+ * open while its VFs are in use is not asked first, as in upstream 6.12.
+ */
+void vfio_pci_sriov_remove_vfs(struct vfio_pci_core_device *vdev)
+{
+	if (vdev->vf_token)
+		vfio_pci_sriov_disable(vdev, true);
 }
 
 /**

@@ -210,6 +210,34 @@ static void probe_errnos(struct vfio_dev *d, struct probe *p)
 	    err_of(pread(d->fd, &v, 4, (uint64_t)99 << 40)));
 }
 
+/*
+ * What GET_INFO writes back over a caller's garbage, and which device-fd
+ * strings open the device (spaces after the name, a tab before an option)
+ */
+static void probe_info_and_open(struct vfio_dev *d, struct probe *p)
+{
+	static const char *const suffix[] = { " ", "   ", " \t", "\t", " vf_token" };
+	struct vfio_device_info info;
+	char name[64], key[64];
+	unsigned int i;
+	int fd;
+
+	memset(&info, 0xff, sizeof(info));
+	info.argsz = sizeof(info);
+	fd = ioctl(d->fd, VFIO_DEVICE_GET_INFO, &info);
+	rec(p, "info.garbage_in", "ret %d argsz %u flags %x cap_offset %x",
+	    err_of(fd), info.argsz, info.flags, info.cap_offset);
+
+	for (i = 0; i < ARRAY_SIZE(suffix); i++) {
+		snprintf(name, sizeof(name), "%s%s", d->bdf, suffix[i]);
+		snprintf(key, sizeof(key), "errno.open_suffix%u", i);
+		fd = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, name);
+		rec(p, key, "%d", fd < 0 ? -errno : 0);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 static int probe_device(const char *bdf, struct probe *p)
 {
 	struct vfio_dev d;
@@ -224,6 +252,7 @@ static int probe_device(const char *bdf, struct probe *p)
 	probe_config(&d, p);
 	probe_bar_sizing(&d, p);
 	probe_errnos(&d, p);
+	probe_info_and_open(&d, p);
 	vfio_dev_close(&d);
 	return 0;
 }

@@ -165,6 +165,62 @@ TEST_F(reset, info_flag)
 	EXPECT_EQ(variant->has_reset, !!(info.flags & VFIO_DEVICE_FLAGS_RESET));
 }
 
+/*
+ * Whether a reset is offered is what the reset at open did: with every
+ * method switched off in sysfs before the open there is none this session
+ * (VFIO_DEVICE_RESET: EINVAL), and the next open offers it again once the
+ * methods are back.
+ */
+TEST_F(reset, flag_decided_at_open)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	char bdf[32];
+
+	if (!variant->has_reset)
+		SKIP(return, "no reset method to switch off");
+	snprintf(bdf, sizeof(bdf), "%s", self->d.bdf);
+	vfio_dev_close(&self->d);
+	ASSERT_EQ(0, vfio_sysfs_write(bdf, "reset_method", "\n"));
+	self->methods_changed = true;
+	ASSERT_EQ(0, vfio_dev_open(&self->d, bdf));
+	ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_FALSE(info.flags & VFIO_DEVICE_FLAGS_RESET);
+	EXPECT_EQ(-EINVAL, ioctl(self->d.fd, VFIO_DEVICE_RESET) ? -errno : 0);
+
+	ASSERT_EQ(0, vfio_sysfs_write(bdf, "reset_method", "default"));
+	self->methods_changed = false;
+	vfio_dev_close(&self->d);
+	ASSERT_EQ(0, vfio_dev_open(&self->d, bdf));
+	info.argsz = sizeof(info);
+	ASSERT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_TRUE(info.flags & VFIO_DEVICE_FLAGS_RESET);
+	EXPECT_EQ(0, ioctl(self->d.fd, VFIO_DEVICE_RESET) ? -errno : 0);
+}
+
+/*
+ * Function 0 of the two-function slot lists "bus" among its methods (the
+ * PCI core probed it before function 1 appeared), but a bus reset of one
+ * function among several always fails: no reset is offered.
+ */
+TEST(pair0_listed_bus_reset_fails)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	const char *bdf = vfio_test_bdf("pair0");
+	char methods[64];
+	struct vfio_dev d;
+
+	if (!bdf)
+		SKIP(return, "no pair bound");
+	ASSERT_EQ(0, vfio_sysfs_read(bdf, "reset_method", methods, sizeof(methods)));
+	if (strcmp(methods, "bus"))
+		SKIP(return, "pair0's reset methods are \"%s\", not \"bus\"", methods);
+	ASSERT_EQ(0, vfio_dev_open(&d, bdf));
+	ASSERT_EQ(0, ioctl(d.fd, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_FALSE(info.flags & VFIO_DEVICE_FLAGS_RESET);
+	EXPECT_EQ(-EINVAL, ioctl(d.fd, VFIO_DEVICE_RESET) ? -errno : 0);
+	vfio_dev_close(&d);
+}
+
 TEST_F(reset, device_reset)
 {
 	if (!variant->has_reset) {

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
@@ -204,6 +206,71 @@ TEST_F(sriov, vf_token)
 		sysfs_link(self->c.pf.bdf, "virtfn0", link, sizeof(link));
 		EXPECT_STREQ("", link);
 	}
+}
+
+/* Unbinding the PF from vfio-pci, on a thread: it blocks until released */
+struct unbind_job {
+	char bdf[32];
+	volatile int done;
+	int ret;
+};
+
+static void *unbind_pf(void *arg)
+{
+	struct unbind_job *j = arg;
+	char path[160];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", j->bdf);
+	j->ret = vfio_write_file(path, j->bdf);
+	j->done = 1;
+	return NULL;
+}
+
+/*
+ * The PF leaves vfio-pci while its user and a VF's user hold both open:
+ * the VF's user is asked to let go first, and the PF's user only once the
+ * VF is gone (a PF user may keep the PF until its VFs stop).
+ */
+TEST_F(sriov, pf_unbind_asks_vf_users_first)
+{
+	struct unbind_job job = {};
+	char good[80], link[32];
+	int pf_req, vf_req, ms;
+	pthread_t t;
+
+	token_arg(good, sizeof(good), token_a);
+	ASSERT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
+	enable_vf(_metadata, &self->c);
+	ASSERT_EQ(0, vf_open(&self->c, good));
+	pf_req = eventfd(0, EFD_CLOEXEC);
+	vf_req = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, pf_req);
+	ASSERT_LE(0, vf_req);
+	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.pf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &pf_req));
+	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.vf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &vf_req));
+
+	snprintf(job.bdf, sizeof(job.bdf), "%s", self->c.pf.bdf);
+	ASSERT_EQ(0, pthread_create(&t, NULL, unbind_pf, &job));
+
+	EXPECT_NE(0, vfio_eventfd_wait(vf_req, 5000));
+	EXPECT_EQ(0, vfio_eventfd_wait(pf_req, 300));
+	vf_close(&self->c);
+
+	EXPECT_NE(0, vfio_eventfd_wait(pf_req, 5000));
+	EXPECT_FALSE(job.done);
+	vfio_dev_close(&self->c.pf);
+	for (ms = 0; ms < 20000 && !job.done; ms += 10)
+		usleep(10000);
+	ASSERT_TRUE(job.done);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, job.ret);
+	self->c.vfs_enabled = false;
+	sysfs_link(job.bdf, "virtfn0", link, sizeof(link));
+	EXPECT_STREQ("", link);
+	close(pf_req);
+	close(vf_req);
+	/* Back to vfio-pci for the tests after this one */
+	ASSERT_EQ(0, vfio_bind_to_vfio_pci(job.bdf));
 }
 
 TEST_F(sriov, token_set_by_pf_open)
