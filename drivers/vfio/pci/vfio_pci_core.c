@@ -438,10 +438,11 @@ void vfio_pci_core_disable(struct vfio_pci_core_device *vdev)
 	/* Leave low power first so the teardown below reaches the hardware */
 	vfio_pci_set_power_state(vdev, PCI_D0);
 
+	/* No more DMA (MSIs included) while the interrupts are torn down */
+	pci_clear_master(pdev);
 	vfio_pci_irqs_teardown(vdev);
 	vfio_pci_ioeventfd_teardown(vdev);
 
-	pci_clear_master(pdev);
 	vfio_pci_regions_release(vdev);
 	vfio_pci_config_exit(vdev);
 

@@ -524,6 +524,13 @@ static struct pci_driver mlx5vf_pci_driver = {
 	.err_handler		= &mlx5vf_err_handlers,
 	.driver_managed_dma	= true,
 	.dev_groups		= mlx5vf_pci_groups,
+	/*
+	 * The library's runtime PM: idle D3 while no user has the VF open,
+	 * the LOW_POWER device features while one has (as upstream 6.12's
+	 * driver gets them); the state ioctls wake the VF for their run, and
+	 * the firmware reaches the VHCA whatever the VF's power state
+	 */
+	.driver.pm		= &vfio_pci_core_pm_ops,
 };
 
 /* ---- the PF half ---- */

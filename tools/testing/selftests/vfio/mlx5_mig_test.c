@@ -414,6 +414,58 @@ static void stop_copy_migration(struct __test_metadata *_metadata,
 	finish_migration(_metadata, p, dfd);
 }
 
+/* Wait up to 5 s for the VF's runtime PM status to read @want */
+static bool runtime_status_is(const char *bdf, const char *want)
+{
+	char buf[32];
+	int ms;
+
+	for (ms = 0; ms < 5000; ms += 10) {
+		if (!vfio_sysfs_read(bdf, "power/runtime_status", buf, sizeof(buf)) &&
+		    !strcmp(buf, want))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * The low-power features are the library's, offered by this driver too.
+ * A pair whose user put both VFs in low power (runtime suspended, BAR
+ * mappings gone) still migrates: the state ioctls wake a VF for their
+ * run, the firmware saves and loads the VHCA.  After LOW_POWER_EXIT the
+ * BARs are mapped again and equal.
+ */
+TEST_F(fsm, low_power_then_migrate)
+{
+	const uint32_t entry = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY;
+	const uint32_t exit_ = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_LOW_POWER_EXIT;
+	struct pair *p = &self->p;
+	int sfd, dfd;
+
+	ASSERT_EQ(0, vfio_device_feature(p->src.fd, VFIO_DEVICE_FEATURE_PROBE | entry,
+					 NULL, 0));
+	fill(p->sbar, p->size, 11);
+	memset(p->dbar, 0, p->size);
+	ASSERT_EQ(0, vfio_device_feature(p->src.fd, entry, NULL, 0));
+	ASSERT_EQ(0, vfio_device_feature(p->dst.fd, entry, NULL, 0));
+	EXPECT_TRUE(runtime_status_is(p->src.bdf, "suspended"));
+	EXPECT_TRUE(runtime_status_is(p->dst.bdf, "suspended"));
+
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
+	ASSERT_LT(0, vfio_mig_pump(sfd, dfd, false, NULL, NULL));
+	close(sfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RUNNING, NULL));
+	close(dfd);
+	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_RUNNING, NULL));
+
+	ASSERT_EQ(0, vfio_device_feature(p->src.fd, exit_, NULL, 0));
+	ASSERT_EQ(0, vfio_device_feature(p->dst.fd, exit_, NULL, 0));
+	EXPECT_TRUE(runtime_status_is(p->src.bdf, "active"));
+	ASSERT_EQ(0, memcmp(p->sbar, p->dbar, p->size));
+}
+
 /*
  * A reset the PCI core makes on its own (sysfs here; a guest's FLR through
  * config space or a hot reset of another device of the set go the same
