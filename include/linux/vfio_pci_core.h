@@ -84,13 +84,15 @@ struct vfio_pci_region {
  * @vdev: the vfio core's device; must be the first member
  * @pdev: the PCI function
  * @barmap: kernel mappings of the BARs made by vfio_pci_core_setup_barmap()
- * @bar_claimed: bitmap of the BARs whose resource this device holds
- *	(mmappable ones from open, others from vfio_pci_core_setup_barmap())
+ * @bar_claimed: bitmap of the BARs whose resource this device holds, each
+ *	from its first mmap() or vfio_pci_core_setup_barmap() until close
+ * @bar_claim_lock: guards @bar_claimed; a leaf lock, taken under mmap_lock
+ *	(mmap) and under vconfig_lock (vfio_pci_core_setup_barmap())
  * @bar_mmap_ok: bitmap of the BARs userspace may mmap (decided at open)
  * @bar_pad: resources reserving the rest of the page of sub-page BARs
  * @vconfig: emulated config space, private to vfio_pci_config.c
  * @vconfig_lock: serialises config-space emulation (changes; reads go
- *	without it), @bar_claimed and the publication of @barmap entries
+ *	without it) and the publication of @barmap entries
  * @msix_bar: BAR holding the MSI-X table, -1 without MSI-X
  * @msix_offset: offset of the MSI-X table in @msix_bar
  * @msix_size: bytes of the MSI-X table
@@ -159,7 +161,8 @@ struct vfio_pci_region {
  * igate and memory_lock and is taken before irqlock.  Two leaf locks of
  * vfio_pci_sriov.c nest inside all of these: a PF's VF-token lock (taken
  * under a VF's dev_set->lock and vfio core's group lock) and the global
- * list of PFs, vfio_pci_pfs_lock.
+ * list of PFs, vfio_pci_pfs_lock.  bar_claim_lock is a leaf too, taken
+ * under mmap_lock by mmap() and under vconfig_lock.
  */
 struct vfio_pci_core_device {
 	struct vfio_device	vdev;
@@ -167,8 +170,10 @@ struct vfio_pci_core_device {
 
 	/* BAR mappings made by vfio_pci_core_setup_barmap(), published under vconfig_lock */
 	void __iomem		*barmap[PCI_STD_NUM_BARS];
-	/* BARs whose resource is requested, under vconfig_lock */
+	/* BARs whose resource is requested, under bar_claim_lock */
 	unsigned long		bar_claimed;
+	/* Leaf lock: bar_claimed (taken under mmap_lock and vconfig_lock) */
+	struct mutex		bar_claim_lock;
 	/* BARs whose size is page-aligned and that userspace may mmap */
 	unsigned long		bar_mmap_ok;
 	/* Sub-page BARs: the rest of their page, claimed at open, freed at close */
@@ -176,7 +181,7 @@ struct vfio_pci_core_device {
 
 	/* Emulated config space; see vfio_pci_config.c */
 	struct vfio_pci_vconfig	*vconfig;
-	/* Serialises config-space emulation, bar_claimed, barmap entries' publication */
+	/* Serialises config-space emulation and barmap entries' publication */
 	struct mutex		vconfig_lock;
 
 	/* MSI-X table location, filled when the capability is found */

@@ -132,6 +132,7 @@ int vfio_pci_core_init_dev(struct vfio_device *core_vdev)
 	mutex_init(&vdev->igate);
 	spin_lock_init(&vdev->irqlock);
 	mutex_init(&vdev->vconfig_lock);
+	mutex_init(&vdev->bar_claim_lock);
 	mutex_init(&vdev->ioeventfds_lock);
 	INIT_LIST_HEAD(&vdev->ioeventfds_list);
 	init_rwsem(&vdev->memory_lock);
@@ -156,6 +157,7 @@ void vfio_pci_core_release_dev(struct vfio_device *core_vdev)
 	xa_destroy(&vdev->ctx);
 	mutex_destroy(&vdev->igate);
 	mutex_destroy(&vdev->vconfig_lock);
+	mutex_destroy(&vdev->bar_claim_lock);
 	mutex_destroy(&vdev->ioeventfds_lock);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_core_release_dev);

@@ -428,20 +428,25 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_do_io_rw);
 
 /* ---- BARs --------------------------------------------------------------- */
 
-/* Request @bar's resource for this device unless it holds it already */
+/*
+ * Request @bar's resource for this device unless it holds it already; kept
+ * until close.  Takes bar_claim_lock, a leaf: callers may hold mmap_lock
+ * or vconfig_lock.
+ */
 static int vfio_pci_claim_bar(struct vfio_pci_core_device *vdev, int bar)
 {
-	int ret;
+	int ret = 0;
 
-	lockdep_assert_held(&vdev->vconfig_lock);
-	if (test_bit(bar, &vdev->bar_claimed))
-		return 0;
 	if (!pci_resource_len(vdev->pdev, bar))
 		return -EINVAL;
-	ret = vfio_pci_fail() ? -EBUSY :
-	      pci_request_selected_regions(vdev->pdev, 1 << bar, "vfio");
-	if (!ret)
-		__set_bit(bar, &vdev->bar_claimed);
+	mutex_lock(&vdev->bar_claim_lock);
+	if (!test_bit(bar, &vdev->bar_claimed)) {
+		ret = vfio_pci_fail() ? -EBUSY :
+		      pci_request_selected_regions(vdev->pdev, 1 << bar, "vfio");
+		if (!ret)
+			__set_bit(bar, &vdev->bar_claimed);
+	}
+	mutex_unlock(&vdev->bar_claim_lock);
 	return ret;
 }
 
@@ -450,12 +455,13 @@ static int vfio_pci_claim_bar(struct vfio_pci_core_device *vdev, int bar)
  * @vdev: the core device
  * @bar: standard BAR number, 0 to 5
  *
- * On first use the BAR's resource is requested (unless open claimed it for
- * mmap) and the whole BAR mapped with pci_iomap(); both are kept until the
+ * On first use the BAR's resource is requested (unless an mmap() claimed
+ * it) and the whole BAR mapped with pci_iomap(); both are kept until the
  * device is closed (vfio_pci_regions_release()).  Later calls return at
- * once.  The claim and the publication of the mapping are serialised by
- * vconfig_lock, the mapping itself is made without it (config accesses
- * wait for that lock, and mapping a large BAR takes a while); of two
+ * once.  The claim (see vfio_pci_claim_bar()) and the publication of the
+ * mapping are serialised by vconfig_lock, the mapping itself is made
+ * without it (config accesses wait for that lock, and mapping a large BAR
+ * takes a while); of two
  * callers racing, the second drops its mapping.  The caller must not hold
  * vconfig_lock, memory_lock or mmap_lock.
  *
@@ -1173,18 +1179,19 @@ static void vfio_pci_unpad_bars(struct vfio_pci_core_device *vdev)
  * Called at open.  A memory BAR of a page or more qualifies (its size is a
  * power of two, so it owns whole pages).  A smaller one qualifies when it
  * starts a page and the rest of that page can be reserved, so that no other
- * device's registers ever appear in the mapping.  Qualifying BARs are
- * claimed right away: mmap() runs under mmap_lock, where claiming them
- * would nest vconfig_lock inside it.  A BAR that cannot be claimed is not
- * offered for mmap.  The kernel's own mapping of a BAR waits for its first
- * use (vfio_pci_core_setup_barmap()): mmap() needs none, and mapping a large
- * BAR at every open costs more than the open itself.
+ * device's registers ever appear in the mapping.  Nothing is claimed here:
+ * the first mmap() of a BAR requests its resource (and fails with -EBUSY
+ * if another owner holds it), as upstream 6.12 does, so a BAR the user
+ * never touches stays free (root may mmap its sysfs resource file).  The
+ * kernel's own mapping of a BAR waits for its first use too
+ * (vfio_pci_core_setup_barmap()): mapping a large BAR at every open costs
+ * more than the open itself.
  */
 void vfio_pci_probe_mmaps(struct vfio_pci_core_device *vdev)
 {
 	struct pci_dev *pdev = vdev->pdev;
 	resource_size_t len;
-	int bar, ret;
+	int bar;
 
 	vdev->bar_mmap_ok = 0;
 	/* s390 reaches BARs through instructions of its own, not mappings */
@@ -1204,14 +1211,6 @@ void vfio_pci_probe_mmaps(struct vfio_pci_core_device *vdev)
 			continue;
 		}
 
-		mutex_lock(&vdev->vconfig_lock);
-		ret = vfio_pci_claim_bar(vdev, bar);
-		mutex_unlock(&vdev->vconfig_lock);
-		if (ret) {
-			pci_info(pdev, "BAR %d cannot be claimed, not mmappable\n",
-				 bar);
-			continue;
-		}
 		__set_bit(bar, &vdev->bar_mmap_ok);
 	}
 }
@@ -1322,6 +1321,7 @@ int vfio_pci_core_mmap(struct vfio_device *core_vdev, struct vm_area_struct *vma
 	u64 index = vma->vm_pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
 	u64 start, len, bar_len, msix_start, msix_end;
 	struct vfio_pci_region *region;
+	int ret;
 
 	if (index >= VFIO_PCI_NUM_REGIONS + vdev->num_regions)
 		return -EINVAL;
@@ -1354,6 +1354,11 @@ int vfio_pci_core_mmap(struct vfio_device *core_vdev, struct vm_area_struct *vma
 	    start < msix_end && msix_start < start + len &&
 	    !vfio_pci_msix_mappable(vdev))
 		return -EINVAL;
+
+	/* Its first mapping claims the BAR (a leaf lock under mmap_lock) */
+	ret = vfio_pci_claim_bar(vdev, index);
+	if (ret)
+		return ret;
 
 	vma->vm_private_data = vdev;
 	/*
@@ -1494,10 +1499,10 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_register_dev_region);
  * @vdev: the core device
  *
  * Releases every device-specific region, unmaps every BAR mapped by
- * vfio_pci_core_setup_barmap(), releases every BAR claimed (there or at
- * open) and drops the sub-page BAR
- * reservations made by vfio_pci_probe_mmaps().  Called at close, when no user
- * mapping can remain.
+ * vfio_pci_core_setup_barmap(), releases every BAR claimed (there or by an
+ * mmap()) and drops the sub-page BAR reservations made by
+ * vfio_pci_probe_mmaps().  Called at close, when no user mapping can
+ * remain.
  */
 void vfio_pci_regions_release(struct vfio_pci_core_device *vdev)
 {
@@ -1518,12 +1523,17 @@ void vfio_pci_regions_release(struct vfio_pci_core_device *vdev)
 			pci_iounmap(pdev, vdev->barmap[bar]);
 			vdev->barmap[bar] = NULL;
 		}
+	}
+	vdev->bar_mmap_ok = 0;
+	mutex_unlock(&vdev->vconfig_lock);
+
+	mutex_lock(&vdev->bar_claim_lock);
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
 		if (test_bit(bar, &vdev->bar_claimed))
 			pci_release_selected_regions(pdev, 1 << bar);
 	}
 	vdev->bar_claimed = 0;
-	vdev->bar_mmap_ok = 0;
-	mutex_unlock(&vdev->vconfig_lock);
+	mutex_unlock(&vdev->bar_claim_lock);
 
 	vfio_pci_unpad_bars(vdev);
 }

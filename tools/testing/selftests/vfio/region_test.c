@@ -715,6 +715,42 @@ TEST_F(region, edu_mmap)
 	munmap(p, ri.size);
 }
 
+/*
+ * A BAR is claimed by its first mapping, as upstream does, not at open: a
+ * BAR the user never maps stays free, so root can still map its sysfs
+ * resource file; once claimed, the kernel (CONFIG_IO_STRICT_DEVMEM, as
+ * Debian builds it) refuses that.
+ */
+TEST_F(region, bar_claimed_at_first_mmap)
+{
+	struct vfio_region_info ri;
+	char path[128];
+	void *s, *p;
+	int fd;
+
+	if (strcmp(variant->name, "edu"))
+		SKIP(return, "edu only");
+	ASSERT_EQ(0, region_info(&self->d, 0, &ri));
+	ASSERT_TRUE(ri.flags & VFIO_REGION_INFO_FLAG_MMAP);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", self->bdf);
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+
+	s = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_NE(MAP_FAILED, s);
+	if (s != MAP_FAILED)
+		munmap(s, PAGE);
+
+	p = map(&self->d, ri.offset, PAGE, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, p);
+	s = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, s);
+	if (s != MAP_FAILED)
+		munmap(s, PAGE);
+	munmap(p, PAGE);
+	close(fd);
+}
+
 TEST_F(region, ivshmem_mmap)
 {
 	struct vfio_region_info ri;
