@@ -280,7 +280,8 @@ EXPORT_SYMBOL_GPL(vfio_pci_core_register_device);
  * Blocks until every user has closed the device; users that keep it open
  * are asked to release it through the REQ interrupt (see
  * vfio_pci_core_request()).  A PF's VFs are removed first, so their users
- * are asked, and have let go, before the PF's user is asked.
+ * are asked, and have let go, before the PF's user is asked.  The caller
+ * holds the PCI device lock (it is the driver's remove, or runs under it).
  */
 void vfio_pci_core_unregister_device(struct vfio_pci_core_device *vdev)
 {

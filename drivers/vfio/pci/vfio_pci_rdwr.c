@@ -461,9 +461,8 @@ static int vfio_pci_claim_bar(struct vfio_pci_core_device *vdev, int bar)
  * once.  The claim (see vfio_pci_claim_bar()) and the publication of the
  * mapping are serialised by vconfig_lock, the mapping itself is made
  * without it (config accesses wait for that lock, and mapping a large BAR
- * takes a while); of two
- * callers racing, the second drops its mapping.  The caller must not hold
- * vconfig_lock, memory_lock or mmap_lock.
+ * takes a while); of two callers racing, the second drops its mapping.
+ * The caller must not hold vconfig_lock, memory_lock or mmap_lock.
  *
  * Return: 0 with vdev->barmap[@bar] valid, -EINVAL for a BAR that does not
  * exist, -EBUSY if someone else owns the resource, -ENOMEM if it cannot be
@@ -1313,7 +1312,9 @@ static const struct vm_operations_struct vfio_pci_mmap_ops = {
  * MSI-X table.  Pages are inserted on fault; while memory decode is off an
  * access raises SIGBUS.
  *
- * Return: 0 or -EINVAL.
+ * Return: 0, -EINVAL for a mapping the region does not allow, -EBUSY when
+ * the BAR's resource is held by another owner, or what a device-specific
+ * region's mmap returns.
  */
 int vfio_pci_core_mmap(struct vfio_device *core_vdev, struct vm_area_struct *vma)
 {

@@ -228,8 +228,9 @@ void vfio_pci_sriov_remove_vfs(struct vfio_pci_core_device *vdev)
  * vfio_pci_sriov_exit() - undo vfio_pci_sriov_init()
  * @vdev: the core device, no longer open
  *
- * A PF disables its VFs first (waiting for their users), so no VF is left
- * pointing at it.
+ * A PF's VFs are normally gone already (vfio_pci_sriov_remove_vfs() at
+ * unregister); on the register error path they are disabled here, so no
+ * VF is left pointing at the PF.
  */
 void vfio_pci_sriov_exit(struct vfio_pci_core_device *vdev)
 {

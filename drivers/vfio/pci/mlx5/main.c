@@ -231,9 +231,11 @@ static void mlx5vf_close_device(struct vfio_device *vdev)
 
 /*
  * The resets of the library, plus the migration state: a reset puts the
- * device back in RUNNING.  A function without a PCI reset method (only
+ * device back in RUNNING.  A function without any PCI reset method (only
  * emulated test functions: a ConnectX VF has FLR) gets the VHCA reset
- * alone from VFIO_DEVICE_RESET, and that is what the ioctl reports.
+ * alone from VFIO_DEVICE_RESET, and that is what the ioctl reports.  One
+ * whose method failed at open (no reset offered this session) gets the
+ * library's -EINVAL, as upstream's driver does.
  */
 static long mlx5vf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			 unsigned long arg)
@@ -250,7 +252,7 @@ static long mlx5vf_ioctl(struct vfio_device *vdev, unsigned int cmd,
 
 	switch (cmd) {
 	case VFIO_DEVICE_RESET:
-		if (ret == -EINVAL && !mvdev->core.reset_works)
+		if (ret == -EINVAL && !mvdev->core.pdev->reset_methods[0])
 			ret = 0;	/* no PCI reset method: the VHCA's alone */
 		if (!ret)
 			ret = mlx5vf_mig_reset(&mvdev->mig);

@@ -434,7 +434,10 @@ static bool runtime_status_is(const char *bdf, const char *want)
  * A pair whose user put both VFs in low power (runtime suspended, BAR
  * mappings gone) still migrates: the state ioctls wake a VF for their
  * run, the firmware saves and loads the VHCA.  After LOW_POWER_EXIT the
- * BARs are mapped again and equal.
+ * BARs are mapped again and equal.  The simulated VFs (ivshmem-plain)
+ * have no PM capability, so they stay in D0: this checks the runtime-PM
+ * plumbing, not that firmware reaches a VHCA whose VF is in D3hot (which
+ * upstream's driver assumes too).
  */
 TEST_F(fsm, low_power_then_migrate)
 {

@@ -716,10 +716,44 @@ TEST_F(region, edu_mmap)
 }
 
 /*
- * A BAR is claimed by its first mapping, as upstream does, not at open: a
- * BAR the user never maps stays free, so root can still map its sysfs
- * resource file; once claimed, the kernel (CONFIG_IO_STRICT_DEVMEM, as
- * Debian builds it) refuses that.
+ * Whether @bdf's BAR @bar is claimed by vfio: /proc/iomem then has an
+ * entry "vfio" spanning exactly the BAR (the request nests under the
+ * device's own entry).  -1 when the BAR's range cannot be read.
+ */
+static int bar_claimed(const char *bdf, int bar)
+{
+	unsigned long long start, end, s, e;
+	char path[128], line[256], name[64];
+	int i, found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	for (i = 0; i <= bar; i++)
+		if (!fgets(line, sizeof(line), f))
+			break;
+	fclose(f);
+	if (i <= bar || sscanf(line, "%llx %llx", &start, &end) != 2 || !end)
+		return -1;
+
+	f = fopen("/proc/iomem", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %llx-%llx : %63s", &s, &e, name) == 3 &&
+		    s == start && e == end && !strcmp(name, "vfio"))
+			found = 1;
+	fclose(f);
+	return found;
+}
+
+/*
+ * A BAR is claimed by its first mapping, as upstream does, not at open,
+ * and given back at close: a BAR the user never maps stays free, so root
+ * can still map its sysfs resource file.  (Where the kernel is built with
+ * CONFIG_IO_STRICT_DEVMEM, as Debian's is, a claimed one refuses that.)
  */
 TEST_F(region, bar_claimed_at_first_mmap)
 {
@@ -732,10 +766,10 @@ TEST_F(region, bar_claimed_at_first_mmap)
 		SKIP(return, "edu only");
 	ASSERT_EQ(0, region_info(&self->d, 0, &ri));
 	ASSERT_TRUE(ri.flags & VFIO_REGION_INFO_FLAG_MMAP);
+	EXPECT_EQ(0, bar_claimed(self->bdf, 0));
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", self->bdf);
 	fd = open(path, O_RDWR);
 	ASSERT_LE(0, fd);
-
 	s = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
 	EXPECT_NE(MAP_FAILED, s);
 	if (s != MAP_FAILED)
@@ -743,12 +777,18 @@ TEST_F(region, bar_claimed_at_first_mmap)
 
 	p = map(&self->d, ri.offset, PAGE, MAP_SHARED);
 	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(1, bar_claimed(self->bdf, 0));
+	munmap(p, PAGE);
+
+	/* Close gives it back */
+	vfio_dev_close(&self->d);
+	EXPECT_EQ(0, bar_claimed(self->bdf, 0));
 	s = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
-	EXPECT_EQ(MAP_FAILED, s);
+	EXPECT_NE(MAP_FAILED, s);
 	if (s != MAP_FAILED)
 		munmap(s, PAGE);
-	munmap(p, PAGE);
 	close(fd);
+	ASSERT_EQ(0, vfio_dev_open(&self->d, self->bdf));
 }
 
 TEST_F(region, ivshmem_mmap)

@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
 
@@ -82,6 +82,7 @@ struct sriov_ctx {
 	struct vfio_dev vf;
 	char vf_bdf[32];
 	bool vfs_enabled;
+	pid_t unbind_pid;	/* a child unbinding the PF, to reap */
 };
 
 FIXTURE(sriov) {
@@ -125,6 +126,13 @@ FIXTURE_TEARDOWN(sriov)
 	if (self->c.vfs_enabled)
 		vfio_sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0");
 	vfio_dev_close(&self->c.pf);
+	/* With every fd closed a pending unbind completes; bind the PF again */
+	if (self->c.unbind_pid > 0) {
+		waitpid(self->c.unbind_pid, NULL, 0);
+		self->c.unbind_pid = 0;
+	}
+	if (self->c.pf.bdf[0])
+		vfio_bind_to_vfio_pci(self->c.pf.bdf);
 }
 
 /* Enable one VF and wait for it to bind to vfio-pci */
@@ -208,35 +216,49 @@ TEST_F(sriov, vf_token)
 	}
 }
 
-/* Unbinding the PF from vfio-pci, on a thread: it blocks until released */
-struct unbind_job {
-	char bdf[32];
-	volatile int done;
-	int ret;
-};
-
-static void *unbind_pf(void *arg)
+/*
+ * Unbind @bdf from its driver in a child that holds none of our fds, so a
+ * test that dies mid-way (its fds close) never leaves the unbind waiting
+ * for a user that is gone.  Returns the child's pid, or -1.
+ */
+static pid_t unbind_in_child(const char *bdf)
 {
-	struct unbind_job *j = arg;
 	char path[160];
+	pid_t pid = fork();
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", j->bdf);
-	j->ret = vfio_write_file(path, j->bdf);
-	j->done = 1;
-	return NULL;
+	if (pid)
+		return pid;
+	close_range(3, ~0U, 0);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+	_exit(vfio_write_file(path, bdf) ? 1 : 0);
+}
+
+/* The child's exit status once it ended within @ms, else -1 */
+static int child_done(pid_t pid, int ms)
+{
+	int status;
+
+	for (;;) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+		if (ms <= 0)
+			return -1;
+		usleep(10000);
+		ms -= 10;
+	}
 }
 
 /*
  * The PF leaves vfio-pci while its user and a VF's user hold both open:
  * the VF's user is asked to let go first, and the PF's user only once the
- * VF is gone (a PF user may keep the PF until its VFs stop).
+ * VF is gone (a PF user may keep the PF until its VFs stop).  The fixture's
+ * teardown reaps the unbinding child and binds the PF again whatever
+ * happened here.
  */
-TEST_F(sriov, pf_unbind_asks_vf_users_first)
+TEST_F_TIMEOUT(sriov, pf_unbind_asks_vf_users_first, 90)
 {
-	struct unbind_job job = {};
 	char good[80], link[32];
-	int pf_req, vf_req, ms;
-	pthread_t t;
+	int pf_req, vf_req;
 
 	token_arg(good, sizeof(good), token_a);
 	ASSERT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
@@ -249,28 +271,23 @@ TEST_F(sriov, pf_unbind_asks_vf_users_first)
 	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.pf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &pf_req));
 	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.vf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &vf_req));
 
-	snprintf(job.bdf, sizeof(job.bdf), "%s", self->c.pf.bdf);
-	ASSERT_EQ(0, pthread_create(&t, NULL, unbind_pf, &job));
+	self->c.unbind_pid = unbind_in_child(self->c.pf.bdf);
+	ASSERT_LT(0, self->c.unbind_pid);
 
 	EXPECT_NE(0, vfio_eventfd_wait(vf_req, 5000));
 	EXPECT_EQ(0, vfio_eventfd_wait(pf_req, 300));
 	vf_close(&self->c);
 
 	EXPECT_NE(0, vfio_eventfd_wait(pf_req, 5000));
-	EXPECT_FALSE(job.done);
+	EXPECT_EQ(-1, child_done(self->c.unbind_pid, 0));
 	vfio_dev_close(&self->c.pf);
-	for (ms = 0; ms < 20000 && !job.done; ms += 10)
-		usleep(10000);
-	ASSERT_TRUE(job.done);
-	pthread_join(t, NULL);
-	EXPECT_EQ(0, job.ret);
+	EXPECT_EQ(0, child_done(self->c.unbind_pid, 20000));
+	self->c.unbind_pid = 0;
 	self->c.vfs_enabled = false;
-	sysfs_link(job.bdf, "virtfn0", link, sizeof(link));
+	sysfs_link(self->c.pf.bdf, "virtfn0", link, sizeof(link));
 	EXPECT_STREQ("", link);
 	close(pf_req);
 	close(vf_req);
-	/* Back to vfio-pci for the tests after this one */
-	ASSERT_EQ(0, vfio_bind_to_vfio_pci(job.bdf));
 }
 
 TEST_F(sriov, token_set_by_pf_open)
