@@ -30,7 +30,7 @@ export KVER KDIR CACHE BUILD
 # built only where the target kernel has mlx5_core (drivers/vfio/pci/mlx5/).
 KCONFIG_EXTRA := CONFIG_MLX5_VFIO_PCI=m CONFIG_MLX5_VFIO_SIM=m CONFIG_MLX5_VFIO_PF=m
 KCONFIG_ARGS := CONFIG_VFIO_PCI_CORE=m CONFIG_VFIO_PCI=m $(KCONFIG_EXTRA)
-KBUILD := $(MAKE) -C $(KDIR) M=$(TOP) $(KCONFIG_ARGS)
+KBUILD = $(MAKE) -C $(KDIR) M=$(TOP) $(KCONFIG_ARGS)
 
 .PHONY: all modules deps clean lint check check-debug demo intree kunit tests \
 	bench fuzz modules_install help mutants dkms-install dkms-remove
