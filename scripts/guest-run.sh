@@ -41,7 +41,8 @@
 # stands for the tree's path).
 #
 # QEMU_EXTRA in the environment is appended to the qemu command line (e.g.
-# "-icount shift=0,sleep=off", under which guest time counts instructions).
+# "-icount shift=0,sleep=off", under which guest time counts instructions);
+# GUEST_CPU replaces the -cpu model (default "max,-cx16": see below).
 #
 # Prints the TAP output and ends with "guest: N passed, N failed, N skipped";
 # exits non-zero when anything failed, the guest timed out, or its dmesg
@@ -388,11 +389,21 @@ flock 9
 # modules, a death counts as it is.
 # (a short path: a unix socket's is limited to 107 bytes)
 mon=/tmp/vfio-pci-core-monitor.$$.sock
+# The guest CPU: TCG's "max" without CMPXCHG16B.  QEMU 7.2's TCG computes
+# the flags after cmpxchg16b from a stale condition-code state: EFLAGS
+# then holds an earlier instruction's operand (scripts/tcg-cx16-probe.c
+# shows it in user mode, qemu-x86_64 7.2: every round).  The guest kernel
+# runs cmpxchg16b in SLUB's allocation and free fast paths; robust-stress
+# (a thread allocating in a tight loop) died of it now and then: a double
+# fault with EFLAGS equal to the low half of a pointer, a user #GP right
+# after a syscall, a CPU that took no timer ticks.  Without the feature the
+# kernel uses its cmpxchg16b emulation instead.  GUEST_CPU overrides it.
+cpu=${GUEST_CPU:-max,-cx16}
 t0=$SECONDS
 for attempt in 1 2; do
 rc=0
 rm -f "$mon" "$out/killed"
-qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel tcg -cpu max \
+qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel tcg -cpu "$cpu" \
 	-smp 2 -m 2G -display none -no-reboot \
 	-monitor "unix:$mon,server=on,wait=off" \
 	-device intel-iommu,intremap=on,caching-mode=on \

@@ -46,10 +46,11 @@ if [ "$only" = all ] || [ "$only" = checkpatch ]; then
 			--show-types --ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
 			-f "$f" >> "$tmp/cp" 2>&1 || true
 	done
-	# Our tests are kselftest-style kernel code, but userspace: volatile is
-	# how a program touches an mmapped BAR, PRIx64 comes from inttypes.h,
-	# errno values are positive and the harness's macros carry flow control.
-	for f in $(git ls-files -co --exclude-standard -- 'tools/testing/selftests/*.c' 'tools/testing/selftests/*.h'); do
+	# Our tests (and the probes in scripts/) are kselftest-style kernel
+	# code, but userspace: volatile is how a program touches an mmapped
+	# BAR, PRIx64 comes from inttypes.h, errno values are positive and the
+	# harness's macros carry flow control.
+	for f in $(git ls-files -co --exclude-standard -- 'tools/testing/selftests/*.c' 'tools/testing/selftests/*.h' 'scripts/*.c'); do
 		perl "$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet --terse \
 			--show-types --ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG,LONG_LINE_STRING,MACRO_ARG_UNUSED,VOLATILE,CAMELCASE,USE_NEGATIVE_ERRNO,MACRO_WITH_FLOW_CONTROL \
 			-f "$f" >> "$tmp/cp" 2>&1 || true
