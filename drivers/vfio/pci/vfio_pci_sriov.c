@@ -362,12 +362,15 @@ int vfio_pci_validate_vf_token(struct vfio_pci_core_device *vdev,
  * @argsz: bytes available at @arg
  *
  * SET only: reading the token back would hand a previous user's secret to
- * the next one.  Offered by SR-IOV PFs only; refused while VFs are open,
- * whose users agreed on the current token.
+ * the next one.  Offered by SR-IOV PFs only.  Allowed while VFs are open,
+ * as upstream: the token is checked when a VF or the PF is opened, so the
+ * VFs already open keep running and only later opens need the new token.
+ * A PF user that restarts while its VFs run opens the PF with the current
+ * token and then sets it again (QEMU's vfio-pci vf-token property does
+ * both), which must not fail.
  *
  * Return: 0 (also for PROBE), -ENOTTY when @vdev is not an SR-IOV PF,
- * -EINVAL for bad flags or a short argsz, -EBUSY while VFs are open,
- * -EFAULT.
+ * -EINVAL for bad flags or a short argsz, -EFAULT.
  */
 int vfio_pci_feature_vf_token(struct vfio_pci_core_device *vdev, u32 flags,
 			      void __user *arg, size_t argsz)
@@ -388,11 +391,9 @@ int vfio_pci_feature_vf_token(struct vfio_pci_core_device *vdev, u32 flags,
 		return -EFAULT;
 
 	mutex_lock(&token->lock);
-	ret = token->users ? -EBUSY : 0;
-	if (!ret)
-		uuid_copy(&token->uuid, &uuid);
+	uuid_copy(&token->uuid, &uuid);
 	mutex_unlock(&token->lock);
-	return ret;
+	return 0;
 }
 
 /**
