@@ -397,7 +397,8 @@ mon=/tmp/vfio-pci-core-monitor.$$.sock
 # (a thread allocating in a tight loop) died of it now and then: a double
 # fault with EFLAGS equal to the low half of a pointer, a user #GP right
 # after a syscall, a CPU that took no timer ticks.  Without the feature the
-# kernel uses its cmpxchg16b emulation instead.  GUEST_CPU overrides it.
+# kernel's per-CPU 128-bit cmpxchg runs its emulation and SLUB takes the
+# slab lock instead.  GUEST_CPU overrides it.
 cpu=${GUEST_CPU:-max,-cx16}
 t0=$SECONDS
 for attempt in 1 2; do

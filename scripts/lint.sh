@@ -57,6 +57,12 @@ if [ "$only" = all ] || [ "$only" = checkpatch ]; then
 	done
 	grep -v '^total:' "$tmp/cp" | grep -v '^$' > "$tmp/cp2" || true
 	report "checkpatch --strict" "$tmp/cp2"
+	# The probes in scripts/ are not built by any target: compile them here
+	for f in $(git ls-files -co --exclude-standard -- 'scripts/*.c'); do
+		cc -O2 -Wall -Wextra -Werror -o "$tmp/probe" "$f" >> "$tmp/probes" 2>&1 ||
+			echo "$f: does not build" >> "$tmp/probes"
+	done
+	report "scripts/*.c build" "$tmp/probes"
 fi
 
 if [ "$only" = all ] || [ "$only" = kernel-doc ]; then

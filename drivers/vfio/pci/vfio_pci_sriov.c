@@ -6,9 +6,10 @@
  * Whoever opens one of its VFs must therefore trust the PF's user, and says
  * so by presenting a shared secret, the VF token (a UUID), when opening the
  * VF ("0000:01:00.1 vf_token=<uuid>").  The PF's user sets the token through
- * VFIO_DEVICE_FEATURE_PCI_VF_TOKEN or by presenting one when opening the PF
- * while no VF is in use; while VFs are in use, opening the PF also requires
- * the token, so a new PF user cannot silently replace a trusted one.
+ * VFIO_DEVICE_FEATURE_PCI_VF_TOKEN at any time, or by presenting one when
+ * opening the PF while no VF is in use; while VFs are in use, opening the
+ * PF requires the current token, so a new PF user cannot silently replace a
+ * trusted one.
  *
  * Every PF with the SR-IOV capability registered with the library gets a
  * token and is listed in vfio_pci_pfs.  A VF registered while its PF is on
@@ -363,11 +364,9 @@ int vfio_pci_validate_vf_token(struct vfio_pci_core_device *vdev,
  *
  * SET only: reading the token back would hand a previous user's secret to
  * the next one.  Offered by SR-IOV PFs only.  Allowed while VFs are open,
- * as upstream: the token is checked when a VF or the PF is opened, so the
- * VFs already open keep running and only later opens need the new token.
- * A PF user that restarts while its VFs run opens the PF with the current
- * token and then sets it again (QEMU's vfio-pci vf-token property does
- * both), which must not fail.
+ * as upstream: the PF's user may replace the token at any time.  The token
+ * is checked when a VF or the PF is opened, so VFs already open keep
+ * running and only later opens need the new token.
  *
  * Return: 0 (also for PROBE), -ENOTTY when @vdev is not an SR-IOV PF,
  * -EINVAL for bad flags or a short argsz, -EFAULT.

@@ -73,6 +73,10 @@ A=$VFIO_IVSHMEM_BDF
 B=$VFIO_IVSHMEM2_BDF
 RUN=${TMPDIR:-/run}/mlx5-qemu.$$
 SYS=/sys/bus/pci/devices
+# One vCPU (QEMU's default): the host's QEMU, built for CPUs with
+# CMPXCHG16B, runs that instruction for an inner guest's locked 16-byte
+# cmpxchg only with several vCPUs, and our guests' CPU has none of it
+# (scripts/guest-run.sh)
 QEMU="qemu-system-x86_64 -machine q35 -accel tcg -m 64 -nodefaults -nographic"
 TRACE="-msg timestamp=on -trace vm_state_notify -trace vfio_vmstate_change
 -trace vfio_save_complete_precopy -trace savevm_section_start

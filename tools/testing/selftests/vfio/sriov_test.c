@@ -195,6 +195,17 @@ static int vf_second_fd(struct sriov_ctx *c, const char *extra)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Another fd for the PF, @extra appended to its name; fd or -errno */
+static int pf_second_fd(struct sriov_ctx *c, const char *extra)
+{
+	char name[128];
+	int fd;
+
+	snprintf(name, sizeof(name), "%s%s", c->pf.bdf, extra);
+	fd = ioctl(c->pf.group, VFIO_GROUP_GET_DEVICE_FD, name);
+	return fd < 0 ? -errno : fd;
+}
+
 TEST_F(sriov, vf_token)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
@@ -222,8 +233,20 @@ TEST_F(sriov, vf_token)
 	EXPECT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
 	EXPECT_EQ(0, set_token(&self->c.pf, token_b, VFIO_DEVICE_FEATURE_SET, 16));
 	EXPECT_EQ(0, ioctl(self->c.vf.fd, VFIO_DEVICE_GET_INFO, &info));
-	EXPECT_EQ(-EACCES, vf_second_fd(&self->c, good));
+	fd = vf_second_fd(&self->c, good);
+	EXPECT_EQ(-EACCES, fd);
+	if (fd >= 0)
+		close(fd);
 	fd = vf_second_fd(&self->c, bad);
+	EXPECT_LE(0, fd);
+	if (fd >= 0)
+		close(fd);
+	/* With a VF open, a second PF user needs the new token too */
+	fd = pf_second_fd(&self->c, good);
+	EXPECT_EQ(-EACCES, fd);
+	if (fd >= 0)
+		close(fd);
+	fd = pf_second_fd(&self->c, bad);
 	EXPECT_LE(0, fd);
 	if (fd >= 0)
 		close(fd);
