@@ -168,33 +168,23 @@ out_free:
 }
 
 /*
- * Disable the VFs of a PF.  With @force (the PF is going away) this waits
- * for VF users to close; otherwise VFs in use make it fail with -EBUSY.
- * The PF's device lock is held.
+ * Disable the VFs of a PF, waiting for their users: removing a VF unbinds
+ * its driver, whose unregistration asks the VF's user to close it (the
+ * VF's REQ interrupt) and waits until it has.  While this runs, VF opens
+ * are refused (draining).  The PF's device lock is held.
  */
-static int vfio_pci_sriov_disable(struct vfio_pci_core_device *vdev,
-				  bool force)
+static void vfio_pci_sriov_disable(struct vfio_pci_core_device *vdev)
 {
 	struct vfio_pci_vf_token *token = vdev->vf_token;
 	struct pci_dev *pdev = vdev->pdev;
 
 	if (!token->active)
-		return 0;
+		return;
 
 	mutex_lock(&token->lock);
-	if (token->users && !force) {
-		mutex_unlock(&token->lock);
-		return -EBUSY;
-	}
 	token->draining = true;
 	mutex_unlock(&token->lock);
 
-	/*
-	 * Removing the VFs unbinds their drivers.  A VF opened after the
-	 * check above (it passed the token check just before draining was
-	 * set) makes this wait until its user closes it, as a forced disable
-	 * does.
-	 */
 	pci_disable_sriov(pdev);
 
 	down_write(&vdev->memory_lock);
@@ -207,7 +197,6 @@ static int vfio_pci_sriov_disable(struct vfio_pci_core_device *vdev,
 
 	/* The reference taken when the VFs were enabled */
 	pm_runtime_put(&pdev->dev);
-	return 0;
 }
 
 /**
@@ -222,7 +211,7 @@ static int vfio_pci_sriov_disable(struct vfio_pci_core_device *vdev,
 void vfio_pci_sriov_remove_vfs(struct vfio_pci_core_device *vdev)
 {
 	if (vdev->vf_token)
-		vfio_pci_sriov_disable(vdev, true);
+		vfio_pci_sriov_disable(vdev);
 }
 
 /**
@@ -241,7 +230,7 @@ void vfio_pci_sriov_exit(struct vfio_pci_core_device *vdev)
 	if (!token)
 		return;
 
-	vfio_pci_sriov_disable(vdev, true);
+	vfio_pci_sriov_disable(vdev);
 	bus_unregister_notifier(&pci_bus_type, &vdev->nb);
 
 	mutex_lock(&vfio_pci_pfs_lock);
@@ -446,12 +435,13 @@ void vfio_pci_sriov_close(struct vfio_pci_core_device *vdev)
  *
  * Called with the PF's device lock held (writes to sriov_numvfs).  The PF
  * is kept in D0, awake through runtime PM, while its VFs exist; each VF
- * appears with a driver_override naming the PF's driver.  Disabling is
- * refused while a user has one of the VFs open.
+ * appears with a driver_override naming the PF's driver.  Disabling waits
+ * for the users of open VFs, each asked to close its VF through the VF's
+ * REQ interrupt, as upstream (the same wait as the PF's removal).
  *
  * Return: @nr_virtfn after enabling, 0 after disabling, or a negative
- * errno: -EBUSY when VFs are enabled already or (disabling) in use,
- * -ENODEV when @vdev is not an SR-IOV PF, or an error from the PCI core.
+ * errno: -EBUSY when VFs are enabled already, -ENODEV when @vdev is not an
+ * SR-IOV PF, or an error from the PCI core.
  */
 int vfio_pci_core_sriov_configure(struct vfio_pci_core_device *vdev,
 				  int nr_virtfn)
@@ -466,8 +456,10 @@ int vfio_pci_core_sriov_configure(struct vfio_pci_core_device *vdev,
 		return nr_virtfn ? -ENODEV : 0;
 	if (nr_virtfn < 0)
 		return -EINVAL;
-	if (!nr_virtfn)
-		return vfio_pci_sriov_disable(vdev, false);
+	if (!nr_virtfn) {
+		vfio_pci_sriov_disable(vdev);
+		return 0;
+	}
 	if (token->active)
 		return -EBUSY;
 

@@ -82,7 +82,7 @@ struct sriov_ctx {
 	struct vfio_dev vf;
 	char vf_bdf[32];
 	bool vfs_enabled;
-	pid_t unbind_pid;	/* a child unbinding the PF, to reap */
+	pid_t child_pid;	/* a child writing to sysfs (unbind, VF count), to reap */
 };
 
 FIXTURE(sriov) {
@@ -126,10 +126,13 @@ FIXTURE_TEARDOWN(sriov)
 	if (self->c.vfs_enabled)
 		vfio_sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0");
 	vfio_dev_close(&self->c.pf);
-	/* With every fd closed a pending unbind completes; bind the PF again */
-	if (self->c.unbind_pid > 0) {
-		waitpid(self->c.unbind_pid, NULL, 0);
-		self->c.unbind_pid = 0;
+	/*
+	 * With every fd closed a pending unbind or VF removal completes; bind
+	 * the PF again
+	 */
+	if (self->c.child_pid > 0) {
+		waitpid(self->c.child_pid, NULL, 0);
+		self->c.child_pid = 0;
 	}
 	if (self->c.pf.bdf[0])
 		vfio_bind_to_vfio_pci(self->c.pf.bdf);
@@ -183,34 +186,29 @@ static int vf_open(struct sriov_ctx *c, const char *extra)
 	return 0;
 }
 
-/* Another fd for the open VF, @extra appended to its name; fd or -errno */
-static int vf_second_fd(struct sriov_ctx *c, const char *extra)
+/*
+ * Open @bdf once more through @group with @extra appended to its name and
+ * check the outcome: an fd when @ok (closed again), else EACCES
+ */
+static void check_second_open(struct __test_metadata *_metadata, int group,
+			      const char *bdf, const char *extra, bool ok)
 {
-	int group = vfio_group_of(c->vf_bdf) != c->pf.groupno ? c->vf.group : c->pf.group;
 	char name[128];
-	int fd;
+	int fd, err;
 
-	snprintf(name, sizeof(name), "%s%s", c->vf_bdf, extra ? extra : "");
+	snprintf(name, sizeof(name), "%s%s", bdf, extra);
 	fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, name);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Another fd for the PF, @extra appended to its name; fd or -errno */
-static int pf_second_fd(struct sriov_ctx *c, const char *extra)
-{
-	char name[128];
-	int fd;
-
-	snprintf(name, sizeof(name), "%s%s", c->pf.bdf, extra);
-	fd = ioctl(c->pf.group, VFIO_GROUP_GET_DEVICE_FD, name);
-	return fd < 0 ? -errno : fd;
+	err = fd < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	EXPECT_EQ(ok ? 0 : EACCES, err);
 }
 
 TEST_F(sriov, vf_token)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	char good[80], bad[80];
-	int fd;
+	int vf_group;
 
 	token_arg(good, sizeof(good), token_a);
 	token_arg(bad, sizeof(bad), token_b);
@@ -228,29 +226,18 @@ TEST_F(sriov, vf_token)
 	/*
 	 * The token may change while a VF is open, as upstream (a PF user
 	 * that restarts sets the token again): the open VF keeps working,
-	 * later opens need the new token.  The VFs stay while one is open.
+	 * later opens need the new token.
 	 */
 	EXPECT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
 	EXPECT_EQ(0, set_token(&self->c.pf, token_b, VFIO_DEVICE_FEATURE_SET, 16));
 	EXPECT_EQ(0, ioctl(self->c.vf.fd, VFIO_DEVICE_GET_INFO, &info));
-	fd = vf_second_fd(&self->c, good);
-	EXPECT_EQ(-EACCES, fd);
-	if (fd >= 0)
-		close(fd);
-	fd = vf_second_fd(&self->c, bad);
-	EXPECT_LE(0, fd);
-	if (fd >= 0)
-		close(fd);
+	/* vf_open() left vf.group at -1 when the VF shares the PF's group */
+	vf_group = self->c.vf.group >= 0 ? self->c.vf.group : self->c.pf.group;
+	check_second_open(_metadata, vf_group, self->c.vf_bdf, good, false);
+	check_second_open(_metadata, vf_group, self->c.vf_bdf, bad, true);
 	/* With a VF open, a second PF user needs the new token too */
-	fd = pf_second_fd(&self->c, good);
-	EXPECT_EQ(-EACCES, fd);
-	if (fd >= 0)
-		close(fd);
-	fd = pf_second_fd(&self->c, bad);
-	EXPECT_LE(0, fd);
-	if (fd >= 0)
-		close(fd);
-	EXPECT_EQ(-EBUSY, vfio_sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0"));
+	check_second_open(_metadata, self->c.pf.group, self->c.pf.bdf, good, false);
+	check_second_open(_metadata, self->c.pf.group, self->c.pf.bdf, bad, true);
 
 	vf_close(&self->c);
 	ASSERT_EQ(0, vfio_sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0"));
@@ -264,20 +251,18 @@ TEST_F(sriov, vf_token)
 }
 
 /*
- * Unbind @bdf from its driver in a child that holds none of our fds, so a
- * test that dies mid-way (its fds close) never leaves the unbind waiting
- * for a user that is gone.  Returns the child's pid, or -1.
+ * Write @val to @bdf's sysfs attribute @attr in a child that holds none of
+ * our fds, so a test that dies mid-way (its fds close) never leaves the
+ * write waiting for a user that is gone.  Returns the child's pid, or -1.
  */
-static pid_t unbind_in_child(const char *bdf)
+static pid_t write_in_child(const char *bdf, const char *attr, const char *val)
 {
-	char path[160];
 	pid_t pid = fork();
 
 	if (pid)
 		return pid;
 	close_range(3, ~0U, 0);
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
-	_exit(vfio_write_file(path, bdf) ? 1 : 0);
+	_exit(vfio_sysfs_write(bdf, attr, val) ? 1 : 0);
 }
 
 /* The child's exit status once it ended within @ms, else -1 */
@@ -318,22 +303,60 @@ TEST_F_TIMEOUT(sriov, pf_unbind_asks_vf_users_first, 90)
 	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.pf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &pf_req));
 	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.vf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &vf_req));
 
-	self->c.unbind_pid = unbind_in_child(self->c.pf.bdf);
-	ASSERT_LT(0, self->c.unbind_pid);
+	self->c.child_pid = write_in_child(self->c.pf.bdf, "driver/unbind", self->c.pf.bdf);
+	ASSERT_LT(0, self->c.child_pid);
 
 	EXPECT_NE(0, vfio_eventfd_wait(vf_req, 5000));
 	EXPECT_EQ(0, vfio_eventfd_wait(pf_req, 300));
 	vf_close(&self->c);
 
 	EXPECT_NE(0, vfio_eventfd_wait(pf_req, 5000));
-	EXPECT_EQ(-1, child_done(self->c.unbind_pid, 0));
+	EXPECT_EQ(-1, child_done(self->c.child_pid, 0));
 	vfio_dev_close(&self->c.pf);
-	EXPECT_EQ(0, child_done(self->c.unbind_pid, 20000));
-	self->c.unbind_pid = 0;
+	EXPECT_EQ(0, child_done(self->c.child_pid, 20000));
+	self->c.child_pid = 0;
 	self->c.vfs_enabled = false;
 	sysfs_link(self->c.pf.bdf, "virtfn0", link, sizeof(link));
 	EXPECT_STREQ("", link);
 	close(pf_req);
+	close(vf_req);
+}
+
+/*
+ * Writing 0 to sriov_numvfs while a VF is open waits for the VF's user,
+ * asking it through the REQ interrupt, as upstream; the PF stays.
+ */
+TEST_F_TIMEOUT(sriov, numvfs_zero_asks_vf_user, 90)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	char good[80], link[32], vf_dir[96];
+	int vf_req;
+
+	token_arg(good, sizeof(good), token_a);
+	ASSERT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
+	enable_vf(_metadata, &self->c);
+	ASSERT_EQ(0, vf_open(&self->c, good));
+	vf_req = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, vf_req);
+	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.vf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &vf_req));
+
+	self->c.child_pid = write_in_child(self->c.pf.bdf, "sriov_numvfs", "0");
+	ASSERT_LT(0, self->c.child_pid);
+	EXPECT_NE(0, vfio_eventfd_wait(vf_req, 5000));
+	/* The write waits; the VF (its virtfn link already gone) still works */
+	EXPECT_EQ(-1, child_done(self->c.child_pid, 0));
+	snprintf(vf_dir, sizeof(vf_dir), "/sys/bus/pci/devices/%s", self->c.vf_bdf);
+	EXPECT_EQ(0, access(vf_dir, F_OK));
+	EXPECT_EQ(0, ioctl(self->c.vf.fd, VFIO_DEVICE_GET_INFO, &info));
+
+	vf_close(&self->c);
+	EXPECT_EQ(0, child_done(self->c.child_pid, 20000));
+	self->c.child_pid = 0;
+	self->c.vfs_enabled = false;
+	EXPECT_NE(0, access(vf_dir, F_OK));
+	sysfs_link(self->c.pf.bdf, "virtfn0", link, sizeof(link));
+	EXPECT_STREQ("", link);
+	EXPECT_EQ(0, ioctl(self->c.pf.fd, VFIO_DEVICE_GET_INFO, &info));
 	close(vf_req);
 }
 
