@@ -437,11 +437,14 @@ void vfio_pci_sriov_close(struct vfio_pci_core_device *vdev)
  * is kept in D0, awake through runtime PM, while its VFs exist; each VF
  * appears with a driver_override naming the PF's driver.  Disabling waits
  * for the users of open VFs, each asked to close its VF through the VF's
- * REQ interrupt, as upstream (the same wait as the PF's removal).
+ * REQ interrupt, as upstream (the same wait as the PF's removal).  The
+ * wait holds the PF's device lock and the PCI core's rescan/remove lock: a
+ * writer that itself holds one of the VFs open waits for itself.
  *
  * Return: @nr_virtfn after enabling, 0 after disabling, or a negative
- * errno: -EBUSY when VFs are enabled already, -ENODEV when @vdev is not an
- * SR-IOV PF, or an error from the PCI core.
+ * errno: -EBUSY when VFs are enabled already, -EINVAL for a negative
+ * count, -ENODEV when @vdev is not an SR-IOV PF, or an error from the PCI
+ * core.
  */
 int vfio_pci_core_sriov_configure(struct vfio_pci_core_device *vdev,
 				  int nr_virtfn)

@@ -120,11 +120,50 @@ static void vf_close(struct sriov_ctx *c)
 	vfio_dev_close(&c->vf);
 }
 
+/*
+ * Write @val to @bdf's sysfs attribute @attr in a child that holds none of
+ * our fds, so a test that dies mid-way (its fds close) never leaves the
+ * write waiting for a user that is gone.  Returns the child's pid, or -1.
+ */
+static pid_t write_in_child(const char *bdf, const char *attr, const char *val)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	close_range(3, ~0U, 0);
+	_exit(vfio_sysfs_write(bdf, attr, val) ? 1 : 0);
+}
+
+/* The child's exit status once it ended within @ms, else -1 */
+static int child_done(pid_t pid, int ms)
+{
+	int status;
+
+	for (;;) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+		if (ms <= 0)
+			return -1;
+		usleep(10000);
+		ms -= 10;
+	}
+}
+
 FIXTURE_TEARDOWN(sriov)
 {
+	pid_t pid;
+
 	vf_close(&self->c);
-	if (self->c.vfs_enabled)
-		vfio_sysfs_write(self->c.pf.bdf, "sriov_numvfs", "0");
+	/*
+	 * Removing the VFs waits for their users: from a child, and for a
+	 * bounded time, so an fd a failed test left open cannot hang us
+	 */
+	if (self->c.vfs_enabled) {
+		pid = write_in_child(self->c.pf.bdf, "sriov_numvfs", "0");
+		if (pid > 0)
+			child_done(pid, 20000);
+	}
 	vfio_dev_close(&self->c.pf);
 	/*
 	 * With every fd closed a pending unbind or VF removal completes; bind
@@ -175,6 +214,7 @@ static int vf_open(struct sriov_ctx *c, const char *extra)
 	char name[128];
 	int fd;
 
+	vf_close(c);	/* an open a failed check let through */
 	if (vfio_group_of(c->vf_bdf) != c->pf.groupno)
 		return vfio_dev_open_ex(&c->vf, c->vf_bdf, extra);
 
@@ -230,6 +270,7 @@ TEST_F(sriov, vf_token)
 	 */
 	EXPECT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
 	EXPECT_EQ(0, set_token(&self->c.pf, token_b, VFIO_DEVICE_FEATURE_SET, 16));
+	info.argsz = sizeof(info);
 	EXPECT_EQ(0, ioctl(self->c.vf.fd, VFIO_DEVICE_GET_INFO, &info));
 	/* vf_open() left vf.group at -1 when the VF shares the PF's group */
 	vf_group = self->c.vf.group >= 0 ? self->c.vf.group : self->c.pf.group;
@@ -251,36 +292,6 @@ TEST_F(sriov, vf_token)
 }
 
 /*
- * Write @val to @bdf's sysfs attribute @attr in a child that holds none of
- * our fds, so a test that dies mid-way (its fds close) never leaves the
- * write waiting for a user that is gone.  Returns the child's pid, or -1.
- */
-static pid_t write_in_child(const char *bdf, const char *attr, const char *val)
-{
-	pid_t pid = fork();
-
-	if (pid)
-		return pid;
-	close_range(3, ~0U, 0);
-	_exit(vfio_sysfs_write(bdf, attr, val) ? 1 : 0);
-}
-
-/* The child's exit status once it ended within @ms, else -1 */
-static int child_done(pid_t pid, int ms)
-{
-	int status;
-
-	for (;;) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-		if (ms <= 0)
-			return -1;
-		usleep(10000);
-		ms -= 10;
-	}
-}
-
-/*
  * The PF leaves vfio-pci while its user and a VF's user hold both open:
  * the VF's user is asked to let go first, and the PF's user only once the
  * VF is gone (a PF user may keep the PF until its VFs stop).  The fixture's
@@ -290,7 +301,7 @@ static int child_done(pid_t pid, int ms)
 TEST_F_TIMEOUT(sriov, pf_unbind_asks_vf_users_first, 90)
 {
 	char good[80], link[32];
-	int pf_req, vf_req;
+	int pf_req, vf_req, ret;
 
 	token_arg(good, sizeof(good), token_a);
 	ASSERT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
@@ -313,9 +324,12 @@ TEST_F_TIMEOUT(sriov, pf_unbind_asks_vf_users_first, 90)
 	EXPECT_NE(0, vfio_eventfd_wait(pf_req, 5000));
 	EXPECT_EQ(-1, child_done(self->c.child_pid, 0));
 	vfio_dev_close(&self->c.pf);
-	EXPECT_EQ(0, child_done(self->c.child_pid, 20000));
-	self->c.child_pid = 0;
-	self->c.vfs_enabled = false;
+	ret = child_done(self->c.child_pid, 20000);
+	EXPECT_EQ(0, ret);
+	if (!ret) {	/* else the teardown reaps it */
+		self->c.child_pid = 0;
+		self->c.vfs_enabled = false;
+	}
 	sysfs_link(self->c.pf.bdf, "virtfn0", link, sizeof(link));
 	EXPECT_STREQ("", link);
 	close(pf_req);
@@ -328,35 +342,48 @@ TEST_F_TIMEOUT(sriov, pf_unbind_asks_vf_users_first, 90)
  */
 TEST_F_TIMEOUT(sriov, numvfs_zero_asks_vf_user, 90)
 {
-	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct vfio_device_info info;
 	char good[80], link[32], vf_dir[96];
-	int vf_req;
+	int pf_req, vf_req, ret;
 
 	token_arg(good, sizeof(good), token_a);
 	ASSERT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
 	enable_vf(_metadata, &self->c);
 	ASSERT_EQ(0, vf_open(&self->c, good));
+	pf_req = eventfd(0, EFD_CLOEXEC);
 	vf_req = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, pf_req);
 	ASSERT_LE(0, vf_req);
+	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.pf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &pf_req));
 	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.vf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &vf_req));
 
 	self->c.child_pid = write_in_child(self->c.pf.bdf, "sriov_numvfs", "0");
 	ASSERT_LT(0, self->c.child_pid);
 	EXPECT_NE(0, vfio_eventfd_wait(vf_req, 5000));
-	/* The write waits; the VF (its virtfn link already gone) still works */
+	/*
+	 * The write waits for the VF's user; the VF has lost its virtfn link
+	 * but still works, and the PF's user is not asked for anything
+	 */
 	EXPECT_EQ(-1, child_done(self->c.child_pid, 0));
-	snprintf(vf_dir, sizeof(vf_dir), "/sys/bus/pci/devices/%s", self->c.vf_bdf);
-	EXPECT_EQ(0, access(vf_dir, F_OK));
-	EXPECT_EQ(0, ioctl(self->c.vf.fd, VFIO_DEVICE_GET_INFO, &info));
-
-	vf_close(&self->c);
-	EXPECT_EQ(0, child_done(self->c.child_pid, 20000));
-	self->c.child_pid = 0;
-	self->c.vfs_enabled = false;
-	EXPECT_NE(0, access(vf_dir, F_OK));
 	sysfs_link(self->c.pf.bdf, "virtfn0", link, sizeof(link));
 	EXPECT_STREQ("", link);
+	snprintf(vf_dir, sizeof(vf_dir), "/sys/bus/pci/devices/%s", self->c.vf_bdf);
+	EXPECT_EQ(0, access(vf_dir, F_OK));
+	info.argsz = sizeof(info);
+	EXPECT_EQ(0, ioctl(self->c.vf.fd, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_EQ(0, vfio_eventfd_wait(pf_req, 300));
+
+	vf_close(&self->c);
+	ret = child_done(self->c.child_pid, 20000);
+	EXPECT_EQ(0, ret);
+	if (!ret) {	/* else the teardown removes the VFs and reaps it */
+		self->c.child_pid = 0;
+		self->c.vfs_enabled = false;
+	}
+	EXPECT_NE(0, access(vf_dir, F_OK));
+	info.argsz = sizeof(info);
 	EXPECT_EQ(0, ioctl(self->c.pf.fd, VFIO_DEVICE_GET_INFO, &info));
+	close(pf_req);
 	close(vf_req);
 }
 
