@@ -292,6 +292,27 @@ TEST_F(sriov, vf_token)
 }
 
 /*
+ * Set token A, enable a VF and open it with that token, and give the PF
+ * and the VF each a REQ eventfd (returned in @pf_req and @vf_req)
+ */
+static void open_vf_with_reqs(struct __test_metadata *_metadata,
+			      struct sriov_ctx *c, int *pf_req, int *vf_req)
+{
+	char good[80];
+
+	token_arg(good, sizeof(good), token_a);
+	ASSERT_EQ(0, set_token(&c->pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
+	enable_vf(_metadata, c);
+	ASSERT_EQ(0, vf_open(c, good));
+	*pf_req = eventfd(0, EFD_CLOEXEC);
+	*vf_req = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, *pf_req);
+	ASSERT_LE(0, *vf_req);
+	ASSERT_EQ(0, vfio_irq_set_eventfds(&c->pf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, pf_req));
+	ASSERT_EQ(0, vfio_irq_set_eventfds(&c->vf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, vf_req));
+}
+
+/*
  * The PF leaves vfio-pci while its user and a VF's user hold both open:
  * the VF's user is asked to let go first, and the PF's user only once the
  * VF is gone (a PF user may keep the PF until its VFs stop).  The fixture's
@@ -300,19 +321,10 @@ TEST_F(sriov, vf_token)
  */
 TEST_F_TIMEOUT(sriov, pf_unbind_asks_vf_users_first, 90)
 {
-	char good[80], link[32];
+	char link[32];
 	int pf_req, vf_req, ret;
 
-	token_arg(good, sizeof(good), token_a);
-	ASSERT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
-	enable_vf(_metadata, &self->c);
-	ASSERT_EQ(0, vf_open(&self->c, good));
-	pf_req = eventfd(0, EFD_CLOEXEC);
-	vf_req = eventfd(0, EFD_CLOEXEC);
-	ASSERT_LE(0, pf_req);
-	ASSERT_LE(0, vf_req);
-	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.pf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &pf_req));
-	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.vf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &vf_req));
+	open_vf_with_reqs(_metadata, &self->c, &pf_req, &vf_req);
 
 	self->c.child_pid = write_in_child(self->c.pf.bdf, "driver/unbind", self->c.pf.bdf);
 	ASSERT_LT(0, self->c.child_pid);
@@ -343,19 +355,10 @@ TEST_F_TIMEOUT(sriov, pf_unbind_asks_vf_users_first, 90)
 TEST_F_TIMEOUT(sriov, numvfs_zero_asks_vf_user, 90)
 {
 	struct vfio_device_info info;
-	char good[80], link[32], vf_dir[96];
+	char link[32], vf_dir[96];
 	int pf_req, vf_req, ret;
 
-	token_arg(good, sizeof(good), token_a);
-	ASSERT_EQ(0, set_token(&self->c.pf, token_a, VFIO_DEVICE_FEATURE_SET, 16));
-	enable_vf(_metadata, &self->c);
-	ASSERT_EQ(0, vf_open(&self->c, good));
-	pf_req = eventfd(0, EFD_CLOEXEC);
-	vf_req = eventfd(0, EFD_CLOEXEC);
-	ASSERT_LE(0, pf_req);
-	ASSERT_LE(0, vf_req);
-	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.pf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &pf_req));
-	ASSERT_EQ(0, vfio_irq_set_eventfds(&self->c.vf, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &vf_req));
+	open_vf_with_reqs(_metadata, &self->c, &pf_req, &vf_req);
 
 	self->c.child_pid = write_in_child(self->c.pf.bdf, "sriov_numvfs", "0");
 	ASSERT_LT(0, self->c.child_pid);
