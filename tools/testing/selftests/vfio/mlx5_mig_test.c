@@ -57,19 +57,6 @@ static int reset(struct vfio_dev *d)
 
 /* ---- BAR2 ---- */
 
-static void fill(void *bar, uint64_t size, uint64_t seed)
-{
-	volatile uint64_t *p = bar;
-	uint64_t i, x = seed * 0x9e3779b97f4a7c15ULL + 1;
-
-	for (i = 0; i < size / 8; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = x;
-	}
-}
-
 /* Offset of the first nonzero 8 bytes of @bar, @size if none */
 static uint64_t nonzero_at(const void *bar, uint64_t size)
 {
@@ -298,7 +285,7 @@ TEST_F(fsm, arcs)
 	struct stream good = {};
 	int cur, target, fd, tfd, ret, want_fd;
 
-	fill(self->p.sbar, self->p.size, 1);
+	vfio_fill_pattern(self->p.sbar, self->p.size, 1);
 	ASSERT_EQ(0, save_stream(&self->p.src, &good));
 
 	for (cur = 1; cur < NSTATES; cur++) {
@@ -405,7 +392,7 @@ static void stop_copy_migration(struct __test_metadata *_metadata,
 {
 	int sfd, dfd;
 
-	fill(p->sbar, p->size, seed);
+	vfio_fill_pattern(p->sbar, p->size, seed);
 	memset(p->dbar, 0, p->size);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
@@ -448,7 +435,7 @@ TEST_F(fsm, low_power_then_migrate)
 
 	ASSERT_EQ(0, vfio_device_feature(p->src.fd, VFIO_DEVICE_FEATURE_PROBE | entry,
 					 NULL, 0));
-	fill(p->sbar, p->size, 11);
+	vfio_fill_pattern(p->sbar, p->size, 11);
 	memset(p->dbar, 0, p->size);
 	ASSERT_EQ(0, vfio_device_feature(p->src.fd, entry, NULL, 0));
 	ASSERT_EQ(0, vfio_device_feature(p->dst.fd, entry, NULL, 0));
@@ -483,7 +470,7 @@ TEST_F(fsm, pci_reset_from_sysfs)
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", self->p.src.bdf);
 	if (access(path, W_OK))
 		SKIP(return, "%s has no PCI reset", self->p.src.bdf);
-	fill(self->p.sbar, self->p.size, 11);
+	vfio_fill_pattern(self->p.sbar, self->p.size, 11);
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_STOP_COPY, &sfd));
 	ASSERT_EQ(sizeof(buf), read(sfd, buf, sizeof(buf)));
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
@@ -525,7 +512,7 @@ TEST_F(fsm, pf_detach_attach)
 	char buf[64], st[128];
 	int sfd, dfd;
 
-	fill(self->p.sbar, self->p.size, 21);
+	vfio_fill_pattern(self->p.sbar, self->p.size, 21);
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
 	ASSERT_EQ(sizeof(buf), read(sfd, buf, sizeof(buf)));
 	ASSERT_EQ(0, vfio_mig_set_state(&self->p.dst, VFIO_DEVICE_STATE_RESUMING, &dfd));
@@ -649,7 +636,7 @@ TEST_F(fsm, pf_detach_races_migration)
 	int i, fd, saved = 0, loaded = 0;
 	ssize_t n;
 
-	fill(self->p.sbar, self->p.size, 31);
+	vfio_fill_pattern(self->p.sbar, self->p.size, 31);
 	ASSERT_EQ(0, save_stream(&self->p.src, &st));
 	ASSERT_EQ(0, pthread_create(&tg.t, NULL, toggle_run, &tg));
 	/* Until enough flips went by, and some of everything got through */
@@ -688,7 +675,7 @@ static void migrate(struct __test_metadata *_metadata, struct pair *p,
 	ssize_t pre = 0, stop;
 	uint64_t off;
 
-	fill(p->sbar, p->size, precopy ? 7 : 3);
+	vfio_fill_pattern(p->sbar, p->size, precopy ? 7 : 3);
 	memset(p->dbar, 0xa5, p->size);
 	ASSERT_NE(0, memcmp(p->sbar, p->dbar, p->size));
 
@@ -800,7 +787,7 @@ static void cancel_fails_reset_migrates(struct __test_metadata *_metadata,
 static void precopy_into_dst(struct __test_metadata *_metadata,
 			     struct pair *p, uint64_t seed, int *sfd, int *dfd)
 {
-	fill(p->sbar, p->size, seed);
+	vfio_fill_pattern(p->sbar, p->size, seed);
 	memset(p->dbar, 0x3c, p->size);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->dst, VFIO_DEVICE_STATE_RESUMING, dfd));
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, sfd));
@@ -939,7 +926,7 @@ TEST_F(mig, tracking_lost_mid_image)
 
 	if (p->size <= 8 * MIB)
 		SKIP(return, "an image of one chunk has no middle");
-	fill(p->sbar, p->size, 23);
+	vfio_fill_pattern(p->sbar, p->size, 23);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &sfd));
 	ASSERT_LT(0, read(sfd, buf, sizeof(buf)));
 	ASSERT_EQ(0, vfio_mlx5_knob_write(p->src.bdf, "tracking", "N"));
@@ -976,7 +963,7 @@ TEST_F(mig, cancel_ends_tracking)
 	char v[16];
 	int sfd;
 
-	fill(p->sbar, p->size, 29);
+	vfio_fill_pattern(p->sbar, p->size, 29);
 	precopy_idle(_metadata, p, &sfd);
 	cancel_untracks(_metadata, p, VFIO_DEVICE_STATE_RUNNING);
 	close(sfd);
@@ -1076,7 +1063,7 @@ TEST_F(mig, cancel_races_reader)
 	struct reader r;
 	int sfd, round;
 
-	fill(p->sbar, p->size, 31);
+	vfio_fill_pattern(p->sbar, p->size, 31);
 	/* Which of the two gets the session first varies: several rounds */
 	for (round = 0; round < 4; round++) {
 		precopy_idle(_metadata, p, &sfd);
@@ -1106,7 +1093,7 @@ TEST_F(mig, abandoned_then_migrate)
 	struct pair *p = &self->p;
 	int fd, dfd;
 
-	fill(p->sbar, p->size, 13);
+	vfio_fill_pattern(p->sbar, p->size, 13);
 	memset(p->dbar, 0, p->size);
 	ASSERT_EQ(0, vfio_mig_set_state(&p->src, VFIO_DEVICE_STATE_PRE_COPY, &fd));
 	ASSERT_LT(0, read(fd, buf, sizeof(buf)));
@@ -1360,7 +1347,7 @@ static void xfer_key_fails(struct __test_metadata *_metadata,
 	struct vfio_dev *d[2] = { &self->p.src, &self->p.dst };
 	int fd, i;
 
-	fill(self->p.sbar, self->p.size, 11);
+	vfio_fill_pattern(self->p.sbar, self->p.size, 11);
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(0, vfio_mig_set_state(d[i], i ? VFIO_DEVICE_STATE_RESUMING :
 						VFIO_DEVICE_STATE_STOP_COPY, &fd));
@@ -1395,7 +1382,7 @@ TEST_F(xfer, migrates)
 		self->ncut = 0;
 		sh = BIG;	/* and both devices migrate again */
 	}
-	fill(self->p.sbar, self->p.size, 5 + sh);
+	vfio_fill_pattern(self->p.sbar, self->p.size, 5 + sh);
 	memset(self->p.dbar, 0x5a, self->p.size);
 	s0 = mkeys_made(self->p.src.bdf);
 	d0 = mkeys_made(self->p.dst.bdf);
@@ -1509,7 +1496,7 @@ static int write_pieces(int fd, const uint8_t *p, size_t len, size_t piece)
 FIXTURE_SETUP(bad)
 {
 	ASSERT_EQ(0, open_pair(0, &self->p));
-	fill(self->p.sbar, self->p.size, 11);
+	vfio_fill_pattern(self->p.sbar, self->p.size, 11);
 	ASSERT_EQ(0, save_stream(&self->p.src, &self->good));
 	ASSERT_GT(self->good.len, STREAM_HDR + 2 * REC_HDR + self->p.size - 1);
 }

@@ -38,28 +38,6 @@
 #define S_MASK VFIO_DEVICE_STATE_MASK
 #define OFF(f) offsetof(struct vfio_device_migration_info, f)
 
-static bool find_pair(uint64_t size, const char **a, const char **b)
-{
-	const char *bdf;
-	char name[32];
-	int i, found = 0;
-
-	for (i = 1; i <= 8 && found < 2; i++) {
-		if (i == 1)
-			snprintf(name, sizeof(name), "ivshmem");
-		else
-			snprintf(name, sizeof(name), "ivshmem%d", i);
-		bdf = vfio_test_bdf(name);
-		if (!bdf || (size && vfio_bar_size(bdf, 2) != size))
-			continue;
-		if (!found++)
-			*a = bdf;
-		else
-			*b = bdf;
-	}
-	return found == 2;
-}
-
 /* ---- the v2 feature, for the exclusion cases ---- */
 
 static int v2_set(struct vfio_dev *d, uint32_t state)
@@ -332,19 +310,6 @@ static void v1_close(struct v1dev *v)
 		vfio_dev_close(&v->d);
 }
 
-static void fill(void *bar, uint64_t size, uint64_t seed)
-{
-	volatile uint64_t *p = bar;
-	uint64_t i, x = seed * 0x9e3779b97f4a7c15ULL + 1;
-
-	for (i = 0; i < size / 8; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = x;
-	}
-}
-
 /* ---- migration, QEMU's phases ---- */
 
 FIXTURE(v1) {
@@ -373,7 +338,7 @@ FIXTURE_SETUP(v1)
 
 	self->src.d.fd = -1;
 	self->dst.d.fd = -1;
-	if (!find_pair(variant->size, &a, &b))
+	if (!vfio_ivshmem_pair(variant->size, &a, &b))
 		SKIP(return, "no two ivshmem functions with a %llu MiB BAR2",
 		     (unsigned long long)(variant->size / MIB));
 	ASSERT_EQ(0, v1_open(&self->src, a, variant->mapped));
@@ -395,7 +360,7 @@ TEST_F(v1, migrate)
 	int64_t pending, n;
 	int i, changed = 5;
 
-	fill(s->bar, s->bar_size, variant->size + variant->running);
+	vfio_fill_pattern(s->bar, s->bar_size, variant->size + variant->running);
 	memset(d->bar, 0x5a, d->bar_size);
 	ASSERT_NE(0, memcmp(s->bar, d->bar, s->bar_size));
 	ASSERT_EQ(S_RUN, state(s));
@@ -513,7 +478,7 @@ TEST_F(v1, cancel_then_again)
 	int round;
 	char v[8];
 
-	fill(s->bar, s->bar_size, 11);
+	vfio_fill_pattern(s->bar, s->bar_size, 11);
 	for (round = 0; round < 2; round++) {
 		ASSERT_EQ(0, set_state(s, S_MASK, S_SAV));
 		ASSERT_LT(0, save_buffer(s, &self->f));
@@ -556,7 +521,7 @@ FIXTURE_SETUP(bad)
 
 	self->a.d.fd = -1;
 	self->b.d.fd = -1;
-	ASSERT_TRUE(find_pair(0, &x, &y));
+	ASSERT_TRUE(vfio_ivshmem_pair(0, &x, &y));
 	ASSERT_EQ(0, v1_open(&self->a, x, true));
 	ASSERT_EQ(0, v1_open(&self->b, y, true));
 }
@@ -842,7 +807,7 @@ TEST(window_at_first_use)
 	uint64_t buf[64];
 	int fd, n0;
 
-	ASSERT_TRUE(find_pair(0, &x, &y));
+	ASSERT_TRUE(vfio_ivshmem_pair(0, &x, &y));
 	n0 = windows();
 	ASSERT_LE(0, n0);
 	ASSERT_EQ(0, v1_open(&v, x, false));

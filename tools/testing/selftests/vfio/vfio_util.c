@@ -859,6 +859,19 @@ bool vfio_ivshmem_pair(uint64_t size, const char **a, const char **b)
 	return found == 2;
 }
 
+void vfio_fill_pattern(void *bar, uint64_t size, uint64_t seed)
+{
+	volatile uint64_t *p = bar;
+	uint64_t i, x = seed * 0x9e3779b97f4a7c15ULL + 1;
+
+	for (i = 0; i < size / 8; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = x;
+	}
+}
+
 int vfio_mlx5_open(const char *bdf, struct vfio_dev *d, void **bar2, uint64_t *size)
 {
 	int ret;

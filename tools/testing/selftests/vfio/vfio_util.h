@@ -216,6 +216,11 @@ int vfio_mlx5_bind(const char *bdf);
  */
 bool vfio_ivshmem_pair(uint64_t size, const char **a, const char **b);
 /*
+ * Fill @size bytes (a multiple of 8) at @bar with a xorshift sequence
+ * that @seed picks, in volatile 8-byte stores
+ */
+void vfio_fill_pattern(void *bar, uint64_t size, uint64_t seed);
+/*
  * vfio_mlx5_bind() @bdf, open it into @d, map its BAR2 (*bar2, *size) and
  * reset it (migration state RUNNING); 0 or -errno, nothing held on error.
  */
