@@ -80,6 +80,9 @@ bench: deps
 fuzz: deps modules tests
 	@$(TOP)/scripts/guest-run.sh --devices "edu e1000e nvme ivshmem" \
 		--test-timeout 3000 --timeout 3600 "fuzz_test -n $${FUZZ_CALLS:-300000}"
+	@$(TOP)/scripts/guest-run.sh --devices "ivshmem=1M ivshmem=1M" \
+		--modules "mlx5-vfio-sim mlx5-vfio-pci" --test-timeout 3000 --timeout 3600 \
+		"fuzz_test -n $${FUZZ_CALLS:-300000} -m ivshmem ivshmem2"
 
 kunit: deps
 	@$(TOP)/scripts/kunit.sh

@@ -7,7 +7,14 @@
  * features, resets, close and reopen.  Everything derives from a seed that
  * is printed, so a failure replays with -s SEED.
  *
- *   fuzz_test [-n CALLS] [-s SEED] [device...]
+ *   fuzz_test [-n CALLS] [-s SEED] [-m] [device...]
+ *
+ * With -m each device is first bound to mlx5-vfio-pci with a simulated PF
+ * half (mlx5-vfio-sim), and a fifth of the calls drive migration: state
+ * changes, reads and writes of the data fd (saved streams, mutated or
+ * not, and bad buffers), its ioctls, dirty-page tracking, and the
+ * simulator's failure knobs.  Such a device must then also reset to
+ * RUNNING and save a whole stream.
  *
  * One TAP case per device: it passes when no call crashed the program and
  * the device still works afterwards (reopen, config vendor ID matches sysfs,
@@ -20,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,6 +83,18 @@ struct fuzz {
 	int resets;	/* a bus reset costs a second or more: ration them */
 	uint64_t calls;
 	uint64_t errors;
+	/* -m: migration */
+	const char *bdf;
+	bool mig;		/* the device offers migration */
+	int data_fd;		/* the last data fd a state change gave, or -1 */
+	uint8_t *mbuf;		/* MIG_BUF bytes: what reads got, what writes send */
+	size_t mlen;		/* bytes of the stream read so far, at mbuf */
+	size_t wpos;		/* of those, bytes written to a resuming fd */
+	uint8_t *ro;		/* a read-only page: reads into it must fail */
+	uint64_t *bitmap;	/* MIG_BITMAP bytes for DMA_LOGGING_REPORT */
+	uint64_t mig_sets;	/* state changes taken */
+	uint64_t mig_read;	/* stream bytes read */
+	uint64_t mig_written;	/* stream bytes the device took */
 };
 
 static sigjmp_buf bus_jmp;
@@ -371,8 +391,330 @@ static void do_misc(struct fuzz *f)
 	}
 }
 
+/* ---- migration (-m) ---- */
+
+#define MIG_BUF		(4UL << 20)
+#define MIG_BITMAP	(64UL << 10)
+#define MIG_RESETS	400	/* a device in ERROR needs one */
+
+static const uint32_t mig_states[] = {
+	VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RUNNING,
+	VFIO_DEVICE_STATE_STOP_COPY, VFIO_DEVICE_STATE_RESUMING,
+	VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_PRE_COPY,
+	VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_ERROR,
+};
+
+static void mig_set_state(struct fuzz *f)
+{
+	uint32_t state = rnd_below(8) ? mig_states[rnd_below(ARRAY_SIZE(mig_states))] :
+					(uint32_t)rnd_interesting();
+	int fd;
+
+	if (vfio_mig_set_state(&f->d, state, &fd)) {
+		f->errors++;
+		/* A failed step leaves ERROR, which only a reset leaves */
+		if (vfio_mig_get_state(&f->d) == VFIO_DEVICE_STATE_ERROR &&
+		    f->resets < MIG_RESETS + MAX_RESETS) {
+			f->resets++;
+			ioctl(f->d.fd, VFIO_DEVICE_RESET);
+		}
+		return;
+	}
+	f->mig_sets++;
+	if (fd >= 0) {
+		if (f->data_fd >= 0)
+			close(f->data_fd);
+		f->data_fd = fd;
+		/* A saving fd starts a stream; a resuming one loads the last */
+		if (state == VFIO_DEVICE_STATE_RESUMING)
+			f->wpos = 0;
+		else
+			f->mlen = 0;
+	}
+}
+
+/* A buffer for the data fd: mostly mbuf, sometimes one the kernel must refuse */
+static void *mig_ptr(struct fuzz *f, size_t len, bool reading)
+{
+	switch (rnd_below(16)) {
+	case 0:
+		return NULL;
+	case 1:
+		return (void *)(uintptr_t)-4096;
+	case 2:
+		/* read-only memory: a read must not land there */
+		return reading ? f->ro : f->mbuf;
+	default:
+		return f->mbuf + (len < MIG_BUF ? rnd_below(rnd_below(4) ? 1 : MIG_BUF - len) : 0);
+	}
+}
+
+static size_t mig_len(void)
+{
+	switch (rnd_below(6)) {
+	case 0:
+		return rnd_below(64);
+	case 1:
+		return (size_t)rnd_interesting();
+	default:
+		return rnd_below(MIG_BUF + 1);
+	}
+}
+
+/* How far @len may run from @p: to the end of our buffer it is in */
+static size_t mig_room(struct fuzz *f, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	size_t room = len;
+
+	if (b >= f->mbuf && b < f->mbuf + MIG_BUF)
+		room = MIG_BUF - (size_t)(b - f->mbuf);
+	else if (b >= f->ro && b < f->ro + MIG_BUF)
+		room = MIG_BUF - (size_t)(b - f->ro);
+	/* else an address the kernel must refuse: any length */
+	return len < room ? len : room;
+}
+
+/* Mostly the stream goes on at the end of what was read; else anywhere */
+static void mig_read(struct fuzz *f)
+{
+	size_t len = mig_len();
+	bool append = rnd_below(4) && f->mlen < MIG_BUF;
+	void *p = append ? f->mbuf + f->mlen : mig_ptr(f, len, true);
+	ssize_t n;
+
+	n = read(f->data_fd, p, mig_room(f, p, len));
+	if (n < 0) {
+		f->errors++;
+		return;
+	}
+	f->mig_read += n;
+	if (append)
+		f->mlen += n;
+}
+
+/* Mostly the next piece of the stream read last, maybe changed a little */
+static void mig_write(struct fuzz *f)
+{
+	bool next = rnd_below(4) && f->wpos < f->mlen;
+	size_t len = next ? (rnd_below(2) ? f->mlen - f->wpos : 1 + rnd_below(f->mlen - f->wpos)) :
+		     mig_len();
+	void *p = next ? f->mbuf + f->wpos : mig_ptr(f, len, false);
+	uint32_t i, flips = rnd_below(4) ? 0 : 1 + rnd_below(8);
+	ssize_t n;
+
+	for (i = 0; i < flips && f->mlen; i++)
+		f->mbuf[rnd_below(f->mlen)] ^= 1 + rnd_below(255);
+	n = write(f->data_fd, p, mig_room(f, p, len));
+	if (n < 0) {
+		f->errors++;
+		return;
+	}
+	f->mig_written += n;
+	if (next)
+		f->wpos += n;
+}
+
+static void mig_data_fd_misc(struct fuzz *f)
+{
+	struct vfio_precopy_info info = {};
+	struct pollfd pfd = { .fd = f->data_fd, .events = POLLIN | POLLOUT };
+
+	switch (rnd_below(5)) {
+	case 0:
+		info.argsz = rnd_below(4) ? sizeof(info) : (uint32_t)rnd_interesting();
+		info.flags = rnd_below(4) ? 0 : (uint32_t)rnd();
+		if (ioctl(f->data_fd, VFIO_MIG_GET_PRECOPY_INFO, &info) < 0)
+			f->errors++;
+		break;
+	case 1:
+		poll(&pfd, 1, 0);
+		break;
+	case 2:
+		if (lseek(f->data_fd, (off_t)rnd_interesting(), SEEK_SET) < 0)
+			f->errors++;
+		break;
+	case 3:
+		if (ioctl(f->data_fd, _IO(VFIO_TYPE, VFIO_BASE + rnd_below(40)), 0) < 0)
+			f->errors++;
+		break;
+	default:
+		close(f->data_fd);
+		f->data_fd = -1;
+	}
+}
+
+static int mig_feature(struct fuzz *f, uint32_t flags, void *data, size_t len)
+{
+	int ret = vfio_device_feature(f->d.fd, flags, data, len);
+
+	if (ret)
+		f->errors++;
+	return ret;
+}
+
+/* An IOVA: mostly page-aligned below 64 GiB */
+static uint64_t rnd_iova(void)
+{
+	return rnd_below(4) ? rnd_below(1ULL << 36) & ~0xfffULL : rnd_interesting();
+}
+
+/* Dirty-page tracking: random ranges and page sizes, reports into a bitmap */
+static void mig_logging(struct fuzz *f)
+{
+	struct vfio_device_feature_dma_logging_range r[4];
+	struct vfio_device_feature_dma_logging_control c = {};
+	struct vfio_device_feature_dma_logging_report rep = {};
+	uint32_t i, n = 1 + rnd_below(4);
+	uint64_t ps = rnd_below(4) ? 4096ULL << (9 * rnd_below(2)) : rnd_interesting();
+
+	switch (rnd_below(3)) {
+	case 0:
+		for (i = 0; i < n; i++) {
+			r[i].iova = rnd_iova();
+			r[i].length = rnd_below(4) ? (1 + rnd_below(4096)) * 4096ULL :
+						     rnd_interesting();
+		}
+		c.page_size = ps;
+		c.num_ranges = rnd_below(8) ? n : (uint32_t)rnd_interesting();
+		c.ranges = rnd_below(8) ? (uintptr_t)r : (uintptr_t)rnd_interesting();
+		mig_feature(f, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+			    &c, sizeof(c));
+		break;
+	case 1:
+		mig_feature(f, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+			    NULL, 0);
+		break;
+	default:
+		rep.iova = rnd_iova();
+		rep.page_size = ps;
+		/* A bitmap as long as the report, or none the kernel may write */
+		rep.length = rnd_below(4) ? ps * (1 + rnd_below(MIG_BITMAP * 8)) :
+					    rnd_interesting();
+		if (ps && ps < (1ULL << 40) && rep.length / ps / 8 < MIG_BITMAP)
+			rep.bitmap = (uintptr_t)f->bitmap;
+		else
+			rep.bitmap = rnd_below(2) ? 0 : (uintptr_t)-4096;
+		mig_feature(f, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+			    &rep, sizeof(rep));
+	}
+}
+
+/* The simulated firmware misbehaves: failures, corruption, delays, detach */
+static void mig_knob(struct fuzz *f)
+{
+	static const char * const ops[] = {
+		"0x100", "0x115", "0x116", "0x117", "0x118", "0x119", "0x200", "0x202",
+		"0xa00", "0xa01", "0xa02", "any", "none",
+	};
+	char v[48];
+
+	switch (rnd_below(6)) {
+	case 0:
+		vfio_mlx5_knob_write(f->bdf, "fail_next", ops[rnd_below(ARRAY_SIZE(ops))]);
+		break;
+	case 1:
+		vfio_mlx5_knob_write(f->bdf, rnd_below(2) ? "corrupt_next_save" :
+				     "corrupt_next_save_page", rnd_below(2) ? "Y" : "N");
+		break;
+	case 2:
+		vfio_mlx5_knob_write(f->bdf, "cmd_delay_ms", rnd_below(4) ? "0" : "1");
+		break;
+	case 3:
+		vfio_mlx5_knob_write(f->bdf, "detached", rnd_below(3) ? "N" : "Y");
+		break;
+	case 4:
+		vfio_mlx5_knob_write(f->bdf, "tracking", "N");
+		break;
+	default:
+		/* the device writes guest memory (what the tracker must see) */
+		snprintf(v, sizeof(v), "0x%llx %llu",
+			 (unsigned long long)(rnd_below(1ULL << 32) & ~0xfffULL),
+			 (unsigned long long)rnd_below(1 << 20));
+		vfio_mlx5_knob_write(f->bdf, "dma_write", v);
+	}
+}
+
+static void do_mig(struct fuzz *f)
+{
+	uint64_t size = 0;
+
+	switch (rnd_below(16)) {
+	case 0: case 1: case 2: case 3:
+		mig_set_state(f);
+		return;
+	case 4:
+		if (vfio_mig_get_state(&f->d) < 0)
+			f->errors++;
+		return;
+	case 5:
+		mig_feature(f, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
+			    &size, sizeof(size));
+		return;
+	case 6: case 7:
+		mig_logging(f);
+		return;
+	case 8:
+		mig_knob(f);
+		return;
+	}
+	if (f->data_fd < 0) {
+		mig_set_state(f);
+		return;
+	}
+	switch (rnd_below(7)) {
+	case 0: case 1: case 2:
+		mig_read(f);
+		break;
+	case 3: case 4:
+		mig_write(f);
+		break;
+	default:
+		mig_data_fd_misc(f);
+	}
+}
+
+/* Knobs back to a well-behaved firmware, attached */
+static void mig_knobs_off(const char *bdf)
+{
+	vfio_mlx5_knob_write(bdf, "fail_next", "none");
+	vfio_mlx5_knob_write(bdf, "corrupt_next_save", "N");
+	vfio_mlx5_knob_write(bdf, "corrupt_next_save_page", "N");
+	vfio_mlx5_knob_write(bdf, "cmd_delay_ms", "0");
+	vfio_mlx5_knob_write(bdf, "detached", "N");
+}
+
+/* After the storm, for -m: a reset gives RUNNING, and a whole stream saves */
+static int mig_still_works(const char *bdf)
+{
+	struct vfio_dev d;
+	ssize_t n = -1;
+	int fd, ok;
+
+	if (vfio_dev_open(&d, bdf))
+		return 0;
+	ok = !ioctl(d.fd, VFIO_DEVICE_RESET) &&
+	     vfio_mig_get_state(&d) == VFIO_DEVICE_STATE_RUNNING &&
+	     !vfio_mig_set_state(&d, VFIO_DEVICE_STATE_STOP_COPY, &fd);
+	if (ok) {
+		n = vfio_mig_pump(fd, -1, false, NULL, NULL);
+		close(fd);
+		ok = n > 0 && !vfio_mig_set_state(&d, VFIO_DEVICE_STATE_RUNNING, NULL);
+	}
+	if (!ok)
+		printf("# migration after the storm: state %d, stream %zd\n",
+		       vfio_mig_get_state(&d), n);
+	vfio_dev_close(&d);
+	return ok;
+}
+
 static void one_call(struct fuzz *f)
 {
+	if (f->mig && !rnd_below(5)) {
+		do_mig(f);
+		f->calls++;
+		return;
+	}
 	switch (rnd_below(16)) {
 	case 0: case 1: case 2:
 		do_rw(f, false);
@@ -444,12 +786,17 @@ int main(int argc, char **argv)
 	const char *names[8];
 	uint64_t calls = 100000, seed = 0;
 	int i, c, n = 0, failed = 0, ndev;
+	uint8_t *mbuf = NULL, *ro = NULL;
+	uint64_t *bitmap = NULL;
+	bool mlx5 = false;
 
-	while ((c = getopt(argc, argv, "n:s:")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:m")) != -1) {
 		if (c == 'n')
 			calls = strtoull(optarg, NULL, 0);
 		else if (c == 's')
 			seed = strtoull(optarg, NULL, 0);
+		else if (c == 'm')
+			mlx5 = true;
 	}
 	for (i = optind; i < argc && n < 8; i++)
 		names[n++] = argv[i];
@@ -467,10 +814,19 @@ int main(int argc, char **argv)
 	}
 	signal(SIGBUS, on_sigbus);
 	signal(SIGSEGV, on_sigbus);
+	if (mlx5) {
+		mbuf = malloc(MIG_BUF);
+		bitmap = malloc(2 * MIG_BITMAP);
+		ro = mmap(NULL, MIG_BUF, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (!mbuf || !bitmap || ro == MAP_FAILED) {
+			printf("Bail out! no memory for -m\n");
+			return 1;
+		}
+	}
 
 	printf("TAP version 13\n1..%d\n", n);
-	printf("# seed %#" PRIx64 " (replay: fuzz_test -n %" PRIu64 " -s %#" PRIx64 ")\n",
-	       seed, calls, seed);
+	printf("# seed %#" PRIx64 " (replay: fuzz_test -n %" PRIu64 " -s %#" PRIx64 "%s)\n",
+	       seed, calls, seed, mlx5 ? " -m" : "");
 	for (ndev = 0; ndev < n; ndev++) {
 		const char *bdf = vfio_test_bdf(names[ndev]);
 		struct fuzz f;
@@ -482,7 +838,18 @@ int main(int argc, char **argv)
 		}
 		memset(&f, 0, sizeof(f));
 		f.name = names[ndev];
+		f.bdf = bdf;
+		f.data_fd = -1;
+		f.mbuf = mbuf;
+		f.ro = ro;
+		f.bitmap = bitmap;
 		rng_state = seed ^ (0x9e3779b97f4a7c15ULL * (ndev + 1));
+		if (mlx5 && vfio_mlx5_bind(bdf)) {
+			printf("not ok %d fuzz.%s binding to %s failed\n", ndev + 1,
+			       names[ndev], VFIO_MLX5_DRV);
+			failed++;
+			continue;
+		}
 		if (vfio_dev_open(&f.d, bdf)) {
 			printf("not ok %d fuzz.%s open failed\n", ndev + 1, names[ndev]);
 			failed++;
@@ -491,12 +858,38 @@ int main(int argc, char **argv)
 		for (i = 0; i < 8; i++)
 			f.efds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		refresh_regions(&f);
+		if (mlx5) {
+			struct vfio_device_feature_migration m = {};
+
+			f.mig = !vfio_device_feature(f.d.fd, VFIO_DEVICE_FEATURE_GET |
+						     VFIO_DEVICE_FEATURE_MIGRATION, &m, sizeof(m));
+			if (!f.mig) {
+				printf("not ok %d fuzz.%s offers no migration\n", ndev + 1,
+				       names[ndev]);
+				failed++;
+				vfio_dev_close(&f.d);
+				continue;
+			}
+		}
 		for (k = 0; k < calls; k++)
 			one_call(&f);
 		for (i = 0; i < 8; i++)
 			close(f.efds[i]);
+		if (f.data_fd >= 0)
+			close(f.data_fd);
 		vfio_dev_close(&f.d);
-		if (device_still_works(names[ndev], bdf)) {
+		if (mlx5)
+			mig_knobs_off(bdf);
+		if (mlx5)
+			printf("# %s: %" PRIu64 " state changes, %" PRIu64 " stream bytes read, %"
+			       PRIu64 " written\n", names[ndev], f.mig_sets, f.mig_read,
+			       f.mig_written);
+		if (mlx5 && (!f.mig_sets || !f.mig_read || !f.mig_written)) {
+			/* The storm must have reached the migration paths */
+			printf("not ok %d fuzz.%s no stream moved\n", ndev + 1, names[ndev]);
+			failed++;
+		} else if (device_still_works(names[ndev], bdf) &&
+			   (!mlx5 || mig_still_works(bdf))) {
 			printf("ok %d fuzz.%s %" PRIu64 " calls, %" PRIu64 " refused\n",
 			       ndev + 1, names[ndev], f.calls, f.errors);
 		} else {
