@@ -90,11 +90,13 @@ struct fuzz {
 	uint8_t *mbuf;		/* MIG_BUF bytes: what reads got, what writes send */
 	size_t mlen;		/* bytes of the stream read so far, at mbuf */
 	size_t wpos;		/* of those, bytes written to a resuming fd */
+	bool resuming;		/* data_fd is a resuming one */
 	uint8_t *ro;		/* a read-only page: reads into it must fail */
 	uint64_t *bitmap;	/* MIG_BITMAP bytes for DMA_LOGGING_REPORT */
 	uint64_t mig_sets;	/* state changes taken */
 	uint64_t mig_read;	/* stream bytes read */
 	uint64_t mig_written;	/* stream bytes the device took */
+	uint64_t mig_loads;	/* whole streams written and then left RESUMING */
 };
 
 static sigjmp_buf bus_jmp;
@@ -408,7 +410,13 @@ static void mig_set_state(struct fuzz *f)
 {
 	uint32_t state = rnd_below(8) ? mig_states[rnd_below(ARRAY_SIZE(mig_states))] :
 					(uint32_t)rnd_interesting();
+	/* The stream read so far, all written to a resuming fd */
+	bool whole = f->resuming && f->data_fd >= 0 && f->mlen && f->wpos == f->mlen;
 	int fd;
+
+	/* A stream read and not loaded yet: often load it */
+	if (f->mlen && !f->wpos && !rnd_below(3))
+		state = VFIO_DEVICE_STATE_RESUMING;
 
 	if (vfio_mig_set_state(&f->d, state, &fd)) {
 		f->errors++;
@@ -421,12 +429,15 @@ static void mig_set_state(struct fuzz *f)
 		return;
 	}
 	f->mig_sets++;
+	if (whole && state != VFIO_DEVICE_STATE_RESUMING)
+		f->mig_loads++;
 	if (fd >= 0) {
 		if (f->data_fd >= 0)
 			close(f->data_fd);
 		f->data_fd = fd;
 		/* A saving fd starts a stream; a resuming one loads the last */
-		if (state == VFIO_DEVICE_STATE_RESUMING)
+		f->resuming = state == VFIO_DEVICE_STATE_RESUMING;
+		if (f->resuming)
 			f->wpos = 0;
 		else
 			f->mlen = 0;
@@ -662,12 +673,19 @@ static void do_mig(struct fuzz *f)
 		mig_set_state(f);
 		return;
 	}
+	/* Mostly what the fd is for, sometimes the other */
 	switch (rnd_below(7)) {
-	case 0: case 1: case 2:
-		mig_read(f);
+	case 0: case 1: case 2: case 3:
+		if (f->resuming)
+			mig_write(f);
+		else
+			mig_read(f);
 		break;
-	case 3: case 4:
-		mig_write(f);
+	case 4:
+		if (f->resuming)
+			mig_read(f);
+		else
+			mig_write(f);
 		break;
 	default:
 		mig_data_fd_misc(f);
@@ -882,8 +900,8 @@ int main(int argc, char **argv)
 			mig_knobs_off(bdf);
 		if (mlx5)
 			printf("# %s: %" PRIu64 " state changes, %" PRIu64 " stream bytes read, %"
-			       PRIu64 " written\n", names[ndev], f.mig_sets, f.mig_read,
-			       f.mig_written);
+			       PRIu64 " written, %" PRIu64 " loads taken\n", names[ndev],
+			       f.mig_sets, f.mig_read, f.mig_written, f.mig_loads);
 		if (mlx5 && (!f.mig_sets || !f.mig_read || !f.mig_written)) {
 			/* The storm must have reached the migration paths */
 			printf("not ok %d fuzz.%s no stream moved\n", ndev + 1, names[ndev]);
