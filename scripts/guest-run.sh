@@ -432,7 +432,7 @@ done
 flock -u 9
 exec 9>&-
 rm -f "$mon"
-echo "elapsed=$((SECONDS - t0)) limit=$timeout attempts=$attempt" > "$out/boot.txt"
+echo "elapsed=$((SECONDS - t0)) limit=$timeout attempts=$attempt qemu_rc=$rc" > "$out/boot.txt"
 
 args=("$out")
 [ $quiet = 1 ] && args+=(--quiet)

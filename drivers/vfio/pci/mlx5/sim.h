@@ -253,6 +253,8 @@ struct mlx5_vfio_sim_load {
  * @mkeys_made: memory keys created so far (debugfs, read-only)
  * @ctx: the VHCA's own context
  * @tracker: the page tracker, or NULL
+ * @tracker_destroy_refused: a DESTROY_GENERAL_OBJECT failed on purpose
+ *	(fail_next) while @tracker existed: the driver tried to destroy it
  * @track_seq: the last tracker object id handed out
  */
 struct mlx5_vfio_sim_vf {
@@ -290,6 +292,7 @@ struct mlx5_vfio_sim_vf {
 	u32 mkeys_made;
 	u8 ctx[MLX5_VFIO_SIM_CTX_LEN];
 	struct mlx5_vfio_sim_tracker *tracker;
+	bool tracker_destroy_refused;
 	u32 track_seq;
 };
 

@@ -954,8 +954,14 @@ int mlx5_vfio_sim_exec(struct mlx5_vfio_aux *aux, const void *in, int inlen,
 	ret = mlx5_vfio_aux_wait(aux, min(READ_ONCE(vf->cmd_delay_ms), 60000U));
 	if (ret)
 		return ret;
-	if (sim_fail_now(vf, opcode))
+	if (sim_fail_now(vf, opcode)) {
+		if (opcode == MLX5_CMD_OP_DESTROY_GENERAL_OBJECT) {
+			mutex_lock(&vf->lock);
+			vf->tracker_destroy_refused |= !!vf->tracker;
+			mutex_unlock(&vf->lock);
+		}
 		return sim_status(out, MLX5_CMD_STAT_INT_ERR, MLX5_VFIO_SIM_FAIL_SYNDROME);
+	}
 	if (MLX5_GET(sim_cmd_in, in, uid))
 		return sim_status(out, MLX5_CMD_STAT_BAD_PARAM_ERR, SIM_SYN_UID);
 
@@ -1003,12 +1009,18 @@ int mlx5_vfio_sim_exec(struct mlx5_vfio_aux *aux, const void *in, int inlen,
  * function's memory, not the VHCA's).  A page tracker still there is
  * the driver's bug (<linux/mlx5_vfio.h>: it destroys its trackers when
  * it hears the detach; a real one is the PF's object and would stay):
- * a warning, as for leaked memory keys, then it goes.
+ * a warning, as for leaked memory keys, then it goes.  Unless its
+ * destroy was refused on purpose (fail_next): the driver did its part,
+ * and a firmware that refuses it keeps the object, as the driver must
+ * live with.
  */
 void mlx5_vfio_sim_hca_reset(struct mlx5_vfio_sim_vf *vf)
 {
 	mutex_lock(&vf->lock);
-	if (vf->tracker)
+	if (vf->tracker && vf->tracker_destroy_refused)
+		dev_info(&vf->aux.madev.adev.dev,
+			 "page tracker whose destroy was refused goes with the HCA\n");
+	else if (vf->tracker)
 		dev_WARN(&vf->aux.madev.adev.dev,
 			 "driver left its page tracker at detach, destroying it\n");
 	vf->init_suspended = false;

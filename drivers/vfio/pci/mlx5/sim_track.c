@@ -99,6 +99,7 @@ void mlx5_vfio_sim_track_destroy(struct mlx5_vfio_sim_vf *vf)
 {
 	sim_track_free(vf->tracker);
 	vf->tracker = NULL;
+	vf->tracker_destroy_refused = false;
 }
 
 /* Range @i of a create command's context */
