@@ -549,6 +549,35 @@ TEST_F(dirty, ended_by_pf_detach)
 	ASSERT_EQ(0, log_stop(self->d.fd));
 }
 
+/*
+ * A detach whose tracker DESTROY the firmware refuses: the driver tried,
+ * the tracker goes with the HCA, and tracking starts again after the
+ * attach.  The simulator once warned here (the boot's dmesg check fails
+ * on a WARNING).
+ */
+TEST_F(dirty, detach_with_destroy_refused)
+{
+	const range_t r[] = { { .iova = 1 * MIB, .length = 64 * KIB } };
+	uint64_t bm[1] = {}, ps = 4 * KIB;
+	char v[16];
+
+	ASSERT_EQ(0, log_start(self->d.fd, &ps, r, 1));
+	ASSERT_EQ(0, vfio_mlx5_knob_write(self->bdf, "fail_next", "0xa03"));
+	ASSERT_EQ(0, sim_detach(self->bdf, true));
+	/* The driver sent the DESTROY: the knob is used up */
+	ASSERT_LT(0, vfio_mlx5_knob_read(self->bdf, "fail_next", v, sizeof(v)));
+	EXPECT_STREQ("none", v);
+	vfio_mlx5_knob_write(self->bdf, "fail_next", "none");
+	ASSERT_EQ(0, sim_detach(self->bdf, false));
+	/* The session the detach ended, as in ended_by_pf_detach */
+	EXPECT_EQ(0, log_stop(self->d.fd));
+	ASSERT_EQ(0, log_start(self->d.fd, &ps, r, 1));
+	ASSERT_EQ(0, dma_write(self->bdf, 1 * MIB, 1));
+	ASSERT_EQ(0, log_report(self->d.fd, r[0].iova, r[0].length, ps, bm));
+	ASSERT_EQ(1ULL, bm[0]);
+	ASSERT_EQ(0, log_stop(self->d.fd));
+}
+
 /* del_vf in a thread: it waits until the user closes the device */
 struct del {
 	const char *bdf;
