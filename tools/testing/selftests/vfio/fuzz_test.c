@@ -91,7 +91,7 @@ struct fuzz {
 	size_t mlen;		/* bytes of the stream read so far, at mbuf */
 	size_t wpos;		/* of those, bytes written to a resuming fd */
 	bool resuming;		/* data_fd is a resuming one */
-	uint8_t *ro;		/* a read-only page: reads into it must fail */
+	uint8_t *ro;		/* MIG_BUF read-only bytes: reads into them must fail */
 	uint64_t *bitmap;	/* MIG_BITMAP bytes for DMA_LOGGING_REPORT */
 	uint64_t mig_sets;	/* state changes taken */
 	uint64_t mig_read;	/* stream bytes read */
@@ -616,7 +616,7 @@ static void mig_knob(struct fuzz *f)
 {
 	static const char * const ops[] = {
 		"0x100", "0x115", "0x116", "0x117", "0x118", "0x119", "0x200", "0x202",
-		"0xa00", "0xa01", "0xa02", "any", "none",
+		"0xa00", "0xa01", "0xa02", "0xa03", "any", "none",
 	};
 	char v[48];
 
